@@ -1,0 +1,82 @@
+package models
+
+import (
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// Float is the element type every kernel is written for: float32 trains,
+// float64 checks gradients.
+type Float interface{ ~float32 | ~float64 }
+
+// BLASName says which GEMM the kernels call; set by the build (OpenBLAS via
+// cgo by default, gonum's pure Go with -tags noblas or CGO_ENABLED=0).
+var BLASName = "gonum (pure Go)"
+
+// workers is how many goroutines a kernel splits its batch over.
+var workers = runtime.GOMAXPROCS(0)
+
+// parallelFor runs fn(i) for i in [0,n) on up to `workers` goroutines, each
+// taking a contiguous range so per-worker scratch buffers stay warm.
+func parallelFor(n int, fn func(worker, lo, hi int)) {
+	w := workers
+	if w > n {
+		w = n
+	}
+	if w <= 1 {
+		if n > 0 {
+			fn(0, 0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for k := 0; k < w; k++ {
+		lo, hi := k*n/w, (k+1)*n/w
+		wg.Add(1)
+		go func(k, lo, hi int) {
+			defer wg.Done()
+			fn(k, lo, hi)
+		}(k, lo, hi)
+	}
+	wg.Wait()
+}
+
+func trans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+// gemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, op(A)
+// m×k and op(B) k×n, in whichever precision T is.
+func gemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		blas32.Implementation().Sgemm(trans(tA), trans(tB), m, n, k, float32(alpha), a, lda,
+			any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		blas64.Implementation().Dgemm(trans(tA), trans(tB), m, n, k, float64(alpha), a, lda,
+			any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	}
+}
+
+// axpy computes y += alpha·x.
+func axpy[T Float](alpha T, x, y []T) {
+	if len(x) == 0 {
+		return
+	}
+	switch x := any(x).(type) {
+	case []float32:
+		blas32.Implementation().Saxpy(len(x), float32(alpha), x, 1, any(y).([]float32), 1)
+	case []float64:
+		blas64.Implementation().Daxpy(len(x), float64(alpha), x, 1, any(y).([]float64), 1)
+	}
+}

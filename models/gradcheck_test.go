@@ -1,0 +1,105 @@
+package models
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// gradCheck compares the gradients gorgonia computes through f with central
+// finite differences, in float64, for the scalar Σ f(inputs)·R with a fixed
+// random R (so every output element's gradient path is exercised).
+// At most maxProbe elements of each input are probed.
+func gradCheck(t *testing.T, shapes []tensor.Shape, f func(g *gorgonia.ExprGraph, in Nodes) (*Node, error)) {
+	t.Helper()
+	const (
+		h        = 1e-6
+		tol      = 1e-6 // on |num-ana| / max(1, |num|, |ana|)
+		maxProbe = 60
+	)
+	rng := rand.New(rand.NewPCG(1, 2))
+	g := gorgonia.NewGraph()
+	var ins Nodes
+	for i, s := range shapes {
+		v := tensor.New(tensor.WithShape(s...), tensor.Of(tensor.Float64))
+		for j := range v.Data().([]float64) {
+			v.Data().([]float64)[j] = rng.NormFloat64()
+		}
+		ins = append(ins, gorgonia.NewTensor(g, tensor.Float64, len(s), gorgonia.WithShape(s...),
+			gorgonia.WithValue(v), gorgonia.WithName(string(rune('a'+i)))))
+	}
+	out, err := f(g, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv := tensor.New(tensor.WithShape(out.Shape()...), tensor.Of(tensor.Float64))
+	for j := range rv.Data().([]float64) {
+		rv.Data().([]float64)[j] = rng.NormFloat64()
+	}
+	r := gorgonia.NewTensor(g, tensor.Float64, out.Dims(), gorgonia.WithShape(out.Shape()...), gorgonia.WithValue(rv), gorgonia.WithName("r"))
+	cost := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(out, r))))
+	if _, err := gorgonia.Grad(cost, ins...); err != nil {
+		t.Fatal(err)
+	}
+	vm := gorgonia.NewTapeMachine(g, gorgonia.BindDualValues(ins...))
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	var grads [][]float64
+	for _, n := range ins {
+		gv, err := n.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		grads = append(grads, append([]float64(nil), gv.Data().([]float64)...))
+	}
+	eval := func() float64 {
+		vm.Reset()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return cost.Value().Data().(float64)
+	}
+	for i, n := range ins {
+		data := n.Value().Data().([]float64)
+		probe := rng.Perm(len(data))
+		if len(probe) > maxProbe {
+			probe = probe[:maxProbe]
+		}
+		for _, j := range probe {
+			old := data[j]
+			data[j] = old + h
+			fp := eval()
+			data[j] = old - h
+			fm := eval()
+			data[j] = old
+			num := (fp - fm) / (2 * h)
+			ana := grads[i][j]
+			if d := math.Abs(num-ana) / math.Max(1, math.Max(math.Abs(num), math.Abs(ana))); d > tol || math.IsNaN(d) {
+				t.Errorf("input %d (%v) element %d: analytic %.9g, numeric %.9g", i, n.Shape(), j, ana, num)
+			}
+		}
+	}
+}
+
+func TestConv2dGradient(t *testing.T) {
+	for _, c := range []struct {
+		name               string
+		cin, cout, k, s, p int
+		h, w               int
+	}{
+		{"3x3 same", 3, 4, 3, 1, 1, 6, 5},
+		{"3x3 stride 2", 2, 3, 3, 2, 1, 7, 7},
+		{"1x1 pointwise", 4, 3, 1, 1, 0, 5, 5},
+		{"3x3 valid", 2, 2, 3, 1, 0, 5, 6},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			gradCheck(t, []tensor.Shape{{2, c.cin, c.h, c.w}, {c.cout, c.cin, c.k, c.k}, {c.cout}},
+				func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return Conv2d(in[0], in[1], in[2], c.s, c.p) })
+		})
+	}
+}

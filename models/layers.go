@@ -1,0 +1,182 @@
+package models
+
+import "math"
+
+// The blocks every generator is built from. A block's constructor adds its
+// parameters to a Params under its dotted name (PyTorch's module path) with
+// PyTorch's default initialisation; its Fwd adds its computation to a Graph.
+
+// Conv is nn.Conv2d(in, out, k, stride, padding) with bias.
+type Conv struct {
+	Name                    string
+	In, Out, K, Stride, Pad int
+}
+
+// NewConv adds name.weight (out,in,k,k) and name.bias (out).
+func NewConv(p *Params, name string, in, out, k, stride, pad int) Conv {
+	b := fanInBound(in * k * k)
+	p.Add(name+".weight", []int{out, in, k, k}, Uniform(b))
+	p.Add(name+".bias", []int{out}, Uniform(b))
+	return Conv{name, in, out, k, stride, pad}
+}
+
+func (c Conv) Fwd(g *Graph, x *Node) *Node {
+	return g.Conv2d(x, g.Param(c.Name+".weight"), g.Param(c.Name+".bias"), c.Stride, c.Pad)
+}
+
+// Dense is nn.Linear(in, out): weight (out,in), bias (out).
+type Dense struct {
+	Name    string
+	In, Out int
+}
+
+func NewDense(p *Params, name string, in, out int) Dense {
+	b := fanInBound(in)
+	p.Add(name+".weight", []int{out, in}, Uniform(b))
+	p.Add(name+".bias", []int{out}, Uniform(b))
+	return Dense{name, in, out}
+}
+
+// Fwd maps the rows of x (N,in) to (N,out).
+func (d Dense) Fwd(g *Graph, x *Node) *Node {
+	return g.Linear(x, g.Param(d.Name+".weight"), g.Param(d.Name+".bias"))
+}
+
+// Norm is nn.GroupNorm(groups, channels) with its default eps.
+type Norm struct {
+	Name             string
+	Groups, Channels int
+}
+
+func NewNorm(p *Params, name string, groups, channels int) Norm {
+	p.Add(name+".weight", []int{channels}, Const(1))
+	p.Add(name+".bias", []int{channels}, Const(0))
+	return Norm{name, groups, channels}
+}
+
+func (n Norm) Fwd(g *Graph, x *Node) *Node {
+	return g.GroupNorm(x, g.Param(n.Name+".weight"), g.Param(n.Name+".bias"), n.Groups, 1e-5)
+}
+
+// ResBlock is the residual block of DDPM-style UNets:
+// h = conv1(silu(norm1(x))) + emb(silu(e)); out = conv2(silu(norm2(h))) + skip(x),
+// with skip a 1×1 conv when the channel count changes. The embedding e
+// (time, class or text, summed) enters every block; EmbDim 0 means none.
+type ResBlock struct {
+	N1, N2 Norm
+	C1, C2 Conv
+	Emb    *Dense
+	Skip   *Conv
+}
+
+// NewResBlock uses PyTorch-style names name.n1, name.c1, name.t, name.n2,
+// name.c2, name.skip.
+func NewResBlock(p *Params, name string, in, out, embDim, groups int) ResBlock {
+	r := ResBlock{
+		N1: NewNorm(p, name+".n1", groups, in),
+		C1: NewConv(p, name+".c1", in, out, 3, 1, 1),
+	}
+	if embDim > 0 {
+		d := NewDense(p, name+".t", embDim, out)
+		r.Emb = &d
+	}
+	r.N2 = NewNorm(p, name+".n2", groups, out)
+	r.C2 = NewConv(p, name+".c2", out, out, 3, 1, 1)
+	if in != out {
+		s := NewConv(p, name+".skip", in, out, 1, 1, 0)
+		r.Skip = &s
+	}
+	return r
+}
+
+// Fwd takes x (N,in,H,W) and the embedding e (N,embDim), nil without one.
+func (r ResBlock) Fwd(g *Graph, x, e *Node) *Node {
+	h := r.C1.Fwd(g, g.SiLU(r.N1.Fwd(g, x)))
+	if r.Emb != nil {
+		h = g.AddPerChannel(h, r.Emb.Fwd(g, g.SiLU(e)))
+	}
+	h = r.C2.Fwd(g, g.SiLU(r.N2.Fwd(g, h)))
+	skip := x
+	if r.Skip != nil {
+		skip = r.Skip.Fwd(g, x)
+	}
+	return g.Add(h, skip)
+}
+
+// SelfAttention is multi-head self-attention over the pixels of a feature
+// map, with a residual: x + out(attn(qkv(norm(x)))). Names: norm, qkv, out.
+type SelfAttention struct {
+	Norm     Norm
+	QKV, Out Conv
+	Heads    int
+}
+
+func NewSelfAttention(p *Params, name string, channels, heads, groups int) SelfAttention {
+	return SelfAttention{
+		Norm:  NewNorm(p, name+".norm", groups, channels),
+		QKV:   NewConv(p, name+".qkv", channels, 3*channels, 1, 1, 0),
+		Out:   NewConv(p, name+".out", channels, channels, 1, 1, 0),
+		Heads: heads,
+	}
+}
+
+func (a SelfAttention) Fwd(g *Graph, x *Node) *Node {
+	if !g.ok(x) {
+		return nil
+	}
+	s := x.Shape()
+	n, c, p := s[0], s[1], s[2]*s[3]
+	qkv := g.Reshape(a.QKV.Fwd(g, a.Norm.Fwd(g, x)), n, 3*c, p)
+	o := g.Attention(g.SliceChannels(qkv, 0, c), g.SliceChannels(qkv, c, 2*c), g.SliceChannels(qkv, 2*c, 3*c), a.Heads)
+	return g.Add(x, a.Out.Fwd(g, g.Reshape(o, s...)))
+}
+
+// CrossAttention lets every pixel attend to a context sequence (N,L,D),
+// such as a caption's token encodings: x + out(attn(q(norm(x)), k(ctx), v(ctx))).
+// Names: norm, q, k, v, out.
+type CrossAttention struct {
+	Norm   Norm
+	Q, Out Conv
+	K, V   Dense
+	Heads  int
+}
+
+func NewCrossAttention(p *Params, name string, channels, ctxDim, heads, groups int) CrossAttention {
+	return CrossAttention{
+		Norm:  NewNorm(p, name+".norm", groups, channels),
+		Q:     NewConv(p, name+".q", channels, channels, 1, 1, 0),
+		K:     NewDense(p, name+".k", ctxDim, channels),
+		V:     NewDense(p, name+".v", ctxDim, channels),
+		Out:   NewConv(p, name+".out", channels, channels, 1, 1, 0),
+		Heads: heads,
+	}
+}
+
+func (a CrossAttention) Fwd(g *Graph, x, ctx *Node) *Node {
+	if !g.ok(x, ctx) {
+		return nil
+	}
+	s, cs := x.Shape(), ctx.Shape()
+	n, c, l := s[0], s[1], cs[1]
+	q := g.Reshape(a.Q.Fwd(g, a.Norm.Fwd(g, x)), n, c, s[2]*s[3])
+	tokens := g.Reshape(ctx, n*l, cs[2])
+	k := g.SwapLastAxes(g.Reshape(a.K.Fwd(g, tokens), n, l, c))
+	v := g.SwapLastAxes(g.Reshape(a.V.Fwd(g, tokens), n, l, c))
+	return g.Add(x, a.Out.Fwd(g, g.Reshape(g.Attention(q, k, v, a.Heads), s...)))
+}
+
+// SinusoidalEmbedding embeds each t as [sin(t·f_i), cos(t·f_i)] with
+// f_i = 10000^(−i/half), as in "Attention Is All You Need" and DDPM.
+// It returns len(t)×dim values, row-major.
+func SinusoidalEmbedding(t []float64, dim int) []float32 {
+	half := dim / 2
+	out := make([]float32, len(t)*dim)
+	for n, tv := range t {
+		for i := 0; i < half; i++ {
+			f := math.Exp(-math.Log(10000) * float64(i) / float64(half))
+			out[n*dim+i] = float32(math.Sin(tv * f))
+			out[n*dim+half+i] = float32(math.Cos(tv * f))
+		}
+	}
+	return out
+}

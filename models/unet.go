@@ -1,0 +1,135 @@
+package models
+
+import "fmt"
+
+// UNetConfig is the architecture of a three-level DDPM UNet; the zero value
+// of each field is replaced by the reference network's.
+type UNetConfig struct {
+	InChannels int `json:"in_channels"` // image channels: 1 (MNIST) or 3 (shapes)
+	Size       int `json:"size"`        // image side, divisible by 4 (28, 32)
+	Channels   int `json:"channels"`    // width of the first level; the others are twice it (32)
+	TimeDim    int `json:"time_dim"`    // sinusoidal and embedding width (128)
+	Heads      int `json:"heads"`       // attention heads at the lowest level (4)
+	Groups     int `json:"groups"`      // GroupNorm groups (8)
+	ContextDim int `json:"context_dim"` // >0: cross-attention to a (N,L,ContextDim) context at the lowest level
+}
+
+// ReferenceUNet is the network of shared/reference/unet_step.py
+// (612,737 parameters), the performance benchmark's subject.
+func ReferenceUNet() UNetConfig {
+	return UNetConfig{InChannels: 1, Size: 28, Channels: 32, TimeDim: 128, Heads: 4, Groups: 8}
+}
+
+func (c UNetConfig) withDefaults() UNetConfig {
+	r := ReferenceUNet()
+	if c.InChannels == 0 {
+		c.InChannels = r.InChannels
+	}
+	if c.Size == 0 {
+		c.Size = r.Size
+	}
+	if c.Channels == 0 {
+		c.Channels = r.Channels
+	}
+	if c.TimeDim == 0 {
+		c.TimeDim = r.TimeDim
+	}
+	if c.Heads == 0 {
+		c.Heads = r.Heads
+	}
+	if c.Groups == 0 {
+		c.Groups = r.Groups
+	}
+	return c
+}
+
+// Validate says what is wrong with a configuration, if anything.
+func (c UNetConfig) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.InChannels != 1 && c.InChannels != 3:
+		return fmt.Errorf("unet: in_channels %d: want 1 or 3", c.InChannels)
+	case c.Size%4 != 0:
+		return fmt.Errorf("unet: size %d: want a multiple of 4", c.Size)
+	case c.Channels%c.Groups != 0:
+		return fmt.Errorf("unet: %d channels do not split into %d groups", c.Channels, c.Groups)
+	case (2*c.Channels)%c.Heads != 0:
+		return fmt.Errorf("unet: %d channels do not split into %d heads", 2*c.Channels, c.Heads)
+	case c.TimeDim%2 != 0:
+		return fmt.Errorf("unet: time_dim %d must be even", c.TimeDim)
+	}
+	return nil
+}
+
+// UNet predicts a tensor of the input's shape (the noise, for DDPM) from an
+// image x (N,C,S,S), a time embedding input and optionally a context.
+// Levels: C channels at S, 2C at S/2, 2C at S/4 with self-attention
+// (and cross-attention when ContextDim > 0) between two residual blocks.
+type UNet struct {
+	Config       UNetConfig
+	temb0, temb2 Dense
+	inc          Conv
+	d1, d2       ResBlock
+	down1, down2 Conv
+	m1, m2       ResBlock
+	attn         SelfAttention
+	cross        *CrossAttention
+	u2, u1, u0   ResBlock
+	up2, up1     Conv
+	outn         Norm
+	outc         Conv
+}
+
+// NewUNet adds a UNet's parameters to p under the reference script's names
+// (temb.0, inc, d1, down1, ..., outc), so its weights load into PyTorch.
+func NewUNet(p *Params, c UNetConfig) (*UNet, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c = c.withDefaults()
+	ch, td, gr := c.Channels, c.TimeDim, c.Groups
+	u := &UNet{Config: c}
+	u.temb0 = NewDense(p, "temb.0", td, td)
+	u.temb2 = NewDense(p, "temb.2", td, td)
+	u.inc = NewConv(p, "inc", c.InChannels, ch, 3, 1, 1)
+	u.d1 = NewResBlock(p, "d1", ch, ch, td, gr)
+	u.down1 = NewConv(p, "down1", ch, ch, 3, 2, 1)
+	u.d2 = NewResBlock(p, "d2", ch, 2*ch, td, gr)
+	u.down2 = NewConv(p, "down2", 2*ch, 2*ch, 3, 2, 1)
+	u.m1 = NewResBlock(p, "m1", 2*ch, 2*ch, td, gr)
+	u.attn = NewSelfAttention(p, "attn", 2*ch, c.Heads, gr)
+	if c.ContextDim > 0 {
+		x := NewCrossAttention(p, "cross", 2*ch, c.ContextDim, c.Heads, gr)
+		u.cross = &x
+	}
+	u.m2 = NewResBlock(p, "m2", 2*ch, 2*ch, td, gr)
+	u.u2 = NewResBlock(p, "u2", 4*ch, 2*ch, td, gr)
+	u.up2 = NewConv(p, "up2", 2*ch, 2*ch, 3, 1, 1)
+	u.u1 = NewResBlock(p, "u1", 4*ch, ch, td, gr)
+	u.up1 = NewConv(p, "up1", ch, ch, 3, 1, 1)
+	u.u0 = NewResBlock(p, "u0", 2*ch, ch, td, gr)
+	u.outn = NewNorm(p, "outn", gr, ch)
+	u.outc = NewConv(p, "outc", ch, c.InChannels, 3, 1, 1)
+	return u, nil
+}
+
+// Fwd: x (N,C,S,S); temb the sinusoidal embedding of the time (N,TimeDim),
+// to which the caller may have added a class embedding; ctx (N,L,ContextDim)
+// or nil.
+func (u *UNet) Fwd(g *Graph, x, temb, ctx *Node) *Node {
+	e := u.temb2.Fwd(g, g.SiLU(u.temb0.Fwd(g, temb)))
+	h0 := u.d1.Fwd(g, u.inc.Fwd(g, x), e)
+	h1 := u.d2.Fwd(g, u.down1.Fwd(g, h0), e)
+	h2 := u.down2.Fwd(g, h1)
+	h := u.attn.Fwd(g, u.m1.Fwd(g, h2, e))
+	if u.cross != nil {
+		h = u.cross.Fwd(g, h, ctx)
+	}
+	h = u.m2.Fwd(g, h, e)
+	h = u.u2.Fwd(g, g.Concat(h, h2), e)
+	h = u.up2.Fwd(g, g.Upsample2x(h))
+	h = u.u1.Fwd(g, g.Concat(h, h1), e)
+	h = u.up1.Fwd(g, g.Upsample2x(h))
+	h = u.u0.Fwd(g, g.Concat(h, h0), e)
+	return u.outc.Fwd(g, g.SiLU(u.outn.Fwd(g, h)))
+}
