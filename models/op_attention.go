@@ -47,8 +47,12 @@ func (op *attnWeightsOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	q, k := v[0].Shape(), v[1].Shape()
 	a := op.out.get(dtypeOf(v[0]), q[0], op.heads, q[2], k[2])
 	return a, dispatch(v[0],
-		func() { attnWeights(op, slice[float32](v[0]), slice[float32](v[1]), slice[float32](a), q[0], q[1], q[2], k[2]) },
-		func() { attnWeights(op, slice[float64](v[0]), slice[float64](v[1]), slice[float64](a), q[0], q[1], q[2], k[2]) })
+		func() {
+			attnWeights(op, slice[float32](v[0]), slice[float32](v[1]), slice[float32](a), q[0], q[1], q[2], k[2])
+		},
+		func() {
+			attnWeights(op, slice[float64](v[0]), slice[float64](v[1]), slice[float64](a), q[0], q[1], q[2], k[2])
+		})
 }
 
 func attnWeights[T Float](op *attnWeightsOp, q, k, a []T, n, c, pq, pk int) {
@@ -167,8 +171,12 @@ func (op *attnMixOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	a, vs := v[0].Shape(), v[1].Shape()
 	o := op.out.get(dtypeOf(v[0]), vs[0], vs[1], a[2])
 	return o, dispatch(v[0],
-		func() { attnMix(op.heads, slice[float32](v[0]), slice[float32](v[1]), slice[float32](o), vs[0], vs[1], a[2], a[3]) },
-		func() { attnMix(op.heads, slice[float64](v[0]), slice[float64](v[1]), slice[float64](o), vs[0], vs[1], a[2], a[3]) })
+		func() {
+			attnMix(op.heads, slice[float32](v[0]), slice[float32](v[1]), slice[float32](o), vs[0], vs[1], a[2], a[3])
+		},
+		func() {
+			attnMix(op.heads, slice[float64](v[0]), slice[float64](v[1]), slice[float64](o), vs[0], vs[1], a[2], a[3])
+		})
 }
 func attnMix[T Float](heads int, a, v, o []T, n, c, pq, pk int) {
 	d := c / heads
@@ -216,8 +224,12 @@ func (op *attnMixGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	g := op.out.get(dtypeOf(v[0]), s...)
 	do := v[1].Shape()
 	return g, dispatch(v[0],
-		func() { attnMixGrad(op, slice[float32](v[0]), slice[float32](v[1]), slice[float32](g), v[0].Shape(), do) },
-		func() { attnMixGrad(op, slice[float64](v[0]), slice[float64](v[1]), slice[float64](g), v[0].Shape(), do) })
+		func() {
+			attnMixGrad(op, slice[float32](v[0]), slice[float32](v[1]), slice[float32](g), v[0].Shape(), do)
+		},
+		func() {
+			attnMixGrad(op, slice[float64](v[0]), slice[float64](v[1]), slice[float64](g), v[0].Shape(), do)
+		})
 }
 func attnMixGrad[T Float](op *attnMixGradOp, x, do, g []T, xs, dos tensor.Shape) {
 	n, c, pq := dos[0], dos[1], dos[2]

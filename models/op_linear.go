@@ -31,8 +31,12 @@ func (op *linearOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	n, in, out := v[0].Shape()[0], v[0].Shape()[1], v[1].Shape()[0]
 	y := op.out.get(dtypeOf(v[0]), n, out)
 	return y, dispatch(v[0],
-		func() { linearForward(slice[float32](v[0]), slice[float32](v[1]), slice[float32](v[2]), slice[float32](y), n, in, out) },
-		func() { linearForward(slice[float64](v[0]), slice[float64](v[1]), slice[float64](v[2]), slice[float64](y), n, in, out) })
+		func() {
+			linearForward(slice[float32](v[0]), slice[float32](v[1]), slice[float32](v[2]), slice[float32](y), n, in, out)
+		},
+		func() {
+			linearForward(slice[float64](v[0]), slice[float64](v[1]), slice[float64](v[2]), slice[float64](y), n, in, out)
+		})
 }
 
 func linearForward[T Float](x, w, b, y []T, n, in, out int) {

@@ -135,8 +135,12 @@ func (op *groupNormGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	if op.scale {
 		dg := op.out.get(dtypeOf(v[0]), c)
 		return dg, dispatch(v[0],
-			func() { groupNormScaleGrad(op.fwd, slice[float32](v[0]), slice[float32](v[1]), slice[float32](dg), n, c, p) },
-			func() { groupNormScaleGrad(op.fwd, slice[float64](v[0]), slice[float64](v[1]), slice[float64](dg), n, c, p) })
+			func() {
+				groupNormScaleGrad(op.fwd, slice[float32](v[0]), slice[float32](v[1]), slice[float32](dg), n, c, p)
+			},
+			func() {
+				groupNormScaleGrad(op.fwd, slice[float64](v[0]), slice[float64](v[1]), slice[float64](dg), n, c, p)
+			})
 	}
 	dx := op.out.get(dtypeOf(v[0]), v[0].Shape()...)
 	return dx, dispatch(v[0],
