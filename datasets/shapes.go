@@ -1,0 +1,323 @@
+package datasets
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// The shapes dataset: one coloured shape on black, 3x32x32, with a caption
+// from a fixed grammar:
+//
+//	caption  = "a" SIZE COLOR SHAPE WHERE
+//	SIZE     = "small" | "large"
+//	COLOR    = "red" | "green" | "blue" | "yellow" | "magenta" | "cyan" | "white" | "orange"
+//	SHAPE    = "circle" | "square" | "triangle" | "cross"
+//	WHERE    = "at the top left" | "at the top right" | "at the bottom left"
+//	         | "at the bottom right" | "in the center"
+//
+// e.g. "a small red circle at the top left". Attributes are drawn uniformly;
+// each image also gets a little jitter (position ±0.75 px, scale ±6%,
+// rotation ±10°, brightness 85-100%) so a generator sees a continuum, not
+// 320 fixed pictures. Image i of a set depends only on (seed, i).
+//
+// Composition test: the (colour, shape) pairs of ShapesHeldOut never appear
+// in the "train" or "test" splits, though each of their colours and shapes
+// appears with others. A text-to-image model that draws "a large blue
+// circle" well has composed "blue" and "circle" rather than recalled them.
+
+// ShapeAttrs are the attributes a shapes caption states. In ShapesHeldOut,
+// an empty Size or Position means "any".
+type ShapeAttrs struct {
+	Color, Shape, Size, Position string
+}
+
+// Shape image geometry.
+const (
+	ShapesSize = 32 // images are ShapesSize x ShapesSize, 3 channels
+
+	supersample = 4 // samples per pixel side when rasterising
+)
+
+// shapeColors are the palette, in grammar order, as linear [0,1] RGB, chosen
+// to stay apart in hue and brightness at 32x32.
+var shapeColors = []struct {
+	name string
+	rgb  [3]float32
+}{
+	{"red", [3]float32{1.00, 0.12, 0.10}},
+	{"green", [3]float32{0.10, 0.85, 0.20}},
+	{"blue", [3]float32{0.15, 0.35, 1.00}},
+	{"yellow", [3]float32{1.00, 0.92, 0.10}},
+	{"magenta", [3]float32{0.95, 0.20, 0.95}},
+	{"cyan", [3]float32{0.10, 0.90, 0.95}},
+	{"white", [3]float32{0.95, 0.95, 0.95}},
+	{"orange", [3]float32{1.00, 0.55, 0.05}},
+}
+
+var (
+	shapeKinds     = []string{"circle", "square", "triangle", "cross"}
+	shapeSizes     = []string{"small", "large"}
+	shapePositions = []string{"top left", "top right", "bottom left", "bottom right", "center"}
+
+	// shapeRadius is the nominal radius in pixels of each size.
+	shapeRadius = []float64{3.5, 6}
+	// shapeCenter is the nominal centre (x, y) of each position: the middle
+	// of a quadrant, or of the image.
+	shapeCenter = [][2]float64{{8, 8}, {24, 8}, {8, 24}, {24, 24}, {16, 16}}
+)
+
+// shapesHeldOut is the fixed composition test: 4 of the 32 (colour, shape)
+// pairs (12.5%), one per shape and each with a different colour, so every
+// colour and shape still appears in training.
+var shapesHeldOut = []ShapeAttrs{
+	{Color: "red", Shape: "triangle"},
+	{Color: "green", Shape: "cross"},
+	{Color: "blue", Shape: "circle"},
+	{Color: "yellow", Shape: "square"},
+}
+
+// ShapesHeldOut returns the (colour, shape) pairs kept out of the train and
+// test splits, with Size and Position empty (any size, any position).
+func ShapesHeldOut() []ShapeAttrs { return slices.Clone(shapesHeldOut) }
+
+// HeldOut reports whether a's colour and shape form a held-out pair.
+func (a ShapeAttrs) HeldOut() bool {
+	for _, h := range shapesHeldOut {
+		if a.Color == h.Color && a.Shape == h.Shape {
+			return true
+		}
+	}
+	return false
+}
+
+// Caption returns a's caption, e.g. "a small red circle at the top left".
+func (a ShapeAttrs) Caption() string {
+	where := "at the " + a.Position
+	if a.Position == "center" {
+		where = "in the center"
+	}
+	return "a " + a.Size + " " + a.Color + " " + a.Shape + " " + where
+}
+
+// ParseCaption parses a caption of the shapes grammar. Case, surrounding
+// space, repeated spaces and a final full stop are forgiven; anything else
+// outside the grammar is an error saying which word is wrong.
+func ParseCaption(s string) (ShapeAttrs, error) {
+	words := strings.Fields(strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), ".")))
+	fail := func(format string, args ...any) (ShapeAttrs, error) {
+		return ShapeAttrs{}, fmt.Errorf("datasets: caption %q: "+format, append([]any{s}, args...)...)
+	}
+	pick := func(i int, what string, options []string) (string, error) {
+		if i >= len(words) {
+			return "", fmt.Errorf("missing %s", what)
+		}
+		if !slices.Contains(options, words[i]) {
+			return "", fmt.Errorf("%q is not a %s (want %s)", words[i], what, strings.Join(options, ", "))
+		}
+		return words[i], nil
+	}
+	if len(words) == 0 || words[0] != "a" {
+		return fail(`want "a SIZE COLOR SHAPE at the POSITION", e.g. "a small red circle at the top left"`)
+	}
+	var a ShapeAttrs
+	var err error
+	if a.Size, err = pick(1, "size", shapeSizes); err != nil {
+		return fail("%v", err)
+	}
+	if a.Color, err = pick(2, "colour", colorNames()); err != nil {
+		return fail("%v", err)
+	}
+	if a.Shape, err = pick(3, "shape", shapeKinds); err != nil {
+		return fail("%v", err)
+	}
+	where := strings.Join(words[4:], " ")
+	switch {
+	case where == "in the center":
+		a.Position = "center"
+	case strings.HasPrefix(where, "at the ") && slices.Contains(shapePositions[:4], where[len("at the "):]):
+		a.Position = where[len("at the "):]
+	default:
+		return fail(`position %q is not one of "at the top left", "at the top right", "at the bottom left", "at the bottom right", "in the center"`, where)
+	}
+	return a, nil
+}
+
+// ShapeAttrsOf returns the attributes of image i of a shapes set, parsed
+// from its caption. Shapes sets carry their attributes only in Captions, so
+// they survive Subset and the Loader like any caption.
+func ShapeAttrsOf(s *Set, i int) (ShapeAttrs, error) {
+	if s.Captions == nil {
+		return ShapeAttrs{}, fmt.Errorf("datasets: %s has no captions", s.Name)
+	}
+	if i < 0 || i >= len(s.Captions) {
+		return ShapeAttrs{}, fmt.Errorf("datasets: %s: image %d out of range [0,%d)", s.Name, i, len(s.Captions))
+	}
+	return ParseCaption(s.Captions[i])
+}
+
+// ShapesAttributes returns every value of each attribute, in a fixed order
+// that classifiers may use as class indices.
+func ShapesAttributes() (colors, shapes, sizes, positions []string) {
+	return colorNames(), slices.Clone(shapeKinds), slices.Clone(shapeSizes), slices.Clone(shapePositions)
+}
+
+// ShapesVocabulary returns every word the caption grammar uses, sorted.
+func ShapesVocabulary() []string {
+	words := []string{"a", "at", "the", "in"}
+	words = append(words, colorNames()...)
+	words = append(words, shapeKinds...)
+	words = append(words, shapeSizes...)
+	for _, p := range shapePositions {
+		words = append(words, strings.Fields(p)...)
+	}
+	slices.Sort(words)
+	return slices.Compact(words)
+}
+
+func colorNames() []string {
+	names := make([]string, len(shapeColors))
+	for i, c := range shapeColors {
+		names[i] = c.name
+	}
+	return names
+}
+
+// Shapes generates n shapes images, deterministically from seed. split
+// chooses the (colour, shape) pairs drawn from: "train" and "test" never
+// use a held-out pair (they differ only in the seed a caller passes),
+// "heldout" uses only held-out pairs, "all" uses every pair. The Set has
+// Captions and no Labels; ShapeAttrsOf recovers the attributes.
+//
+// It panics on an unknown split or n < 0; Load checks user input first.
+func Shapes(n int, seed uint64, split string) *Set {
+	if n < 0 {
+		panic(fmt.Sprintf("datasets: Shapes: n = %d", n))
+	}
+	type pair struct{ color, shape int }
+	var pairs []pair
+	for c, col := range shapeColors {
+		for k, kind := range shapeKinds {
+			held := ShapeAttrs{Color: col.name, Shape: kind}.HeldOut()
+			switch split {
+			case "train", "test":
+				if !held {
+					pairs = append(pairs, pair{c, k})
+				}
+			case "heldout":
+				if held {
+					pairs = append(pairs, pair{c, k})
+				}
+			case "all":
+				pairs = append(pairs, pair{c, k})
+			default:
+				panic(fmt.Sprintf("datasets: Shapes: unknown split %q (want train, test, heldout or all)", split))
+			}
+		}
+	}
+
+	const d = 3 * ShapesSize * ShapesSize
+	s := &Set{
+		Name: "shapes-" + split, N: n, C: 3, H: ShapesSize, W: ShapesSize,
+		Pixels:   make([]float32, n*d),
+		Captions: make([]string, n),
+	}
+	// Each image has its own RNG, so the result does not depend on how the
+	// work is split across goroutines, and image i can be regenerated alone.
+	render := func(i int) {
+		rng := rand.New(rand.NewPCG(seed, splitmix64(uint64(i))))
+		p := pairs[rng.IntN(len(pairs))]
+		size, pos := rng.IntN(len(shapeSizes)), rng.IntN(len(shapePositions))
+		s.Captions[i] = ShapeAttrs{
+			Color: shapeColors[p.color].name, Shape: shapeKinds[p.shape],
+			Size: shapeSizes[size], Position: shapePositions[pos],
+		}.Caption()
+		drawShape(s.Pixels[i*d:(i+1)*d], p.color, p.shape, size, pos, rng)
+	}
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/256))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				render(i)
+			}
+		})
+	}
+	wg.Wait()
+	return s
+}
+
+// drawShape rasterises one jittered shape into a black 3x32x32 CHW image,
+// with supersample^2 point samples per pixel for anti-aliased edges.
+func drawShape(dst []float32, color, kind, size, pos int, rng *rand.Rand) {
+	jitter := func(a float64) float64 { return (2*rng.Float64() - 1) * a }
+	r := shapeRadius[size] * (1 + jitter(0.06))
+	cx := shapeCenter[pos][0] + jitter(0.75)
+	cy := shapeCenter[pos][1] + jitter(0.75)
+	angle := jitter(10 * math.Pi / 180)
+	bright := float32(0.85 + 0.15*rng.Float64())
+	sin, cos := math.Sincos(angle)
+
+	inside := shapeTests[kind]
+	ext := 1.4*r + 1 // covers every shape at any rotation, with a margin
+	x0, x1 := max(0, int(cx-ext)), min(ShapesSize-1, int(cx+ext))
+	y0, y1 := max(0, int(cy-ext)), min(ShapesSize-1, int(cy+ext))
+	rgb := shapeColors[color].rgb
+	const plane = ShapesSize * ShapesSize
+	for py := y0; py <= y1; py++ {
+		for px := x0; px <= x1; px++ {
+			hits := 0
+			for sy := 0; sy < supersample; sy++ {
+				for sx := 0; sx < supersample; sx++ {
+					// Sample point relative to the centre, rotated into the
+					// shape's frame and scaled to unit radius.
+					dx := float64(px) + (float64(sx)+0.5)/supersample - cx
+					dy := float64(py) + (float64(sy)+0.5)/supersample - cy
+					u := (cos*dx + sin*dy) / r
+					v := (-sin*dx + cos*dy) / r
+					if inside(u, v) {
+						hits++
+					}
+				}
+			}
+			if hits == 0 {
+				continue
+			}
+			cover := bright * float32(hits) / (supersample * supersample)
+			o := py*ShapesSize + px
+			dst[o] = rgb[0] * cover
+			dst[plane+o] = rgb[1] * cover
+			dst[2*plane+o] = rgb[2] * cover
+		}
+	}
+}
+
+// shapeTests tell whether a point (u, v), in units of the radius with v
+// pointing down, lies inside each shape. Sizes are set so the shapes have
+// similar areas (circle 3.1, square 2.9, triangle 1.9, cross 2.4 r^2).
+var shapeTests = []func(u, v float64) bool{
+	func(u, v float64) bool { return u*u+v*v <= 1 },
+	func(u, v float64) bool { return math.Abs(u) <= 0.85 && math.Abs(v) <= 0.85 },
+	insideTriangle,
+	func(u, v float64) bool {
+		const arm = 0.36 // half-width of each bar
+		u, v = math.Abs(u), math.Abs(v)
+		return (u <= 1 && v <= arm) || (v <= 1 && u <= arm)
+	},
+}
+
+// insideTriangle tests an upward equilateral triangle of circumradius R.
+// Its centroid sits R/8 below the origin, halfway between centring the
+// centroid (the top vertex would reach far up) and centring the bounding
+// box (the visible mass would sit low). The inradius is R/2, so a point is
+// inside when its projection on each outward edge normal is at most R/2.
+func insideTriangle(u, v float64) bool {
+	const R = 1.2
+	const s3 = 0.8660254037844386 // sqrt(3)/2
+	v -= R / 8
+	return v <= R/2 && s3*u-0.5*v <= R/2 && -s3*u-0.5*v <= R/2
+}
