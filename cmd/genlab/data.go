@@ -1,0 +1,143 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"genlab/datasets"
+	"genlab/images"
+
+	"github.com/disintegration/imaging"
+	"github.com/urfave/cli/v2"
+)
+
+func dataCommand() *cli.Command {
+	split := &cli.StringFlag{Name: "split", Value: "train", Usage: "which part: train or test (shapes also: heldout, all)"}
+	return &cli.Command{
+		Name:  "data",
+		Usage: "look at a dataset: mnist, shapes or a folder of images",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "show",
+				Usage:     "write a grid of a dataset's images as a PNG",
+				ArgsUsage: "mnist|shapes|DIR",
+				Flags: []cli.Flag{
+					split,
+					&cli.IntFlag{Name: "n", Value: 64, Usage: "how many images"},
+					&cli.StringFlag{Name: "grid", Usage: "the PNG to write (default out/data-NAME-SPLIT.png)"},
+					&cli.Uint64Flag{Name: "seed", Usage: "pick the images at random with this seed (default: the first n)"},
+					&cli.IntFlag{Name: "scale", Value: 1, Usage: "enlarge each image this many times (nearest neighbour)"},
+				},
+				Action: dataShow,
+			},
+			{
+				Name:      "check",
+				Usage:     "load a dataset, check it and print a summary",
+				ArgsUsage: "mnist|shapes|DIR",
+				Flags:     []cli.Flag{split},
+				Action:    dataCheck,
+			},
+		},
+	}
+}
+
+func loadDataset(c *cli.Context) (*datasets.Set, error) {
+	if c.NArg() != 1 {
+		return nil, userErrorf("%s: name one dataset: mnist, shapes or a folder of images", c.Command.FullName())
+	}
+	set, err := datasets.Load(c.Args().First(), c.String("split"))
+	if err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+func dataShow(c *cli.Context) error {
+	n, scale := c.Int("n"), c.Int("scale")
+	if n < 1 {
+		return userErrorf("data show: --n %d: want at least 1", n)
+	}
+	if scale < 1 || scale > 16 {
+		return userErrorf("data show: --scale %d: want 1 to 16", scale)
+	}
+	set, err := loadDataset(c)
+	if err != nil {
+		return err
+	}
+	n = min(n, set.N)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	if c.IsSet("seed") {
+		idx = rand.New(rand.NewPCG(c.Uint64("seed"), 0)).Perm(set.N)[:n]
+	}
+	tiles := make([]image.Image, n)
+	for i, k := range idx {
+		tiles[i] = images.FromFloats(set.Image(k), set.C, set.H, set.W)
+		if scale > 1 {
+			tiles[i] = imaging.Resize(tiles[i], set.W*scale, set.H*scale, imaging.NearestNeighbor)
+		}
+	}
+	path := c.String("grid")
+	if path == "" {
+		path = filepath.Join("out", fmt.Sprintf("data-%s-%s.png", filepath.Base(c.Args().First()), c.String("split")))
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	var params strings.Builder
+	fmt.Fprintf(&params, "Dataset: %s, Split: %s, Images: %d, Size: %dx%d", set.Name, c.String("split"), n, set.W, set.H)
+	if set.Captions != nil {
+		for _, k := range idx {
+			fmt.Fprintf(&params, "\n%d: %s", k, set.Captions[k])
+		}
+	}
+	grid := images.Grid(tiles, 0, 2, color.Gray{Y: 64})
+	if err := images.Save(path, grid, params.String()); err != nil {
+		return err
+	}
+	cols := images.GridColumns(n)
+	fmt.Fprintf(c.App.Writer, "wrote a %dx%d grid of %d %s %s images to %s\n", cols, (n+cols-1)/cols, n, c.Args().First(), c.String("split"), path)
+	return nil
+}
+
+func dataCheck(c *cli.Context) error {
+	set, err := loadDataset(c)
+	if err != nil {
+		return err
+	}
+	if err := set.Check(); err != nil {
+		return err
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "%s (%s): %d images of %dx%dx%d, pixels in [0,1]\n", set.Name, c.String("split"), set.N, set.C, set.H, set.W)
+	if set.Labels != nil {
+		hist := make([]int, max(set.Classes, slices.Max(set.Labels)+1))
+		for _, l := range set.Labels {
+			hist[l]++
+		}
+		fmt.Fprintf(w, "labels: %d classes, counts %v\n", len(hist), hist)
+	}
+	if set.Captions != nil {
+		words := map[string]bool{}
+		for _, cap := range set.Captions {
+			for _, f := range strings.Fields(cap) {
+				words[f] = true
+			}
+		}
+		fmt.Fprintf(w, "captions: %d words used, e.g. %q\n", len(words), set.Captions[0])
+	}
+	var sum float64
+	for _, v := range set.Pixels {
+		sum += float64(v)
+	}
+	fmt.Fprintf(w, "mean pixel %.4f\nok\n", sum/float64(len(set.Pixels)))
+	return nil
+}

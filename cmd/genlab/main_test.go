@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"genlab/checkpoint"
+	"genlab/images"
+)
+
+// genlab runs the CLI in-process and returns its exit status and output.
+func genlab(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	status := run(append([]string{"genlab"}, args...), &out, &errb)
+	return status, out.String(), errb.String()
+}
+
+// wantUserError checks the contract for bad input: exit 1, exactly one
+// line on stderr that mentions what is wrong.
+func wantUserError(t *testing.T, mention string, args ...string) {
+	t.Helper()
+	status, _, stderr := genlab(t, args...)
+	if status != 1 {
+		t.Errorf("genlab %v: exit %d, want 1 (stderr %q)", args, status, stderr)
+	}
+	if n := strings.Count(stderr, "\n"); n != 1 {
+		t.Errorf("genlab %v: %d lines on stderr, want 1:\n%s", args, n, stderr)
+	}
+	if !strings.Contains(stderr, mention) {
+		t.Errorf("genlab %v: stderr %q does not mention %q", args, stderr, mention)
+	}
+}
+
+func TestDataShowWritesAGridOfMNIST(t *testing.T) {
+	grid := filepath.Join(t.TempDir(), "grid.png")
+	status, stdout, stderr := genlab(t, "data", "show", "mnist", "--n", "64", "--grid", grid)
+	if status != 0 {
+		t.Fatalf("exit %d: %s", status, stderr)
+	}
+	if !strings.Contains(stdout, grid) {
+		t.Errorf("stdout %q does not say where the grid is", stdout)
+	}
+	f, err := os.Open(grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 8 columns and rows of 28 px tiles with 2 px padding around each.
+	if b := img.Bounds(); b.Dx() != 8*28+9*2 || b.Dy() != 8*28+9*2 {
+		t.Fatalf("grid is %v, want 8x8 tiles of 28 px with 2 px padding", b)
+	}
+	params, err := images.ReadParameters(grid)
+	if err != nil || !strings.Contains(params, "mnist") {
+		t.Fatalf("parameters chunk %q (%v) does not name the dataset", params, err)
+	}
+}
+
+func TestDataCheck(t *testing.T) {
+	status, stdout, stderr := genlab(t, "data", "check", "mnist", "--split", "test")
+	if status != 0 || !strings.Contains(stdout, "10000 images of 1x28x28") || !strings.Contains(stdout, "ok") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", status, stdout, stderr)
+	}
+	status, stdout, _ = genlab(t, "data", "check", "shapes", "--split", "heldout")
+	if status != 0 || !strings.Contains(stdout, "captions") {
+		t.Fatalf("shapes: exit %d, stdout %s", status, stdout)
+	}
+}
+
+func TestTrainClassifierAndInfo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	out := t.TempDir()
+	status, stdout, stderr := genlab(t, "train", "classifier", "--steps", "30", "--batch", "32", "--out", out)
+	if status != 0 {
+		t.Fatalf("exit %d: %s", status, stderr)
+	}
+	if !strings.Contains(stdout, "test accuracy") {
+		t.Errorf("stdout %q does not report the accuracy", stdout)
+	}
+	ckpt := filepath.Join(out, "classifier.safetensors")
+	h, err := checkpoint.ReadHeader(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Metadata[checkpoint.KeyFamily] != "classifier" || h.Metadata[checkpoint.KeyStep] != "30" {
+		t.Errorf("metadata %v", h.Metadata)
+	}
+	status, stdout, _ = genlab(t, "info", "--ckpt", ckpt)
+	if status != 0 || !strings.Contains(stdout, "conv1.weight") || !strings.Contains(stdout, "genlab.family: classifier") {
+		t.Fatalf("info: exit %d, stdout:\n%s", status, stdout)
+	}
+	status, stdout, _ = genlab(t, "info", "--ckpt", ckpt, "--json")
+	var js struct {
+		Metadata map[string]string
+		Params   int64 `json:"parameters"`
+	}
+	if status != 0 || json.Unmarshal([]byte(stdout), &js) != nil || js.Params == 0 {
+		t.Fatalf("info --json: exit %d, stdout:\n%s", status, stdout)
+	}
+
+	// A truncated copy is refused with one line naming the file.
+	data, _ := os.ReadFile(ckpt)
+	bad := filepath.Join(t.TempDir(), "truncated.safetensors")
+	os.WriteFile(bad, data[:len(data)-100], 0o644)
+	wantUserError(t, "truncated.safetensors", "info", "--ckpt", bad)
+}
+
+func TestBadInputIsOneLineAndExit1(t *testing.T) {
+	dir := t.TempDir()
+	notPNG := filepath.Join(dir, "notes.png")
+	os.WriteFile(notPNG, []byte("this is not an image"), 0o644)
+	junk := filepath.Join(dir, "junk.safetensors")
+	hdr := make([]byte, 8)
+	binary.LittleEndian.PutUint64(hdr, 5)
+	os.WriteFile(junk, append(hdr, []byte("{oops")...), 0o644)
+	// A folder dataset with a corrupt IDX-free image: the folder reader must name it.
+	imgDir := filepath.Join(dir, "imgs")
+	os.Mkdir(imgDir, 0o755)
+	os.WriteFile(filepath.Join(imgDir, "broken.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644)
+
+	for _, c := range []struct {
+		mention string
+		args    []string
+	}{
+		{"unknown command", []string{"frobnicate"}},
+		{"unknown family", []string{"train", "wizard"}},
+		{"bogus", []string{"train", "classifier", "--bogus"}},
+		{"--n", []string{"data", "show", "mnist", "--n", "0"}},
+		{"nosuchdata", []string{"data", "show", "nosuchdata"}},
+		{"broken.png", []string{"data", "check", imgDir}},
+		{"missing.safetensors", []string{"info", "--ckpt", filepath.Join(dir, "missing.safetensors")}},
+		{"junk.safetensors", []string{"info", "--ckpt", junk}},
+		{"notes.png", []string{"info", "--ckpt", notPNG}},
+		{"--data", []string{"train", "classifier", "--data", "shapes"}},
+	} {
+		t.Run(c.mention, func(t *testing.T) { wantUserError(t, c.mention, c.args...) })
+	}
+}
+
+func TestFlagsAfterPositionalArguments(t *testing.T) {
+	app := newApp(nil, nil)
+	got := flagsFirst(app, []string{"genlab", "data", "show", "mnist", "--n", "4", "--grid=x.png", "--split", "test"})
+	want := []string{"genlab", "data", "show", "--n", "4", "--grid=x.png", "--split", "test", "mnist"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
