@@ -1,0 +1,78 @@
+# genlab: `make demo` and `make test` set up everything on a fresh Debian
+# machine with Go; see README.md.
+
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+export CGO_ENABLED := 1
+
+GO      ?= go
+BIN     := bin/genlab
+DEMO    := out/demo
+# Debian packages the build needs: OpenBLAS for GEMM through cgo, and a C
+# toolchain for cgo itself.
+DEB_BUILD := gcc libc6-dev pkg-config libopenblas-dev
+# The PyTorch side of `make bench`.
+DEB_BENCH := python3-torch
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps deps-bench build demo test test-short bench fuzz vet clean
+
+all: build
+
+# Installs whatever Debian packages are missing (apt-get update only then).
+deps:
+	@missing=$$(for p in $(DEB_BUILD); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing $$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@$(GO) mod download
+
+deps-bench: deps
+	@missing=$$(for p in $(DEB_BENCH); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing $$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/genlab
+
+# The main job on the embedded default data (MNIST from the Go module
+# proxy): grids of the datasets, then the in-project MNIST classifier.
+demo: build
+	@mkdir -p $(DEMO)
+	./$(BIN) data show mnist --n 64 --grid $(DEMO)/mnist.png
+	./$(BIN) data show shapes --n 64 --scale 2 --grid $(DEMO)/shapes.png
+	./$(BIN) train classifier --out $(DEMO)/classifier
+	@echo
+	@echo "demo outputs: $(DEMO)/mnist.png, $(DEMO)/shapes.png, $(DEMO)/classifier/classifier.safetensors"
+
+# The whole suite: gradient checks, the checkpoint fuzz seed corpus, round
+# trips, short training runs and the CLI end to end; then the pure-Go build
+# (no cgo, no OpenBLAS) compiles and its op tests pass too.
+test: deps vet
+	$(GO) test -timeout 25m ./...
+	CGO_ENABLED=0 $(GO) build ./...
+	CGO_ENABLED=0 $(GO) test -short -timeout 10m ./models/
+
+test-short: deps
+	$(GO) test -short ./...
+
+vet: deps
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+
+# genlab's reference-UNet steps beside PyTorch's, same machine, same run.
+bench: deps-bench
+	bash bench/compare.sh
+
+# Longer fuzzing of the checkpoint reader than the seed corpus in `make test`.
+fuzz: deps
+	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 2m ./checkpoint/
+
+clean:
+	rm -rf bin out
