@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,6 +112,8 @@ func TestTrainClassifierAndInfo(t *testing.T) {
 		t.Fatalf("info --json: exit %d, stdout:\n%s", status, stdout)
 	}
 
+	checkWithIndependentReader(t, ckpt, h)
+
 	// A truncated copy is refused with one line naming the file.
 	data, _ := os.ReadFile(ckpt)
 	bad := filepath.Join(t.TempDir(), "truncated.safetensors")
@@ -155,5 +159,41 @@ func TestFlagsAfterPositionalArguments(t *testing.T) {
 	want := []string{"genlab", "data", "show", "--n", "4", "--grid=x.png", "--split", "test", "mnist"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// checkWithIndependentReader reads a checkpoint with the pure-Python
+// safetensors reader of checkpoint/testdata (json and struct only, plus a
+// torch cross-check when torch is installed) and compares names, dtypes and
+// shapes with genlab's own reading.
+func checkWithIndependentReader(t *testing.T, path string, h *checkpoint.Header) {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Log("python3 not found: independent reader check skipped")
+		return
+	}
+	out, err := exec.Command(py, filepath.Join("..", "..", "checkpoint", "testdata", "read_safetensors.py"), path).Output()
+	if err != nil {
+		t.Fatalf("independent reader refused %s: %v", path, err)
+	}
+	var got struct {
+		Metadata map[string]string
+		Tensors  map[string]struct {
+			Dtype string
+			Shape []int
+		}
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Tensors) != len(h.Tensors) || got.Metadata[checkpoint.KeyFamily] != "classifier" {
+		t.Fatalf("independent reader: %d tensors, metadata %v", len(got.Tensors), got.Metadata)
+	}
+	for _, ti := range h.Tensors {
+		pt, ok := got.Tensors[ti.Name]
+		if !ok || pt.Dtype != "F32" || !slices.Equal(pt.Shape, ti.Shape) {
+			t.Errorf("tensor %s: independent reader has %+v, genlab %v %v", ti.Name, pt, ti.DType, ti.Shape)
+		}
 	}
 }
