@@ -1,0 +1,145 @@
+package train
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// checkpoints lists a run folder's weights files by step, oldest first.
+func checkpoints(dir string) ([]string, error) {
+	m, err := filepath.Glob(filepath.Join(dir, "ckpt-[0-9]*.safetensors"))
+	if err != nil {
+		return nil, err
+	}
+	m = slices.DeleteFunc(m, func(p string) bool { return strings.HasSuffix(p, ".state.safetensors") })
+	slices.Sort(m) // zero-padded steps sort as numbers
+	return m, nil
+}
+
+// Latest is the newest checkpoint in a run folder.
+func Latest(dir string) (string, error) {
+	cs, err := checkpoints(dir)
+	if err != nil {
+		return "", err
+	}
+	if len(cs) == 0 {
+		return "", fmt.Errorf("train: no checkpoint (ckpt-NNNNNN.safetensors) in %s to resume", dir)
+	}
+	return cs[len(cs)-1], nil
+}
+
+func resolveResume(dir, resume string) (string, error) {
+	if resume == "latest" {
+		return Latest(dir)
+	}
+	if _, err := os.Stat(resume); err != nil {
+		return "", fmt.Errorf("train: --resume %s: %w", resume, err)
+	}
+	return resume, nil
+}
+
+// prune deletes all but the newest keep checkpoints (weights and state).
+func prune(dir string, keep int) error {
+	cs, err := checkpoints(dir)
+	if err != nil {
+		return err
+	}
+	for len(cs) > keep {
+		for _, p := range []string{cs[0], StatePath(cs[0])} {
+			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+		}
+		cs = cs[1:]
+	}
+	return nil
+}
+
+// lossLog is loss.csv: step, then each loss (sorted names, "loss" first),
+// then elapsed seconds. Rows are buffered and flushed with each checkpoint,
+// so the file always matches the newest checkpoint or runs past it.
+type lossLog struct {
+	path    string
+	names   []string
+	rows    [][]string
+	kept    [][]string // rows from before a resume
+	written bool
+}
+
+// openLossLog keeps the rows of an earlier run up to step start (a resumed
+// run replaces what came after its checkpoint).
+func openLossLog(path string, start int) (*lossLog, error) {
+	l := &lossLog{path: path}
+	if start == 0 {
+		return l, nil
+	}
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return l, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(bufio.NewReader(f)).ReadAll()
+	if err != nil || len(recs) == 0 {
+		return l, nil // an unreadable old log is started afresh
+	}
+	l.names = recs[0][1 : len(recs[0])-1]
+	for _, r := range recs[1:] {
+		if s, err := strconv.Atoi(r[0]); err == nil && s <= start {
+			l.kept = append(l.kept, r)
+		}
+	}
+	return l, nil
+}
+
+func (l *lossLog) add(step int, losses map[string]float64, el time.Duration) {
+	if l.names == nil {
+		for k := range losses {
+			if k != "loss" {
+				l.names = append(l.names, k)
+			}
+		}
+		slices.Sort(l.names)
+		l.names = append([]string{"loss"}, l.names...)
+	}
+	row := []string{strconv.Itoa(step)}
+	for _, n := range l.names {
+		row = append(row, strconv.FormatFloat(losses[n], 'g', 7, 64))
+	}
+	l.rows = append(l.rows, append(row, strconv.FormatFloat(el.Seconds(), 'f', 2, 64)))
+}
+
+// flush rewrites the whole file atomically: small, and never half-written.
+func (l *lossLog) flush() error {
+	if l.names == nil {
+		return nil
+	}
+	tmp := l.path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write(append(append([]string{"step"}, l.names...), "seconds"))
+	w.WriteAll(l.kept)
+	w.WriteAll(l.rows)
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, l.path)
+}
+
+func (l *lossLog) close() { os.Remove(l.path + ".tmp") }
