@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"genlab/internal/atomicfile"
 	"image"
 	"image/png"
 	"io"
 	"os"
-	"path/filepath"
-	"syscall"
 
 	"github.com/disintegration/imaging"
 )
@@ -76,7 +75,7 @@ func Save(path string, img image.Image, params string) error {
 	if err := Encode(&buf, img, params); err != nil {
 		return fmt.Errorf("images: save %s: %w", path, errors.Unwrap(err))
 	}
-	err := writeAtomic(path, func(w io.Writer) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(buf.Bytes())
 		return err
 	})
@@ -143,44 +142,4 @@ func DecodeParameters(r io.Reader) (string, error) {
 		return "", fmt.Errorf("images: %w", err)
 	}
 	return s, nil
-}
-
-// writeAtomic writes path through a temporary file in the same directory
-// that is renamed over path only after a successful write and sync.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, errors.ErrUnsupported) {
-		return err
-	}
-	return nil
 }

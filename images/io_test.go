@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"genlab/internal/atomicfile"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -229,7 +230,7 @@ func TestSaveAtomic(t *testing.T) {
 		t.Error("NUL in parameters: no error")
 	}
 	unchanged("bad parameters")
-	err := writeAtomic(path, func(w io.Writer) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
 		w.Write([]byte("\x89PNG half"))
 		return errors.New("disk full")
 	})

@@ -1,9 +1,12 @@
 package train
 
 import (
+	"io"
+
 	"bufio"
 	"encoding/csv"
 	"fmt"
+	"genlab/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,23 +126,11 @@ func (l *lossLog) flush() error {
 	if l.names == nil {
 		return nil
 	}
-	tmp := l.path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	w.Write(append(append([]string{"step"}, l.names...), "seconds"))
-	w.WriteAll(l.kept)
-	w.WriteAll(l.rows)
-	if err := w.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, l.path)
+	return atomicfile.Write(l.path, func(f io.Writer) error {
+		w := csv.NewWriter(f)
+		w.Write(append(append([]string{"step"}, l.names...), "seconds"))
+		w.WriteAll(l.kept)
+		w.WriteAll(l.rows)
+		return w.Error()
+	})
 }
-
-func (l *lossLog) close() { os.Remove(l.path + ".tmp") }

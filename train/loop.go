@@ -112,7 +112,6 @@ func Run(ctx context.Context, t Trainee, o Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	defer log.close()
 	res.Step = start
 	began := time.Now()
 	report := func(step int, losses map[string]float64, event string) {

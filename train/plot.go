@@ -1,8 +1,11 @@
 package train
 
 import (
+	"io"
+
 	"encoding/csv"
 	"fmt"
+	"genlab/internal/atomicfile"
 	"image/color"
 	"os"
 	"strconv"
@@ -37,7 +40,7 @@ func plotLoss(csvPath, pngPath, family string) error {
 		}
 	}
 	smooth := make(plotter.XYs, len(raw))
-	alpha := 2 / (1 + max(10, float64(len(raw))/20))
+	alpha := 2 / (1 + max(5, float64(len(raw))/100))
 	for i, p := range raw {
 		smooth[i] = p
 		if i > 0 {
@@ -47,7 +50,17 @@ func plotLoss(csvPath, pngPath, family string) error {
 	p := plot.New()
 	p.Title.Text = family + " training loss"
 	p.X.Label.Text = "step"
-	p.Y.Label.Text = recs[0][1]
+	p.Y.Label.Text = recs[0][1] + " (log scale)"
+	positive := true
+	for _, q := range raw {
+		positive = positive && q.Y > 0
+	}
+	if positive {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	} else {
+		p.Y.Label.Text = recs[0][1]
+	}
 	p.Add(plotter.NewGrid())
 	lr, err := plotter.NewLine(raw)
 	if err != nil {
@@ -64,5 +77,9 @@ func plotLoss(csvPath, pngPath, family string) error {
 	p.Legend.Add("per step", lr)
 	p.Legend.Add("moving average", ls)
 	p.Legend.Top = true
-	return p.Save(6*vg.Inch, 3.5*vg.Inch, pngPath)
+	wt, err := p.WriterTo(6*vg.Inch, 3.5*vg.Inch, "png")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(pngPath, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
 }
