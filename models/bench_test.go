@@ -3,6 +3,7 @@ package models
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"gorgonia.org/tensor"
 )
@@ -74,10 +75,13 @@ func (s *refStep) train(b testing.TB) {
 func BenchmarkReferenceUNetTrainStep(b *testing.B) {
 	s := newRefStep(b, 64, true)
 	s.train(b)
+	b.Logf("BLAS: %s; kernels: %s", BLASName, KernelISA)
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		s.train(b)
 	}
+	reportCPU(b, cpu)
 }
 
 func BenchmarkReferenceUNetSampleStep(b *testing.B) {
@@ -85,11 +89,21 @@ func BenchmarkReferenceUNetSampleStep(b *testing.B) {
 	if err := s.m.Run(); err != nil {
 		b.Fatal(err)
 	}
+	b.Logf("BLAS: %s; kernels: %s", BLASName, KernelISA)
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		if err := s.m.Run(); err != nil {
 			b.Fatal(err)
 		}
+	}
+	reportCPU(b, cpu)
+}
+
+// reportCPU adds the CPU milliseconds per step since start (all threads).
+func reportCPU(b *testing.B, start time.Duration) {
+	if d := processCPU() - start; d > 0 {
+		b.ReportMetric(float64(d.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 	}
 }
 

@@ -33,8 +33,10 @@ func parallelFor(n int, fn func(worker, lo, hi int)) {
 		}
 		return
 	}
+	// The last range runs on the calling goroutine, which would otherwise
+	// only wait.
 	var wg sync.WaitGroup
-	for k := 0; k < w; k++ {
+	for k := 0; k < w-1; k++ {
 		lo, hi := k*n/w, (k+1)*n/w
 		wg.Add(1)
 		go func(k, lo, hi int) {
@@ -42,6 +44,7 @@ func parallelFor(n int, fn func(worker, lo, hi int)) {
 			fn(k, lo, hi)
 		}(k, lo, hi)
 	}
+	fn(w-1, (w-1)*n/w, n)
 	wg.Wait()
 }
 

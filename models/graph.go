@@ -172,10 +172,7 @@ func (g *Graph) Add(a, b *Node) *Node {
 	if !g.ok(a, b) {
 		return nil
 	}
-	if !a.Shape().Eq(b.Shape()) {
-		return g.fail(fmt.Errorf("models: adding %v and %v", a.Shape(), b.Shape()))
-	}
-	return g.wrap(gorgonia.Add(a, b))
+	return g.wrap(Add(a, b))
 }
 
 // Reshape views x with another shape of the same size.
@@ -225,4 +222,12 @@ func (g *Graph) scalar(v float64) *Node {
 		return gorgonia.NewConstant(float32(v))
 	}
 	return gorgonia.NewConstant(v)
+}
+
+// Embed looks up the rows of table for the indices in ids.
+func (g *Graph) Embed(table, ids *Node) *Node {
+	if !g.ok(table, ids) {
+		return nil
+	}
+	return g.wrap(Embed(table, ids))
 }

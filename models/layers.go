@@ -58,6 +58,11 @@ func (n Norm) Fwd(g *Graph, x *Node) *Node {
 	return g.GroupNorm(x, g.Param(n.Name+".weight"), g.Param(n.Name+".bias"), n.Groups, 1e-5)
 }
 
+// FwdSiLU is silu(n.Fwd(x)) as one fused op.
+func (n Norm) FwdSiLU(g *Graph, x *Node) *Node {
+	return g.GroupNormSiLU(x, g.Param(n.Name+".weight"), g.Param(n.Name+".bias"), n.Groups, 1e-5)
+}
+
 // ResBlock is the residual block of DDPM-style UNets:
 // h = conv1(silu(norm1(x))) + emb(silu(e)); out = conv2(silu(norm2(h))) + skip(x),
 // with skip a 1×1 conv when the channel count changes. The embedding e
@@ -91,11 +96,11 @@ func NewResBlock(p *Params, name string, in, out, embDim, groups int) ResBlock {
 
 // Fwd takes x (N,in,H,W) and the embedding e (N,embDim), nil without one.
 func (r ResBlock) Fwd(g *Graph, x, e *Node) *Node {
-	h := r.C1.Fwd(g, g.SiLU(r.N1.Fwd(g, x)))
+	h := r.C1.Fwd(g, r.N1.FwdSiLU(g, x))
 	if r.Emb != nil {
 		h = g.AddPerChannel(h, r.Emb.Fwd(g, g.SiLU(e)))
 	}
-	h = r.C2.Fwd(g, g.SiLU(r.N2.Fwd(g, h)))
+	h = r.C2.Fwd(g, r.N2.FwdSiLU(g, h))
 	skip := x
 	if r.Skip != nil {
 		skip = r.Skip.Fwd(g, x)

@@ -62,6 +62,10 @@ func attnWeights[T Float](op *attnWeightsOp, q, k, a []T, n, c, pq, pk int) {
 			qh, kh := q[nh*d*pq:][:d*pq], k[nh*d*pk:][:d*pk]
 			ah := a[nh*pq*pk:][:pq*pk]
 			gemm(true, false, pq, pk, d, T(op.scale), qh, pq, kh, pk, 0, ah, pk)
+			if a32, ok := any(ah).([]float32); ok {
+				softmaxRows32(a32, pk)
+				continue
+			}
 			for i := 0; i < pq; i++ {
 				softmaxInPlace(ah[i*pk : (i+1)*pk])
 			}
@@ -75,10 +79,19 @@ func softmaxInPlace[T Float](row []T) {
 		m = max(m, v)
 	}
 	var s float64
-	for i, v := range row {
-		e := math.Exp(float64(v - m))
-		row[i] = T(e)
-		s += e
+	if r, ok := any(row).([]float32); ok { // float32 through expf
+		m := float32(m)
+		for i, v := range r {
+			e := expf(v - m)
+			r[i] = e
+			s += float64(e)
+		}
+	} else {
+		for i, v := range row {
+			e := math.Exp(float64(v - m))
+			row[i] = T(e)
+			s += e
+		}
 	}
 	inv := T(1 / s)
 	for i := range row {
@@ -133,8 +146,9 @@ func (op *attnWeightsGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 func attnWeightsGrad[T Float](op *attnWeightsGradOp, other, a, da, g []T, n, c, pq, pk int) {
 	heads := op.fwd.heads
 	d, s := c/heads, T(op.fwd.scale)
+	sc := scratchFor[T](&op.s)
 	parallelFor(n*heads, func(worker, lo, hi int) {
-		ds := scratchFor[T](&op.s).get(worker, pq*pk)
+		ds := sc.get(worker, pq*pk)
 		for nh := lo; nh < hi; nh++ {
 			ah, dah := a[nh*pq*pk:][:pq*pk], da[nh*pq*pk:][:pq*pk]
 			for i := 0; i < pq; i++ {

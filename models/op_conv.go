@@ -28,11 +28,26 @@ func (g convGeom) pointwise() bool { return g.k == 1 && g.stride == 1 && g.pad =
 func (g convGeom) samePad() bool { return g.stride == 1 && 2*g.pad == g.k-1 }
 
 // shiftRange: for kernel offset (i,j), the plane index range [lo,hi) whose
-// shifted source idx+off lies inside the plane.
+// shifted source idx+off lies inside the plane (empty, lo = hi, when the
+// offset exceeds the plane, as for a tall kernel on a short image).
 func (g convGeom) shiftRange(i, j, w, p int) (off, lo, hi, dj int) {
 	di, dj := i-g.pad, j-g.pad
 	off = di*w + dj
-	return off, max(0, -off), min(p, p-off), dj
+	lo, hi = min(p, max(0, -off)), max(0, min(p, p-off))
+	return off, lo, max(lo, hi), dj
+}
+
+// validCols is the range [lo,hi) of output columns whose input column
+// ox·stride − pad + j, for kernel column j, lies inside an image w wide
+// (hi ≤ lo when none does).
+func (g convGeom) validCols(j, w, wo int) (lo, hi int) {
+	if d := g.pad - j; d > 0 {
+		lo = (d + g.stride - 1) / g.stride
+	}
+	if e := w - 1 + g.pad - j; e >= 0 {
+		hi = min(wo, e/g.stride+1)
+	}
+	return lo, hi
 }
 
 // clearWrapped zeroes the entries of a shifted plane row whose column ox+dj
@@ -41,14 +56,16 @@ func clearWrapped[T Float](dst []T, h, w, dj int) {
 	switch {
 	case dj > 0:
 		for oy := 0; oy < h; oy++ {
+			row := dst[oy*w : (oy+1)*w]
 			for ox := w - dj; ox < w; ox++ {
-				dst[oy*w+ox] = 0
+				row[ox] = 0
 			}
 		}
 	case dj < 0:
 		for oy := 0; oy < h; oy++ {
+			row := dst[oy*w : (oy+1)*w]
 			for ox := 0; ox < -dj; ox++ {
-				dst[oy*w+ox] = 0
+				row[ox] = 0
 			}
 		}
 	}
@@ -67,26 +84,28 @@ func im2col[T Float](g convGeom, x []T, h, w int, col []T) {
 				if g.samePad() {
 					off, lo, hi, dj := g.shiftRange(i, j, w, p)
 					clear(row[:lo])
-					copy(row[lo:hi], xc[lo+off:hi+off])
+					if lo < hi {
+						copy(row[lo:hi], xc[lo+off:hi+off])
+					}
 					clear(row[hi:])
 					clearWrapped(row, h, w, dj)
 					continue
 				}
+				lo, hi := g.validCols(j, w, wo)
 				for oy := 0; oy < ho; oy++ {
 					iy := oy*g.stride - g.pad + i
 					dst := row[oy*wo : (oy+1)*wo]
-					if iy < 0 || iy >= h {
+					if iy < 0 || iy >= h || lo >= hi {
 						clear(dst)
 						continue
 					}
 					src := xc[iy*w : (iy+1)*w]
-					for ox := range dst {
-						ix := ox*g.stride - g.pad + j
-						if ix < 0 || ix >= w {
-							dst[ox] = 0
-						} else {
-							dst[ox] = src[ix]
-						}
+					clear(dst[:lo])
+					clear(dst[hi:])
+					ix := lo*g.stride - g.pad + j
+					for ox := lo; ox < hi; ox++ {
+						dst[ox] = src[ix]
+						ix += g.stride
 					}
 				}
 			}
@@ -106,10 +125,13 @@ func col2im[T Float](g convGeom, col []T, h, w int, dx []T) {
 				row := col[((c*g.k+i)*g.k+j)*p:][:p]
 				if g.samePad() {
 					off, lo, hi, dj := g.shiftRange(i, j, w, p)
-					clearWrapped(row, h, w, dj)
-					axpy(1, row[lo:hi], dc[lo+off:hi+off])
+					if lo < hi {
+						clearWrapped(row, h, w, dj)
+						axpy(1, row[lo:hi], dc[lo+off:hi+off])
+					}
 					continue
 				}
+				lo, hi := g.validCols(j, w, wo)
 				for oy := 0; oy < ho; oy++ {
 					iy := oy*g.stride - g.pad + i
 					if iy < 0 || iy >= h {
@@ -117,11 +139,10 @@ func col2im[T Float](g convGeom, col []T, h, w int, dx []T) {
 					}
 					src := row[oy*wo : (oy+1)*wo]
 					dst := dc[iy*w : (iy+1)*w]
-					for ox, v := range src {
-						ix := ox*g.stride - g.pad + j
-						if ix >= 0 && ix < w {
-							dst[ix] += v
-						}
+					ix := lo*g.stride - g.pad + j
+					for ox := lo; ox < hi; ox++ {
+						dst[ix] += src[ox]
+						ix += g.stride
 					}
 				}
 			}
@@ -132,10 +153,9 @@ func col2im[T Float](g convGeom, col []T, h, w int, dx []T) {
 // scratch holds one buffer per worker, grown on demand and kept between steps.
 type scratch[T Float] struct{ bufs [][]T }
 
+// get returns worker's buffer of n values; the slot list is sized by
+// scratchFor before the workers start, so workers never grow it.
 func (s *scratch[T]) get(worker, n int) []T {
-	for len(s.bufs) <= worker {
-		s.bufs = append(s.bufs, nil)
-	}
 	if cap(s.bufs[worker]) < n {
 		s.bufs[worker] = make([]T, n)
 	}
@@ -147,51 +167,78 @@ type convScratch struct {
 	f64 scratch[float64]
 }
 
+// scratchFor returns the buffers of T with a slot for every worker; call it
+// before parallelFor, not inside.
 func scratchFor[T Float](s *convScratch) *scratch[T] {
+	var sc *scratch[T]
 	var z T
 	if _, ok := any(z).(float32); ok {
-		return any(&s.f32).(*scratch[T])
+		sc = any(&s.f32).(*scratch[T])
+	} else {
+		sc = any(&s.f64).(*scratch[T])
 	}
-	return any(&s.f64).(*scratch[T])
+	for len(sc.bufs) < workers {
+		sc.bufs = append(sc.bufs, nil)
+	}
+	return sc
 }
 
 // convForward: y[n] = W·col(x[n]) + b, one image per GEMM, images split
-// over the workers.
-func convForward[T Float](g convGeom, s *convScratch, x, wt, b, y []T, n, h, w int) {
+// over the workers; shiftable convs go without im2col (op_conv_shift.go).
+// The bias rides in the GEMM as one more column of W against a row of ones
+// in col.
+func convForward[T Float](g convGeom, s, sw *convScratch, x, wt, b, y []T, n, h, w int) {
+	if g.shiftable() {
+		convForwardShift(g, s, sw, x, wt, b, y, n, h, w)
+		return
+	}
 	ho, wo := g.outSize(h, w)
 	p, kk := ho*wo, g.cin*g.k*g.k
-	parallelFor(n, func(worker, lo, hi int) {
-		var col []T
-		if !g.pointwise() {
-			col = scratchFor[T](s).get(worker, kk*p)
-		}
-		for i := lo; i < hi; i++ {
-			xi := x[i*g.cin*h*w : (i+1)*g.cin*h*w]
-			yi := y[i*g.cout*p : (i+1)*g.cout*p]
-			for c := 0; c < g.cout; c++ {
-				row := yi[c*p : (c+1)*p]
-				for q := range row {
-					row[q] = b[c]
+	sc := scratchFor[T](s)
+	if g.pointwise() {
+		parallelFor(n, func(worker, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				xi := x[i*g.cin*h*w : (i+1)*g.cin*h*w]
+				yi := y[i*g.cout*p : (i+1)*g.cout*p]
+				for c := 0; c < g.cout; c++ {
+					fill(yi[c*p:(c+1)*p], b[c])
 				}
+				gemm(false, false, g.cout, p, kk, 1, wt, kk, xi, p, 1, yi, p)
 			}
-			src := xi
-			if !g.pointwise() {
-				im2col(g, xi, h, w, col)
-				src = col
-			}
-			gemm(false, false, g.cout, p, kk, 1, wt, kk, src, p, 1, yi, p)
+		})
+		return
+	}
+	// W with the bias as its last column: (cout)×(kk+1).
+	wb := scratchFor[T](sw).get(0, g.cout*(kk+1))
+	for c := 0; c < g.cout; c++ {
+		copy(wb[c*(kk+1):], wt[c*kk:(c+1)*kk])
+		wb[c*(kk+1)+kk] = b[c]
+	}
+	parallelFor(n, func(worker, lo, hi int) {
+		col := sc.get(worker, (kk+1)*p)
+		fill(col[kk*p:], 1)
+		for i := lo; i < hi; i++ {
+			im2col(g, x[i*g.cin*h*w:(i+1)*g.cin*h*w], h, w, col)
+			gemm(false, false, g.cout, p, kk+1, 1, wb, kk+1, col, p, 0, y[i*g.cout*p:(i+1)*g.cout*p], p)
 		}
 	})
+}
+
+func fill[T Float](s []T, v T) {
+	for i := range s {
+		s[i] = v
+	}
 }
 
 // convBackwardData: dx[n] = col2im(Wᵀ·dy[n]).
 func convBackwardData[T Float](g convGeom, s *convScratch, wt, dy, dx []T, n, h, w int) {
 	ho, wo := g.outSize(h, w)
 	p, kk := ho*wo, g.cin*g.k*g.k
+	sc := scratchFor[T](s)
 	parallelFor(n, func(worker, lo, hi int) {
 		var col []T
 		if !g.pointwise() {
-			col = scratchFor[T](s).get(worker, kk*p)
+			col = sc.get(worker, kk*p)
 		}
 		for i := lo; i < hi; i++ {
 			dxi := dx[i*g.cin*h*w : (i+1)*g.cin*h*w]
@@ -215,8 +262,9 @@ func convBackwardFilter[T Float](g convGeom, s *convScratch, x, dy, dw []T, n, h
 	p, kk := ho*wo, g.cin*g.k*g.k
 	nw := min(workers, n)
 	parts := make([][]T, nw)
+	sc := scratchFor[T](s)
 	parallelFor(n, func(worker, lo, hi int) {
-		buf := scratchFor[T](s).get(worker, g.cout*kk+kk*p)
+		buf := sc.get(worker, g.cout*kk+kk*p)
 		acc, col := buf[:g.cout*kk], buf[g.cout*kk:]
 		clear(acc)
 		for i := lo; i < hi; i++ {
@@ -239,17 +287,38 @@ func convBackwardFilter[T Float](g convGeom, s *convScratch, x, dy, dw []T, n, h
 	}
 }
 
-// sumPerChannel: db[c] = Σₙ Σₚ dy[n,c,p].
-func sumPerChannel[T Float](dy, db []T, n, c, p int) {
-	clear(db)
-	for i := 0; i < n; i++ {
-		for ch := 0; ch < c; ch++ {
-			var s T
-			for _, v := range dy[(i*c+ch)*p : (i*c+ch+1)*p] {
-				s += v
-			}
-			db[ch] += s
+// sumPerChannel: db[c] = Σₙ Σₚ dy[n,c,p]: the sums of the n·c rows in
+// parallel, then over n in order.
+func sumPerChannel[T Float](dy, db []T, n, c, p int, rows *[]float64) {
+	*rows = grow(*rows, n*c)
+	rs := *rows
+	parallelRowSums(dy, rs, p)
+	for ch := 0; ch < c; ch++ {
+		var s float64
+		for i := 0; i < n; i++ {
+			s += rs[i*c+ch]
 		}
+		db[ch] = T(s)
+	}
+}
+
+// parallelRowSums sets out[r] = Σ x[r·p:(r+1)·p] for every row.
+func parallelRowSums[T Float](x []T, out []float64, p int) {
+	rows := len(out)
+	if rows*p < 1<<14 { // not worth the goroutines
+		rowSums(x, out, 0, rows, p)
+		return
+	}
+	parallelFor(rows, func(_, lo, hi int) { rowSums(x, out, lo, hi, p) })
+}
+
+func rowSums[T Float](x []T, out []float64, lo, hi, p int) {
+	if x, ok := any(x).([]float32); ok {
+		rowSums32(x, out, lo, hi, p)
+		return
+	}
+	for r := lo; r < hi; r++ {
+		out[r] = sumF64(x[r*p : (r+1)*p])
 	}
 }
 
@@ -258,7 +327,8 @@ type conv2dOp struct {
 	opBase
 	g   convGeom
 	out outBuf
-	s   convScratch
+	s   convScratch // per worker: col, or padded planes and output
+	sw  convScratch // W rearranged
 }
 
 // Conv2d applies a 2-D convolution with bias to x (NCHW) the way PyTorch's
@@ -293,15 +363,32 @@ func (op *conv2dOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	y := op.out.get(dtypeOf(v[0]), xs[0], op.g.cout, ho, wo)
 	err := dispatch(v[0],
 		func() {
-			convForward(op.g, &op.s, slice[float32](v[0]), slice[float32](v[1]), slice[float32](v[2]), slice[float32](y), xs[0], xs[2], xs[3])
+			convForward(op.g, &op.s, &op.sw, slice[float32](v[0]), slice[float32](v[1]), slice[float32](v[2]), slice[float32](y), xs[0], xs[2], xs[3])
 		},
 		func() {
-			convForward(op.g, &op.s, slice[float64](v[0]), slice[float64](v[1]), slice[float64](v[2]), slice[float64](y), xs[0], xs[2], xs[3])
+			convForward(op.g, &op.s, &op.sw, slice[float64](v[0]), slice[float64](v[1]), slice[float64](v[2]), slice[float64](y), xs[0], xs[2], xs[3])
 		})
 	return y, err
 }
 
 func (op *conv2dOp) SymDiff(in Nodes, out, grad *Node) (Nodes, error) {
+	db, err := gorgonia.ApplyOp(&channelSumOp{opBase: opBase{"ChannelSum", 1}}, grad)
+	if err != nil {
+		return nil, err
+	}
+	if op.g.samePad() && op.g.k > 1 && op.g.cin >= 4 {
+		// One pass over the images gives both gradients (convBackward).
+		bw := &convBackwardOp{opBase: opBase{stateful("Conv2dGrad%s", op.name[6:]), 3}, g: op.g}
+		dx, err := gorgonia.ApplyOp(bw, in[0], in[1], grad)
+		if err != nil {
+			return nil, err
+		}
+		dw, err := gorgonia.ApplyOp(&convKeptFilterGradOp{opBase: opBase{"Conv2dFilterGrad" + bw.name[10:], 1}, bw: bw}, dx)
+		if err != nil {
+			return nil, err
+		}
+		return Nodes{dx, dw, db}, nil
+	}
 	dx, err := gorgonia.ApplyOp(&convDataGradOp{opBase{"Conv2dDataGrad" + op.name[6:], 3}, op.g, outBuf{}, convScratch{}}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
@@ -310,11 +397,102 @@ func (op *conv2dOp) SymDiff(in Nodes, out, grad *Node) (Nodes, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := gorgonia.ApplyOp(&channelSumOp{opBase: opBase{"ChannelSum", 1}}, grad)
-	if err != nil {
-		return nil, err
-	}
 	return Nodes{dx, dw, db}, nil
+}
+
+// convBackwardOp computes, for a stride-1 conv whose output has its input's
+// size, dx from (x, W, dy) and keeps dW for convKeptFilterGradOp. Such a
+// conv's data gradient is itself a same-size conv of dy, with the kernel
+// flipped and its in and out channels swapped, so one im2col of dy[n]
+// serves both gradients:
+//
+//	dx[n] = W̃ · col(dy[n])        W̃[ci][co][i][j] = W[co][ci][k-1-i][k-1-j]
+//	D    += x[n] · col(dy[n])ᵀ     dW[co][ci][i][j] = D[ci][co][k-1-i][k-1-j]
+//
+// which replaces the col2im (and the clearing of dx) of the general path and
+// its second im2col, of x. (With few input channels, as in a first layer,
+// the im2col of dy costs more than the general path.)
+type convBackwardOp struct {
+	opBase
+	g   convGeom
+	dw  outBuf // dW of the last run
+	out outBuf
+	s   convScratch // per worker: col(dy[n]) and D
+	sw  convScratch // W̃
+}
+
+func (op *convBackwardOp) Type() hm.Type { return fnType(4, 4, 4, 4) }
+func (op *convBackwardOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return shapeOf(in[0]).Clone(), nil
+}
+func (op *convBackwardOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
+	xs := v[0].Shape()
+	dt := dtypeOf(v[0])
+	dx := op.out.get(dt, xs...)
+	dw := op.dw.get(dt, op.g.cout, op.g.cin, op.g.k, op.g.k)
+	err := dispatch(v[0],
+		func() {
+			convBackward(op.g, &op.s, &op.sw, slice[float32](v[0]), slice[float32](v[1]), slice[float32](v[2]), slice[float32](dx), slice[float32](dw), xs[0], xs[2], xs[3])
+		},
+		func() {
+			convBackward(op.g, &op.s, &op.sw, slice[float64](v[0]), slice[float64](v[1]), slice[float64](v[2]), slice[float64](dx), slice[float64](dw), xs[0], xs[2], xs[3])
+		})
+	return dx, err
+}
+
+// flipKernel writes W̃ (or, applied to D, dW): dst[b][a][i][j] =
+// src[a][b][k-1-i][k-1-j] for src (na, nb, k, k).
+func flipKernel[T Float](src, dst []T, na, nb, k int) {
+	kk := k * k
+	for a := 0; a < na; a++ {
+		for b := 0; b < nb; b++ {
+			s, d := src[(a*nb+b)*kk:][:kk], dst[(b*na+a)*kk:][:kk]
+			for q := range d {
+				d[q] = s[kk-1-q]
+			}
+		}
+	}
+}
+
+func convBackward[T Float](g convGeom, s, sw *convScratch, x, wt, dy, dx, dw []T, n, h, w int) {
+	p := h * w
+	t := convGeom{cin: g.cout, cout: g.cin, k: g.k, stride: 1, pad: g.pad} // the data gradient's conv
+	kt := t.cin * t.k * t.k                                                // = cout·k·k
+	wflip := scratchFor[T](sw).get(0, g.cin*kt)
+	flipKernel(wt, wflip, g.cout, g.cin, g.k)
+	sc := scratchFor[T](s)
+	parts := make([][]T, min(workers, n))
+	parallelFor(n, func(worker, lo, hi int) {
+		buf := sc.get(worker, g.cin*kt+kt*p)
+		acc, col := buf[:g.cin*kt], buf[g.cin*kt:]
+		clear(acc)
+		for i := lo; i < hi; i++ {
+			im2col(t, dy[i*g.cout*p:(i+1)*g.cout*p], h, w, col)
+			gemm(false, false, g.cin, p, kt, 1, wflip, kt, col, p, 0, dx[i*g.cin*p:(i+1)*g.cin*p], p)
+			gemm(false, true, g.cin, kt, p, 1, x[i*g.cin*p:(i+1)*g.cin*p], p, col, p, 1, acc, kt)
+		}
+		parts[worker] = acc
+	})
+	for _, part := range parts[1:] {
+		axpy(1, part, parts[0])
+	}
+	flipKernel(parts[0], dw, g.cin, g.cout, g.k)
+}
+
+// convKeptFilterGradOp hands on the dW its convBackwardOp computed; its
+// input, that op's dx, orders it after it.
+type convKeptFilterGradOp struct {
+	opBase
+	bw *convBackwardOp
+}
+
+func (op *convKeptFilterGradOp) Type() hm.Type { return fnType(4, 4) }
+func (op *convKeptFilterGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	g := op.bw.g
+	return tensor.Shape{g.cout, g.cin, g.k, g.k}, nil
+}
+func (op *convKeptFilterGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
+	return op.bw.dw.t, nil
 }
 
 // convDataGradOp: dx from (x, W, dy); x is read only for its shape.
@@ -372,6 +550,7 @@ type channelSumOp struct {
 	opBase
 	rank int // of the input; 4 when zero
 	out  outBuf
+	rows []float64
 }
 
 func (op *channelSumOp) Type() hm.Type {
@@ -391,7 +570,7 @@ func (op *channelSumOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	p := s.TotalSize() / (s[0] * s[1])
 	db := op.out.get(dtypeOf(v[0]), s[1])
 	err := dispatch(v[0],
-		func() { sumPerChannel(slice[float32](v[0]), slice[float32](db), s[0], s[1], p) },
-		func() { sumPerChannel(slice[float64](v[0]), slice[float64](db), s[0], s[1], p) })
+		func() { sumPerChannel(slice[float32](v[0]), slice[float32](db), s[0], s[1], p, &op.rows) },
+		func() { sumPerChannel(slice[float64](v[0]), slice[float64](db), s[0], s[1], p, &op.rows) })
 	return db, err
 }

@@ -33,7 +33,7 @@ func (op *siluOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	return y, dispatch(v[0],
 		func() {
 			op.sig32 = grow(op.sig32, n)
-			silu32(slice[float32](v[0]), slice[float32](y), op.sig32)
+			silu(slice[float32](v[0]), slice[float32](y), op.sig32)
 		},
 		func() {
 			op.sig64 = grow(op.sig64, n)
@@ -54,21 +54,7 @@ func grow[T any](s []T, n int) []T {
 
 func silu[T Float](x, y, sig []T) {
 	parallelFor(len(x), func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s := sigmoid(x[i])
-			sig[i], y[i] = s, x[i]*s
-		}
-	})
-}
-
-// silu32 is silu for float32 with the exponential inlined by hand.
-func silu32(x, y, sig []float32) {
-	parallelFor(len(x), func(_, lo, hi int) {
-		x, y, sig := x[lo:hi], y[lo:hi], sig[lo:hi]
-		for i, v := range x {
-			s := 1 / (1 + expf(-v))
-			sig[i], y[i] = s, v*s
-		}
+		siluRow(x[lo:hi], sig[lo:hi], y[lo:hi])
 	})
 }
 
@@ -93,11 +79,24 @@ func (op *siluGradOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 
 func siluGrad[T Float](x, dy, sig, dx []T) {
 	parallelFor(len(x), func(_, lo, hi int) {
-		x, dy, sig, dx := x[lo:hi], dy[lo:hi], sig[lo:hi], dx[lo:hi]
-		for i, s := range sig {
-			dx[i] = dy[i] * s * (1 + x[i]*(1-s))
-		}
+		siluGradRow(x[lo:hi], dy[lo:hi], sig[lo:hi], dx[lo:hi])
 	})
+}
+
+// siluGradRow: dx = dy·σ·(1 + x·(1−σ)), in C for float32 where cgo is on.
+func siluGradRow[T Float](x, dy, sig, dx []T) {
+	if x, ok := any(x).([]float32); ok {
+		siluGradRow32(x, any(dy).([]float32), any(sig).([]float32), any(dx).([]float32))
+		return
+	}
+	siluGradRowGo(x, dy, sig, dx)
+}
+
+func siluGradRowGo[T Float](x, dy, sig, dx []T) {
+	dy, sig, dx = dy[:len(x)], sig[:len(x)], dx[:len(x)]
+	for i, s := range sig {
+		dx[i] = dy[i] * s * (1 + x[i]*(1-s))
+	}
 }
 
 // AddPerChannel adds e (N,C) to every position of x (N,C,...): how a time or
@@ -128,13 +127,15 @@ func (op *addPerChannelOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 		func() { addPerChannel(slice[float64](v[0]), slice[float64](v[1]), slice[float64](y), n*c, p) })
 }
 func addPerChannel[T Float](x, e, y []T, rows, p int) {
-	for r := 0; r < rows; r++ {
-		b := e[r]
-		out, in := y[r*p:(r+1)*p], x[r*p:(r+1)*p]
-		for k, v := range in {
-			out[k] = v + b
+	parallelFor(rows, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			b := e[r]
+			out, in := y[r*p:(r+1)*p], x[r*p:(r+1)*p]
+			for k, v := range in {
+				out[k] = v + b
+			}
 		}
-	}
+	})
 }
 func (op *addPerChannelOp) SymDiff(in Nodes, out, grad *Node) (Nodes, error) {
 	de, err := gorgonia.ApplyOp(&positionSumOp{opBase: opBase{"PositionSum", 1}, rank: op.rank}, grad)
@@ -146,6 +147,7 @@ type positionSumOp struct {
 	opBase
 	rank int
 	out  outBuf
+	rows []float64
 }
 
 func (op *positionSumOp) Type() hm.Type { return fnType(2, op.rank) }
@@ -157,15 +159,57 @@ func (op *positionSumOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	n, c, p := ncp(v[0].Shape())
 	y := op.out.get(dtypeOf(v[0]), n, c)
 	return y, dispatch(v[0],
-		func() { sumRows(slice[float32](v[0]), slice[float32](y), p) },
-		func() { sumRows(slice[float64](v[0]), slice[float64](y), p) })
+		func() { sumRows(slice[float32](v[0]), slice[float32](y), p, &op.rows) },
+		func() { sumRows(slice[float64](v[0]), slice[float64](y), p, &op.rows) })
 }
-func sumRows[T Float](x, y []T, p int) {
-	for r := range y {
-		var s T
-		for _, v := range x[r*p : (r+1)*p] {
-			s += v
-		}
-		y[r] = s
+func sumRows[T Float](x, y []T, p int, rows *[]float64) {
+	*rows = grow(*rows, len(y))
+	parallelRowSums(x, *rows, p)
+	for r, v := range *rows {
+		y[r] = T(v)
+	}
+}
+
+// Add is the element-wise sum of two tensors of one shape: the residual
+// connections. Unlike gorgonia's Add it splits the work over the cores and
+// keeps its output buffer between runs.
+func Add(a, b *Node) (*Node, error) {
+	if !a.Shape().Eq(b.Shape()) {
+		return nil, fmt.Errorf("models: adding %v and %v", a.Shape(), b.Shape())
+	}
+	return gorgonia.ApplyOp(&addOp{opBase: opBase{"Add", 2}, rank: a.Dims()}, a, b)
+}
+
+type addOp struct {
+	opBase
+	rank int
+	out  outBuf
+}
+
+func (op *addOp) Type() hm.Type { return fnType(op.rank, op.rank, op.rank) }
+func (op *addOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return shapeOf(in[0]).Clone(), nil
+}
+func (op *addOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
+	y := op.out.get(dtypeOf(v[0]), v[0].Shape()...)
+	return y, dispatch(v[0],
+		func() { addSlices(slice[float32](v[0]), slice[float32](v[1]), slice[float32](y)) },
+		func() { addSlices(slice[float64](v[0]), slice[float64](v[1]), slice[float64](y)) })
+}
+func (op *addOp) SymDiff(in Nodes, out, grad *Node) (Nodes, error) { return Nodes{grad, grad}, nil }
+
+func addSlices[T Float](a, b, y []T) {
+	n := len(y)
+	if n < 1<<14 {
+		addRange(a, b, y)
+		return
+	}
+	parallelFor(n, func(_, lo, hi int) { addRange(a[lo:hi], b[lo:hi], y[lo:hi]) })
+}
+
+func addRange[T Float](a, b, y []T) {
+	a, b = a[:len(y)], b[:len(y)]
+	for i := range y {
+		y[i] = a[i] + b[i]
 	}
 }

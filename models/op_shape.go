@@ -41,10 +41,12 @@ func (op *concatOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 		func() { concatChannels(slice[float64](v[0]), slice[float64](v[1]), slice[float64](y), n, ca*p, cb*p) })
 }
 func concatChannels[T Float](a, b, y []T, n, la, lb int) {
-	for i := 0; i < n; i++ {
-		copy(y[i*(la+lb):], a[i*la:(i+1)*la])
-		copy(y[i*(la+lb)+la:], b[i*lb:(i+1)*lb])
-	}
+	parallelFor(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			copy(y[i*(la+lb):], a[i*la:(i+1)*la])
+			copy(y[i*(la+lb)+la:], b[i*lb:(i+1)*lb])
+		}
+	})
 }
 func (op *concatOp) SymDiff(in Nodes, out, grad *Node) (Nodes, error) {
 	ca, cb := in[0].Shape()[1], in[1].Shape()[1]
@@ -101,16 +103,18 @@ func (op *channelWindowOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 }
 func channelWindow[T Float](op *channelWindowOp, x, y []T, n, c, p int) {
 	w := op.hi - op.lo
-	for i := 0; i < n; i++ {
-		if op.pad {
-			row := y[i*op.total*p : (i+1)*op.total*p]
-			clear(row[:op.lo*p])
-			copy(row[op.lo*p:op.hi*p], x[i*w*p:(i+1)*w*p])
-			clear(row[op.hi*p:])
-		} else {
-			copy(y[i*w*p:(i+1)*w*p], x[(i*c+op.lo)*p:(i*c+op.hi)*p])
+	parallelFor(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if op.pad {
+				row := y[i*op.total*p : (i+1)*op.total*p]
+				clear(row[:op.lo*p])
+				copy(row[op.lo*p:op.hi*p], x[i*w*p:(i+1)*w*p])
+				clear(row[op.hi*p:])
+			} else {
+				copy(y[i*w*p:(i+1)*w*p], x[(i*c+op.lo)*p:(i*c+op.hi)*p])
+			}
 		}
-	}
+	})
 }
 func (op *channelWindowOp) SymDiff(in Nodes, out, grad *Node) (Nodes, error) {
 	inv := &channelWindowOp{rank: op.rank, lo: op.lo, hi: op.hi, total: op.total, pad: !op.pad}
@@ -153,21 +157,26 @@ func (op *upsampleOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 		func() { upsample(op.down, slice[float64](v[0]), slice[float64](y), s[0]*s[1], s[2], s[3]) })
 }
 func upsample[T Float](down bool, x, y []T, planes, h, w int) {
+	parallelFor(planes, func(_, lo, hi int) { upsamplePlanes(down, x, y, lo, hi, h, w) })
+}
+
+func upsamplePlanes[T Float](down bool, x, y []T, lo, hi, h, w int) {
 	if down {
 		ho, wo := h/2, w/2
-		for pl := 0; pl < planes; pl++ {
-			in, out := x[pl*h*w:], y[pl*ho*wo:]
+		for pl := lo; pl < hi; pl++ {
+			in, out := x[pl*h*w:(pl+1)*h*w], y[pl*ho*wo:(pl+1)*ho*wo]
 			for oy := 0; oy < ho; oy++ {
-				r0, r1 := in[2*oy*w:], in[(2*oy+1)*w:]
-				for ox := 0; ox < wo; ox++ {
-					out[oy*wo+ox] = r0[2*ox] + r0[2*ox+1] + r1[2*ox] + r1[2*ox+1]
+				r0, r1 := in[2*oy*w:(2*oy+1)*w], in[(2*oy+1)*w:(2*oy+2)*w]
+				o := out[oy*wo : (oy+1)*wo]
+				for ox := range o {
+					o[ox] = r0[2*ox] + r0[2*ox+1] + r1[2*ox] + r1[2*ox+1]
 				}
 			}
 		}
 		return
 	}
-	for pl := 0; pl < planes; pl++ {
-		in, out := x[pl*h*w:], y[pl*4*h*w:]
+	for pl := lo; pl < hi; pl++ {
+		in, out := x[pl*h*w:(pl+1)*h*w], y[pl*4*h*w:(pl+1)*4*h*w]
 		for iy := 0; iy < h; iy++ {
 			row := out[2*iy*2*w : (2*iy+1)*2*w]
 			for ix, v := range in[iy*w : (iy+1)*w] {
@@ -177,6 +186,7 @@ func upsample[T Float](down bool, x, y []T, planes, h, w int) {
 		}
 	}
 }
+
 func (op *upsampleOp) SymDiff(in Nodes, out, grad *Node) (Nodes, error) {
 	d, err := gorgonia.ApplyOp(&upsampleOp{opBase: opBase{"Upsample2xGrad", 1}, down: !op.down}, grad)
 	return Nodes{d}, err

@@ -24,7 +24,26 @@ func TestOpGradients(t *testing.T) {
 		{"GroupNorm NCL", []tensor.Shape{{2, 4, 5}, {4}, {4}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
 			return GroupNorm(in[0], in[1], in[2], 2, 1e-5)
 		}},
+		{"GroupNormSiLU NCHW", []tensor.Shape{{2, 6, 3, 4}, {6}, {6}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
+			return GroupNormSiLU(in[0], in[1], in[2], 3, 1e-5)
+		}},
+		{"GroupNormSiLU NCL", []tensor.Shape{{2, 4, 5}, {4}, {4}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
+			return GroupNormSiLU(in[0], in[1], in[2], 2, 1e-5)
+		}},
 		{"SiLU", []tensor.Shape{{2, 3, 4}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return SiLU(in[0]) }},
+		{"Add", []tensor.Shape{{2, 3, 4}, {2, 3, 4}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return Add(in[0], in[1]) }},
+		{"Add residuals", []tensor.Shape{{2, 3, 4}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
+			// x + silu(x), then that plus itself and silu of it: shared gradients.
+			h, err := Add(in[0], gorgonia.Must(SiLU(in[0])))
+			if err != nil {
+				return nil, err
+			}
+			h2, err := Add(h, h)
+			if err != nil {
+				return nil, err
+			}
+			return Add(h2, gorgonia.Must(SiLU(h)))
+		}},
 		{"AddPerChannel", []tensor.Shape{{2, 3, 2, 2}, {2, 3}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return AddPerChannel(in[0], in[1]) }},
 		{"ConcatChannels", []tensor.Shape{{2, 3, 2, 2}, {2, 2, 2, 2}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return ConcatChannels(in[0], in[1]) }},
 		{"SliceChannels", []tensor.Shape{{2, 5, 3}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return SliceChannels(in[0], 1, 4) }},
@@ -89,6 +108,9 @@ func TestConv2dMatchesDirectDefinition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, c := range []struct{ cin, cout, k, s, p, h, w int }{
 		{3, 4, 3, 1, 1, 6, 5}, {2, 3, 3, 2, 1, 7, 8}, {4, 2, 1, 1, 0, 3, 3}, {1, 2, 5, 1, 2, 6, 6},
+		// C_in ≥ 8: the shifted-GEMM forward pass at stride 1, im2col otherwise.
+		{8, 3, 3, 1, 1, 6, 5}, {9, 4, 3, 2, 1, 7, 8}, {8, 3, 3, 2, 1, 6, 6}, {8, 3, 3, 1, 0, 6, 5},
+		{8, 2, 5, 2, 2, 9, 7}, {8, 2, 3, 3, 1, 8, 7}, {8, 2, 4, 2, 1, 7, 6},
 	} {
 		x, w, b := randDense(rng, 2, c.cin, c.h, c.w), randDense(rng, c.cout, c.cin, c.k, c.k), randDense(rng, c.cout)
 		got := forward(t, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return Conv2d(in[0], in[1], in[2], c.s, c.p) }, x, w, b)
@@ -153,4 +175,55 @@ func TestAttentionRowsMixValues(t *testing.T) {
 		want = append(want, m, m, m)
 	}
 	assertClose(t, "attention", got, want, 1e-12)
+}
+
+func TestGroupNormSiLUMatchesComposition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	x, gm, bt := randDense(rng, 3, 8, 4, 5), randDense(rng, 8), randDense(rng, 8)
+	fused := forward(t, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
+		return GroupNormSiLU(in[0], in[1], in[2], 4, 1e-5)
+	}, x, gm, bt)
+	composed := forward(t, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
+		n, err := GroupNorm(in[0], in[1], in[2], 4, 1e-5)
+		if err != nil {
+			return nil, err
+		}
+		return SiLU(n)
+	}, x, gm, bt)
+	assertClose(t, "GroupNormSiLU", fused, composed, 1e-14)
+}
+
+func TestConv2dShiftedGradients(t *testing.T) {
+	for _, c := range []struct {
+		name                string
+		cin, cout, k, h, wd int
+	}{
+		{"3x3 one channel in", 1, 3, 3, 5, 6},
+		{"3x3 one channel out", 3, 1, 3, 6, 5},
+		{"5x5", 2, 3, 5, 6, 7},
+		{"3x3 on 1xW", 2, 2, 3, 1, 4},
+		{"3x3 shifted", 8, 3, 3, 5, 4},
+		{"5x5 shifted", 9, 2, 5, 4, 6},
+		{"3x3 shifted on 1xW", 8, 2, 3, 1, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			gradCheck(t, []tensor.Shape{{3, c.cin, c.h, c.wd}, {c.cout, c.cin, c.k, c.k}, {c.cout}},
+				func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return Conv2d(in[0], in[1], in[2], 1, (c.k-1)/2) })
+		})
+	}
+	// Strided and unpadded convs with C_in ≥ 8.
+	for _, c := range []struct {
+		name                      string
+		cin, cout, k, s, p, h, wd int
+	}{
+		{"3x3 stride 2 even", 8, 3, 3, 2, 1, 6, 6},
+		{"3x3 stride 2 odd", 8, 2, 3, 2, 1, 7, 5},
+		{"3x3 valid", 8, 2, 3, 1, 0, 5, 6},
+		{"5x5 stride 2", 8, 2, 5, 2, 2, 7, 6},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			gradCheck(t, []tensor.Shape{{2, c.cin, c.h, c.wd}, {c.cout, c.cin, c.k, c.k}, {c.cout}},
+				func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return Conv2d(in[0], in[1], in[2], c.s, c.p) })
+		})
+	}
 }

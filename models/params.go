@@ -37,6 +37,15 @@ func Uniform(bound float64) Init {
 	}
 }
 
+// Normal draws from N(0, std²) (nn.Embedding's default with std 1).
+func Normal(std float64) Init {
+	return func(rng *rand.Rand, d []float64) {
+		for i := range d {
+			d[i] = std * rng.NormFloat64()
+		}
+	}
+}
+
 // Const fills with one value (GroupNorm's scale 1 and shift 0).
 func Const(c float64) Init {
 	return func(_ *rand.Rand, d []float64) {

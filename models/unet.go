@@ -12,6 +12,25 @@ type UNetConfig struct {
 	Heads      int `json:"heads"`       // attention heads at the lowest level (4)
 	Groups     int `json:"groups"`      // GroupNorm groups (8)
 	ContextDim int `json:"context_dim"` // >0: cross-attention to a (N,L,ContextDim) context at the lowest level
+	Classes    int `json:"classes"`     // >0: class-conditional, with an embedding row per class plus one for "no class"
+}
+
+// UNetSize is a named size of genlab's UNet for images of the given
+// channels and side: "tiny" (16 channels, for tests and demos), "small"
+// (the reference network's widths) or "base" (64 channels).
+func UNetSize(name string, inChannels, size int) (UNetConfig, error) {
+	c := UNetConfig{InChannels: inChannels, Size: size, Groups: 8}
+	switch name {
+	case "tiny":
+		c.Channels, c.TimeDim, c.Heads = 16, 64, 2
+	case "small":
+		c.Channels, c.TimeDim, c.Heads = 32, 128, 4
+	case "base":
+		c.Channels, c.TimeDim, c.Heads = 64, 256, 4
+	default:
+		return UNetConfig{}, fmt.Errorf("unknown size %q: use tiny, small or base", name)
+	}
+	return c, c.Validate()
 }
 
 // ReferenceUNet is the network of shared/reference/unet_step.py
@@ -55,6 +74,8 @@ func (c UNetConfig) Validate() error {
 		return fmt.Errorf("unet: %d channels do not split into %d groups", c.Channels, c.Groups)
 	case (2*c.Channels)%c.Heads != 0:
 		return fmt.Errorf("unet: %d channels do not split into %d heads", 2*c.Channels, c.Heads)
+	case c.Classes < 0 || c.ContextDim < 0:
+		return fmt.Errorf("unet: negative classes or context_dim")
 	case c.TimeDim%2 != 0:
 		return fmt.Errorf("unet: time_dim %d must be even", c.TimeDim)
 	}
@@ -74,6 +95,7 @@ type UNet struct {
 	m1, m2       ResBlock
 	attn         SelfAttention
 	cross        *CrossAttention
+	classEmb     string // the class embedding table's name, "" without
 	u2, u1, u0   ResBlock
 	up2, up1     Conv
 	outn         Norm
@@ -91,6 +113,11 @@ func NewUNet(p *Params, c UNetConfig) (*UNet, error) {
 	u := &UNet{Config: c}
 	u.temb0 = NewDense(p, "temb.0", td, td)
 	u.temb2 = NewDense(p, "temb.2", td, td)
+	if c.Classes > 0 {
+		// nn.Embedding's default initialisation, N(0,1).
+		u.classEmb = "class_emb.weight"
+		p.Add(u.classEmb, []int{c.Classes + 1, td}, Normal(1))
+	}
 	u.inc = NewConv(p, "inc", c.InChannels, ch, 3, 1, 1)
 	u.d1 = NewResBlock(p, "d1", ch, ch, td, gr)
 	u.down1 = NewConv(p, "down1", ch, ch, 3, 2, 1)
@@ -113,11 +140,33 @@ func NewUNet(p *Params, c UNetConfig) (*UNet, error) {
 	return u, nil
 }
 
-// Fwd: x (N,C,S,S); temb the sinusoidal embedding of the time (N,TimeDim),
-// to which the caller may have added a class embedding; ctx (N,L,ContextDim)
-// or nil.
+// Cond is what a UNet may be conditioned on besides the time.
+type Cond struct {
+	Class   *Node // (N) class indices as floats; Classes means "no class"
+	Context *Node // (N,L,ContextDim) token encodings, e.g. of a caption
+}
+
+// Fwd: x (N,C,S,S); temb the sinusoidal embedding of the time (N,TimeDim);
+// ctx (N,L,ContextDim) or nil.
 func (u *UNet) Fwd(g *Graph, x, temb, ctx *Node) *Node {
+	return u.Predict(g, x, temb, Cond{Context: ctx})
+}
+
+// Predict is Fwd with every condition: the class embedding is added to the
+// time embedding after its MLP (so every residual block sees both), the
+// context enters through cross-attention at the lowest level.
+func (u *UNet) Predict(g *Graph, x, temb *Node, c Cond) *Node {
+	ctx := c.Context
 	e := u.temb2.Fwd(g, g.SiLU(u.temb0.Fwd(g, temb)))
+	if u.classEmb != "" {
+		if c.Class == nil {
+			return g.fail(fmt.Errorf("unet: a class-conditional UNet needs class indices"))
+		}
+		e = g.Add(e, g.Embed(g.Param(u.classEmb), c.Class))
+	}
+	if u.cross != nil && ctx == nil {
+		return g.fail(fmt.Errorf("unet: a cross-attention UNet needs a context"))
+	}
 	h0 := u.d1.Fwd(g, u.inc.Fwd(g, x), e)
 	h1 := u.d2.Fwd(g, u.down1.Fwd(g, h0), e)
 	h2 := u.down2.Fwd(g, h1)
@@ -131,5 +180,5 @@ func (u *UNet) Fwd(g *Graph, x, temb, ctx *Node) *Node {
 	h = u.u1.Fwd(g, g.Concat(h, h1), e)
 	h = u.up1.Fwd(g, g.Upsample2x(h))
 	h = u.u0.Fwd(g, g.Concat(h, h0), e)
-	return u.outc.Fwd(g, g.SiLU(u.outn.Fwd(g, h)))
+	return u.outc.Fwd(g, u.outn.FwdSiLU(g, h))
 }

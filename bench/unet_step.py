@@ -1,0 +1,231 @@
+#!/usr/bin/python3
+"""genlab's PyTorch twin of its reference UNet, for the performance comparison.
+
+The network is the one models.ReferenceUNet builds in Go (and that
+shared/reference/unet_step.py defines): 28x28x1 images, channels 32/64/64,
+GroupNorm(8), SiLU, a 128-wide time embedding added in every residual block,
+4-head self-attention at 7x7, nearest x2 upsampling then a 3x3 conv, skip
+concatenations; 612,737 parameters under the same names as genlab's Params,
+so a state_dict and genlab's weights map one to one.
+
+    /usr/bin/python3 bench/unet_step.py [--threads 2] [--batch 64] [--n 10]
+
+prints "params 612737", then "train_step_ms X" (forward, MSE against the
+noise, backward, Adam) and "sample_step_ms Y" (forward only), each the median
+of --n timed steps after two warm-up steps.
+
+    /usr/bin/python3 bench/unet_step.py --check DIR
+
+instead loads genlab's weights and an input batch from DIR (written by
+bench/torch_test.go: manifest.tsv with one "name<TAB>d0,d1,..." line per
+tensor, params.f32 with their float32 values in that order, x.f32 and t.f32
+with the images and timesteps), runs one forward pass and writes out.f32;
+with a target.f32 also the gradients of the MSE against it, grads.f32 in
+the manifest's order.
+Needs Debian's PyTorch: apt-get install -y python3-torch
+"""
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def time_embedding(t, dim):
+    """[sin(t*f_i), cos(t*f_i)] with f_i = 10000^(-i/half), in float64 as
+    genlab's models.SinusoidalEmbedding computes it."""
+    half = dim // 2
+    i = torch.arange(half, dtype=torch.float64)
+    f = torch.exp(-math.log(10000.0) * i / half)
+    arg = t.to(torch.float64).unsqueeze(1) * f.unsqueeze(0)
+    return torch.cat((torch.sin(arg), torch.cos(arg)), dim=1).to(torch.float32)
+
+
+def conv3(cin, cout, stride=1):
+    return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1)
+
+
+class Residual(nn.Module):
+    """n1 -> silu -> c1, plus t(silu(emb)) per channel, n2 -> silu -> c2,
+    plus the input (through the 1x1 conv skip when the width changes)."""
+
+    def __init__(self, cin, cout, emb, groups=8):
+        super().__init__()
+        self.n1 = nn.GroupNorm(groups, cin)
+        self.c1 = conv3(cin, cout)
+        self.t = nn.Linear(emb, cout)
+        self.n2 = nn.GroupNorm(groups, cout)
+        self.c2 = conv3(cout, cout)
+        if cin != cout:
+            self.skip = nn.Conv2d(cin, cout, kernel_size=1)
+        else:
+            self.skip = None
+
+    def forward(self, x, e):
+        h = self.c1(F.silu(self.n1(x)))
+        h = h + self.t(F.silu(e)).view(h.shape[0], -1, 1, 1)
+        h = self.c2(F.silu(self.n2(h)))
+        return h + (x if self.skip is None else self.skip(x))
+
+
+class PixelAttention(nn.Module):
+    """x + out(multi-head attention over the pixels of qkv(norm(x)));
+    the qkv channels are q, then k, then v, each split into heads."""
+
+    def __init__(self, channels, heads=4, groups=8):
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.GroupNorm(groups, channels)
+        self.qkv = nn.Conv2d(channels, 3 * channels, kernel_size=1)
+        self.out = nn.Conv2d(channels, channels, kernel_size=1)
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        d = c // self.heads
+        qkv = self.qkv(self.norm(x)).reshape(n, 3, self.heads, d, h * w)
+        q, k, v = qkv[:, 0], qkv[:, 1], qkv[:, 2]
+        weights = torch.softmax(q.transpose(-1, -2) @ k / math.sqrt(d), dim=-1)  # (n, heads, P, P)
+        mixed = v @ weights.transpose(-1, -2)                                    # (n, heads, d, P)
+        return x + self.out(mixed.reshape(n, c, h, w))
+
+
+class ReferenceUNet(nn.Module):
+    def __init__(self, ch=32, tdim=128, heads=4, groups=8):
+        super().__init__()
+        self.tdim = tdim
+        self.temb = nn.Sequential(nn.Linear(tdim, tdim), nn.SiLU(), nn.Linear(tdim, tdim))
+        self.inc = conv3(1, ch)
+        self.d1 = Residual(ch, ch, tdim, groups)
+        self.down1 = conv3(ch, ch, stride=2)
+        self.d2 = Residual(ch, 2 * ch, tdim, groups)
+        self.down2 = conv3(2 * ch, 2 * ch, stride=2)
+        self.m1 = Residual(2 * ch, 2 * ch, tdim, groups)
+        self.attn = PixelAttention(2 * ch, heads, groups)
+        self.m2 = Residual(2 * ch, 2 * ch, tdim, groups)
+        self.u2 = Residual(4 * ch, 2 * ch, tdim, groups)
+        self.up2 = conv3(2 * ch, 2 * ch)
+        self.u1 = Residual(4 * ch, ch, tdim, groups)
+        self.up1 = conv3(ch, ch)
+        self.u0 = Residual(2 * ch, ch, tdim, groups)
+        self.outn = nn.GroupNorm(groups, ch)
+        self.outc = conv3(ch, 1)
+
+    def forward(self, x, t):
+        e = self.temb(time_embedding(t, self.tdim))
+        h0 = self.d1(self.inc(x), e)                      # ch @ 28
+        h1 = self.d2(self.down1(h0), e)                   # 2ch @ 14
+        h2 = self.down2(h1)                               # 2ch @ 7
+        h = self.m2(self.attn(self.m1(h2, e)), e)
+        h = self.u2(torch.cat((h, h2), dim=1), e)
+        h = self.up2(F.interpolate(h, scale_factor=2.0, mode="nearest"))
+        h = self.u1(torch.cat((h, h1), dim=1), e)
+        h = self.up1(F.interpolate(h, scale_factor=2.0, mode="nearest"))
+        h = self.u0(torch.cat((h, h0), dim=1), e)
+        return self.outc(F.silu(self.outn(h)))
+
+
+def count(net):
+    return sum(p.numel() for p in net.parameters())
+
+
+def median_ms(step, n, warmup=2):
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def read_f32(path, shape):
+    with open(path, "rb") as f:
+        data = f.read()
+    t = torch.frombuffer(bytearray(data), dtype=torch.float32)
+    return t.reshape(shape) if shape is not None else t
+
+
+def check(net, d):
+    """Load genlab's weights by name (strictly: same keys, same shapes), run
+    one forward pass on the batch in d and write the output."""
+    names, shapes = [], []
+    with open(os.path.join(d, "manifest.tsv")) as f:
+        for line in f:
+            name, dims = line.rstrip("\n").split("\t")
+            names.append(name)
+            shapes.append(tuple(int(s) for s in dims.split(",")))
+    flat = read_f32(os.path.join(d, "params.f32"), None)
+    state, off = {}, 0
+    for name, shape in zip(names, shapes):
+        size = math.prod(shape)
+        state[name] = flat[off:off + size].reshape(shape).clone()
+        off += size
+    if off != flat.numel():
+        sys.exit(f"params.f32 has {flat.numel()} values, the manifest {off}")
+    own = net.state_dict()
+    for name, shape in zip(names, shapes):
+        if name in own and tuple(own[name].shape) != shape:
+            sys.exit(f"{name}: genlab {shape}, PyTorch {tuple(own[name].shape)}")
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        sys.exit(f"state_dict mismatch: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+    t = read_f32(os.path.join(d, "t.f32"), None)
+    x = read_f32(os.path.join(d, "x.f32"), (t.numel(), 1, 28, 28))
+    y = net(x, t)
+    with open(os.path.join(d, "out.f32"), "wb") as f:
+        f.write(y.detach().contiguous().numpy().astype("<f4").tobytes())
+    target = os.path.join(d, "target.f32")
+    if os.path.exists(target):
+        # The gradients of the MSE against target, in the manifest's order.
+        F.mse_loss(y, read_f32(target, y.shape)).backward()
+        grads = dict(net.named_parameters())
+        with open(os.path.join(d, "grads.f32"), "wb") as f:
+            for name in names:
+                f.write(grads[name].grad.contiguous().numpy().astype("<f4").tobytes())
+    print("loaded", len(names))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--n", type=int, default=10, help="timed steps per figure (median)")
+    ap.add_argument("--check", metavar="DIR", help="load genlab's weights and batch from DIR, write DIR/out.f32 (and grads.f32)")
+    a = ap.parse_args()
+
+    torch.manual_seed(0)
+    torch.set_num_threads(a.threads)
+    net = ReferenceUNet()
+    print("params", count(net), flush=True)
+    if a.check:
+        check(net, a.check)
+        return
+
+    opt = torch.optim.Adam(net.parameters(), lr=2e-4)
+    x = torch.randn(a.batch, 1, 28, 28)
+    t = torch.randint(0, 1000, (a.batch,))
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        noise = torch.randn_like(x)
+        loss = F.mse_loss(net(x + noise, t), noise)
+        loss.backward()
+        opt.step()
+
+    def sample_step():
+        with torch.no_grad():
+            net(x, t)
+
+    print("train_step_ms", round(median_ms(train_step, a.n), 2), flush=True)
+    print("sample_step_ms", round(median_ms(sample_step, a.n), 2), flush=True)
+
+
+if __name__ == "__main__":
+    main()
