@@ -33,6 +33,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError:         usageError,
 		Commands: []*cli.Command{
 			trainCommand(),
+			sampleCommand(),
+			evalCommand(),
+			batchCommand(),
 			dataCommand(),
 			infoCommand(),
 		},

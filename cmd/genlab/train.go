@@ -16,12 +16,12 @@ import (
 )
 
 // families lists what `genlab train` can train in this build.
-var families = []string{"classifier"}
+var families = []string{"diffusion", "classifier"}
 
 func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "train",
-		Usage:     "train a model: genlab train FAMILY (classifier)",
+		Usage:     "train a model: genlab train diffusion|classifier",
 		ArgsUsage: "FAMILY",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "mnist", Usage: "mnist, shapes or a folder of images"},
@@ -29,20 +29,32 @@ func trainCommand() *cli.Command {
 			&cli.IntFlag{Name: "batch", Usage: "batch size (default: the family's recipe)"},
 			&cli.Float64Flag{Name: "lr", Usage: "peak learning rate (default: the family's recipe)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the initialisation and the data order"},
-			&cli.StringFlag{Name: "out", Value: filepath.Join("runs", "classifier"), Usage: "run folder for the checkpoint"},
+			&cli.StringFlag{Name: "out", Usage: "run folder (default runs/FAMILY)"},
+			&cli.StringFlag{Name: "resume", Usage: "continue a run: latest (in --out) or a checkpoint file; the architecture comes from the checkpoint"},
+			&cli.Float64Flag{Name: "ema", Usage: "EMA decay of the weights samples come from (default: the recipe's)"},
+			&cli.IntFlag{Name: "sample-every", Usage: "write a sample grid every N steps (default: with each checkpoint)"},
+			&cli.IntFlag{Name: "save-every", Usage: "checkpoint every N steps (default: steps/4)"},
+			&cli.IntFlag{Name: "keep", Value: 3, Usage: "checkpoints to keep"},
+			&cli.IntFlag{Name: "samples", Usage: "images per sample grid (default 64, or 10 per class)"},
+			&cli.StringFlag{Name: "size", Value: "small", Usage: "tiny, small or base"},
+			&cli.StringFlag{Name: "cond", Value: "none", Usage: "none or class (text arrives with text-to-image)"},
+			&cli.StringFlag{Name: "schedule", Value: "linear", Usage: "noise schedule: linear or cosine"},
+			&cli.IntFlag{Name: "warmup", Value: -1, Usage: "learning-rate warm-up steps (default: the recipe's)"},
 		},
-		Action: train,
+		Action: trainAction,
 	}
 }
 
-func train(c *cli.Context) error {
+func trainAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return userErrorf("train: name the family to train: %v", families)
 	}
 	switch fam := c.Args().First(); fam {
 	case "classifier":
 		return trainClassifier(c)
-	case "diffusion", "vae", "flow", "gan":
+	case "diffusion":
+		return trainDiffusion(c)
+	case "vae", "flow", "gan":
 		return userErrorf("train: family %q is not in this build yet; it can train: %v", fam, families)
 	default:
 		return userErrorf("train: unknown family %q: want one of %v", fam, families)
@@ -66,6 +78,9 @@ func trainClassifier(c *cli.Context) error {
 		return err
 	}
 	out := c.String("out")
+	if out == "" {
+		out = filepath.Join("runs", "classifier")
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}

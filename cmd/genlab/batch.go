@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"genlab/diffusion"
+	"genlab/images"
+
+	"github.com/urfave/cli/v2"
+)
+
+func batchCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "batch",
+		Usage: "generate the images a CSV manifest lists (class,seed,count per row); resumable and shardable",
+		Flags: append(sampleFlags(),
+			&cli.StringFlag{Name: "manifest", Usage: "CSV with a header: class,seed,count (class empty or none: unconditional)", Required: true},
+			&cli.StringFlag{Name: "out", Value: "out/batch", Usage: "folder for the PNGs"},
+			&cli.StringFlag{Name: "shard", Value: "1/1", Usage: "I/N: make only every N-th image, starting at the I-th"},
+			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
+		),
+		Action: batch,
+	}
+}
+
+// job is one image of a manifest: its global index, seed and class (-1:
+// unconditional).
+type job struct {
+	index int
+	seed  uint64
+	class int
+}
+
+// readManifest expands a manifest into jobs, in order.
+func readManifest(path string) ([]job, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, userErrorf("batch: %v", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.TrimLeadingSpace = true
+	r.Comment = '#'
+	head, err := r.Read()
+	if err != nil {
+		return nil, userErrorf("batch: %s: no header line (want class,seed,count)", path)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	for _, h := range []string{"class", "seed", "count"} {
+		if _, ok := col[h]; !ok {
+			return nil, userErrorf("batch: %s: the header %q has no %s column (want class,seed,count)", path, strings.Join(head, ","), h)
+		}
+	}
+	var jobs []job
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, userErrorf("batch: %s: %v", path, err)
+		}
+		class := -1
+		if s := strings.TrimSpace(rec[col["class"]]); s != "" && s != "none" {
+			if class, err = strconv.Atoi(s); err != nil || class < 0 {
+				return nil, userErrorf("batch: %s line %d: class %q: want a class number or none", path, line, s)
+			}
+		}
+		seed, err1 := strconv.ParseUint(strings.TrimSpace(rec[col["seed"]]), 10, 64)
+		count, err2 := strconv.Atoi(strings.TrimSpace(rec[col["count"]]))
+		if err1 != nil || err2 != nil || count < 1 || count > 1_000_000 {
+			return nil, userErrorf("batch: %s line %d: seed %q and count %q: want whole numbers, count 1 or more", path, line, rec[col["seed"]], rec[col["count"]])
+		}
+		for j := 0; j < count; j++ {
+			jobs = append(jobs, job{index: len(jobs), seed: seed + uint64(j), class: class})
+		}
+	}
+	if len(jobs) == 0 {
+		return nil, userErrorf("batch: %s lists no images", path)
+	}
+	return jobs, nil
+}
+
+func parseShard(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return 0, 0, userErrorf("batch: --shard %s: want I/N with 1 <= I <= N, e.g. 2/4", s)
+	}
+	return i, n, nil
+}
+
+func batch(c *cli.Context) error {
+	if err := checkSampler(c); err != nil {
+		return err
+	}
+	shard, shards, err := parseShard(c.String("shard"))
+	if err != nil {
+		return err
+	}
+	jobs, err := readManifest(c.String("manifest"))
+	if err != nil {
+		return err
+	}
+	ckpt := c.String("ckpt")
+	net, err := diffusion.LoadNetwork(ckpt)
+	if err != nil {
+		return err
+	}
+	out := c.String("out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	// This shard's images that are not on disk yet: a stopped run resumes.
+	var todo []job
+	done := 0
+	for _, j := range jobs {
+		if j.index%shards != shard-1 {
+			continue
+		}
+		if j.class >= net.Classes() && j.class >= 0 {
+			return userErrorf("batch: class %d: %s knows classes 0 to %d", j.class, ckpt, net.Classes()-1)
+		}
+		if j.class >= 0 && net.Classes() == 0 {
+			return userErrorf("batch: the manifest asks for class %d but %s is unconditional", j.class, ckpt)
+		}
+		if _, err := images.Load(filepath.Join(out, images.SampleName(j.index, int64(j.seed), j.class))); err == nil {
+			done++
+			continue
+		}
+		todo = append(todo, j)
+	}
+	hash, err := images.ModelHash(ckpt)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	bar := newProgress(c.App.ErrWriter, "batch", len(todo), max(1, len(todo)/20))
+	u := net.Config.UNet
+	dim := net.Dim()
+	per := c.Int("batch")
+	for lo := 0; lo < len(todo); lo += per {
+		chunk := todo[lo:min(len(todo), lo+per)]
+		seeds := make([]uint64, len(chunk))
+		var classes []int
+		if net.Classes() > 0 {
+			classes = make([]int, len(chunk))
+		}
+		for i, j := range chunk {
+			seeds[i] = j.seed
+			if classes != nil {
+				classes[i] = j.class
+				if j.class < 0 {
+					classes[i] = net.NullClass()
+				}
+			}
+		}
+		pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{
+			N: len(chunk), Seeds: seeds, Classes: classes, Sampler: c.String("sampler"), Steps: c.Int("steps"),
+			Eta: c.Float64("eta"), Guidance: c.Float64("guidance"), Batch: per,
+		})
+		if err != nil {
+			return err
+		}
+		for i, j := range chunk {
+			params := ""
+			if !c.Bool("no-metadata") {
+				params = sampleParameters(c, ckpt, hash, j.seed, j.class, u.Size).String()
+			}
+			img := images.FromFloats(pix[i*dim:(i+1)*dim], u.InChannels, u.Size, u.Size)
+			if err := images.Save(filepath.Join(out, images.SampleName(j.index, int64(j.seed), j.class)), img, params); err != nil {
+				return err
+			}
+		}
+		bar.step(lo+len(chunk), "")
+	}
+	bar.done()
+	fmt.Fprintf(c.App.Writer, "shard %d/%d: wrote %d images to %s (%d were there already)\n", shard, shards, len(todo), out, done)
+	return nil
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"genlab/datasets"
+	"genlab/diffusion"
+	"genlab/models"
+	"genlab/train"
+
+	"github.com/urfave/cli/v2"
+)
+
+func trainDiffusion(c *cli.Context) error {
+	out := c.String("out")
+	if out == "" {
+		out = filepath.Join("runs", "diffusion")
+	}
+	steps := c.Int("steps")
+	if steps == 0 {
+		steps = 10000
+	}
+	if steps < 0 || c.Int("batch") < 0 || c.Float64("lr") < 0 || c.Int("save-every") < 0 || c.Int("sample-every") < 0 {
+		return userErrorf("train diffusion: --steps, --batch, --lr, --save-every and --sample-every must be positive")
+	}
+	if e := c.Float64("ema"); e < 0 || e >= 1 {
+		return userErrorf("train diffusion: --ema %g: want a decay in [0,1)", e)
+	}
+
+	var net *diffusion.Network
+	var err error
+	resume := c.String("resume")
+	if resume != "" {
+		// The architecture and recipe come from the checkpoint, as in
+		// nanoGPT: flags that would change them are ignored.
+		path := resume
+		if resume == "latest" {
+			if path, err = train.Latest(out); err != nil {
+				return err
+			}
+		}
+		meta, err := models.ReadMeta(path, diffusion.Family)
+		if err != nil {
+			return err
+		}
+		cfg, err := diffusion.ParseConfig(meta.Config)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if net, err = diffusion.NewNetwork(cfg, c.Uint64("seed")); err != nil {
+			return err
+		}
+		resume = path
+	}
+	dataName := c.String("data")
+	if net != nil {
+		dataName = net.Config.Data
+	}
+	set, err := datasets.Load(dataName, "train")
+	if err != nil {
+		return err
+	}
+	if net == nil {
+		cfg, err := diffusion.NewConfig(c.String("size"), set.C, set.H, c.String("cond"), set.Classes)
+		if err != nil {
+			return userErrorf("train diffusion: %v", strings.TrimPrefix(err.Error(), "diffusion: "))
+		}
+		if set.H != set.W {
+			return userErrorf("train diffusion: %s images are %dx%d; the UNet takes square images", dataName, set.W, set.H)
+		}
+		cfg.Data = dataName
+		if cfg.Schedule = c.String("schedule"); cfg.Schedule != "linear" && cfg.Schedule != "cosine" {
+			return userErrorf("train diffusion: --schedule %s: use linear or cosine", cfg.Schedule)
+		}
+		if v := c.Float64("lr"); v > 0 {
+			cfg.LR = v
+		}
+		if v := c.Int("batch"); v > 0 {
+			cfg.Batch = v
+		}
+		if c.IsSet("ema") {
+			cfg.EMA = c.Float64("ema")
+		}
+		if v := c.Int("warmup"); v >= 0 {
+			cfg.Warmup = v
+		}
+		if net, err = diffusion.NewNetwork(cfg, c.Uint64("seed")); err != nil {
+			return err
+		}
+	}
+	cfg := net.Config
+	if set.C != cfg.UNet.InChannels || set.H != cfg.UNet.Size {
+		return userErrorf("train diffusion: %s images are %dx%dx%d; the model takes %dx%dx%d", dataName, set.C, set.H, set.W, cfg.UNet.InChannels, cfg.UNet.Size, cfg.UNet.Size)
+	}
+	if cfg.Cond == "class" && set.Labels == nil {
+		return userErrorf("train diffusion: --cond class needs labels; %s has none", dataName)
+	}
+	tr, err := diffusion.NewTrainer(net, steps)
+	if err != nil {
+		return err
+	}
+	gridN := 64
+	if net.Classes() > 0 {
+		gridN = 10 * net.Classes() // one row per class
+	}
+	if v := c.Int("samples"); v > 0 {
+		gridN = v
+	} else if v < 0 {
+		return userErrorf("train diffusion: --samples %d: want at least 1", v)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	fmt.Fprintf(c.App.ErrWriter, "training a %s %s diffusion model (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+		cfg.Size, cfg.Cond, net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
+	bar := newProgress(c.App.ErrWriter, "train diffusion", steps, 100)
+	start := time.Now()
+	res, err := train.Run(ctx, tr, train.Options{
+		Out: out, Data: set, DataName: dataName, Batch: cfg.Batch, Steps: steps,
+		SaveEvery: c.Int("save-every"), Keep: c.Int("keep"), SampleEvery: c.Int("sample-every"),
+		GridN: gridN, Seed: c.Uint64("seed"), Resume: resume,
+		Progress: func(p train.Progress) {
+			if p.Event != "" {
+				if bar.bar == nil {
+					fmt.Fprintf(c.App.ErrWriter, "step %d: %s\n", p.Step, p.Event)
+				}
+				return
+			}
+			bar.step(p.Step, fmt.Sprintf("loss %.4f", p.Losses["loss"]))
+		},
+	})
+	bar.done()
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "trained to step %d in %s\n", res.Step, time.Since(start).Round(time.Second))
+	fmt.Fprintf(w, "checkpoint: %s\nsamples:    %s\nloss:       %s, %s\n", res.Checkpoint, res.Grid, res.LossCSV, res.LossPlot)
+	return nil
+}
