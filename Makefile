@@ -47,9 +47,9 @@ build: deps
 # minutes, and a grid of its samples with one row per digit.
 demo: build
 	@mkdir -p $(DEMO)
-	./$(BIN) train diffusion --data mnist --cond class --size tiny --steps 1500 --batch 64 \
-		--save-every 500 --out $(DEMO)/diffusion
-	./$(BIN) sample diffusion --ckpt $(DEMO)/diffusion/ckpt-001500.safetensors --n 100 --seed 0 \
+	./$(BIN) train diffusion --data mnist --cond class --size tiny --steps 2400 --batch 64 \
+		--save-every 800 --out $(DEMO)/diffusion
+	./$(BIN) sample diffusion --ckpt $(DEMO)/diffusion/ckpt-002400.safetensors --n 100 --seed 0 \
 		--steps 50 --guidance 2 --out $(DEMO)/samples --grid $(DEMO)/digits.png
 	@echo
 	@echo "demo: samples, one row per digit 0-9: $(DEMO)/digits.png"

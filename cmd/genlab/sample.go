@@ -36,7 +36,7 @@ func sampleCommand() *cli.Command {
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "how many images"},
 			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "image i's noise comes from seed+i, its file is NNNNN-SEED.png"},
 			&cli.StringFlag{Name: "out", Value: "out/samples", Usage: "folder for the PNGs"},
-			&cli.StringFlag{Name: "class", Usage: "class K for every image, none for unconditional (default: every class in turn)"},
+			&cli.StringFlag{Name: "class", Usage: "class K for every image, none for unconditional (default: all classes in equal blocks, one row each in a grid of 10 per class)"},
 			&cli.StringFlag{Name: "grid", Usage: "also write a grid of all images to this PNG"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
 		),
@@ -58,9 +58,10 @@ func family(c *cli.Context, verb string) error {
 	}
 }
 
-// parseClasses turns --class into per-image classes: "" cycles through all
-// classes (image i gets i mod K), "none" is unconditional, a number is
-// that class for all.
+// parseClasses turns --class into per-image classes: "" gives the classes
+// in equal blocks (image i gets ⌊i·K/n⌋, so 100 images in a 10-column grid
+// have one row per digit), "none" is unconditional, a number is that class
+// for all.
 func parseClasses(s string, n int, net *diffusion.Network) ([]int, error) {
 	k := net.Classes()
 	out := make([]int, n)
@@ -71,9 +72,7 @@ func parseClasses(s string, n int, net *diffusion.Network) ([]int, error) {
 		}
 		return nil, nil
 	case s == "":
-		for i := range out {
-			out[i] = i % k
-		}
+		return diffusion.GridClasses(n, k), nil
 	case s == "none":
 		for i := range out {
 			out[i] = net.NullClass()
