@@ -109,7 +109,9 @@ func (n *Network) Classes() int { return n.Config.UNet.Classes }
 func (n *Network) NullClass() int { return n.Config.UNet.Classes }
 
 // Dim is the number of values in one image.
-func (n *Network) Dim() int { return n.Config.UNet.InChannels * n.Config.UNet.Size * n.Config.UNet.Size }
+func (n *Network) Dim() int {
+	return n.Config.UNet.InChannels * n.Config.UNet.Size * n.Config.UNet.Size
+}
 
 // graph builds the forward pass for a batch: inputs x, temb, class.
 func (n *Network) graph(p *models.Params, batch int) (*models.Graph, *models.Node) {
