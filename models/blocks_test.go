@@ -1,25 +1,17 @@
 package models
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 
-	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
 // blockGradCheck is gradCheck for whole blocks: it builds a float64 Graph
-// over fresh Params, fills the inputs with random values, and compares the
-// gradients of Σ out·R with respect to every input and every parameter with
-// central differences (a sample of elements of each).
+// over fresh Params, fills the inputs with random values, and checks the
+// gradients with respect to every input and every parameter.
 func blockGradCheck(t *testing.T, build func(p *Params) func(g *Graph) *Node) {
 	t.Helper()
-	const (
-		h        = 1e-6
-		tol      = 1e-6
-		maxProbe = 12
-	)
 	p := NewParams(tensor.Float64, 5)
 	fwd := build(p)
 	g := NewGraph(p)
@@ -42,58 +34,11 @@ func blockGradCheck(t *testing.T, build func(p *Params) func(g *Graph) *Node) {
 			d[i] += 0.1 * rng.NormFloat64()
 		}
 	}
-	rv := tensor.New(tensor.WithShape(out.Shape()...), tensor.Of(tensor.Float64))
-	for i := range rv.Data().([]float64) {
-		rv.Data().([]float64)[i] = rng.NormFloat64()
-	}
-	r := gorgonia.NewTensor(g.G, tensor.Float64, out.Dims(), gorgonia.WithShape(out.Shape()...), gorgonia.WithValue(rv), gorgonia.WithName("r"))
-	cost := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(out, r))))
 	wrt := g.Learnables()
 	for _, n := range g.inputs {
 		wrt = append(wrt, n)
 	}
-	if _, err := gorgonia.Grad(cost, wrt...); err != nil {
-		t.Fatal(err)
-	}
-	vm := gorgonia.NewTapeMachine(g.G, gorgonia.BindDualValues(wrt...))
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	var grads [][]float64
-	for _, n := range wrt {
-		gv, err := n.Grad()
-		if err != nil {
-			t.Fatal(err)
-		}
-		grads = append(grads, append([]float64(nil), gv.Data().([]float64)...))
-	}
-	eval := func() float64 {
-		vm.Reset()
-		if err := vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		return cost.Value().Data().(float64)
-	}
-	for i, n := range wrt {
-		data := n.Value().Data().([]float64)
-		probe := rng.Perm(len(data))
-		if len(probe) > maxProbe {
-			probe = probe[:maxProbe]
-		}
-		for _, j := range probe {
-			old := data[j]
-			data[j] = old + h
-			fp := eval()
-			data[j] = old - h
-			fm := eval()
-			data[j] = old
-			num, ana := (fp-fm)/(2*h), grads[i][j]
-			if d := math.Abs(num-ana) / math.Max(1, math.Max(math.Abs(num), math.Abs(ana))); d > tol || math.IsNaN(d) {
-				t.Errorf("%s element %d: analytic %.9g, numeric %.9g", n.Name(), j, ana, num)
-			}
-		}
-	}
+	compareWithDifferences(t, g.G, out, wrt, rng, 12)
 }
 
 func TestBlockGradients(t *testing.T) {

@@ -9,17 +9,10 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// gradCheck compares the gradients gorgonia computes through f with central
-// finite differences, in float64, for the scalar Σ f(inputs)·R with a fixed
-// random R (so every output element's gradient path is exercised).
-// At most maxProbe elements of each input are probed.
+// gradCheck compares the gradients gorgonia computes through f, with respect
+// to random float64 inputs of the given shapes, with central differences.
 func gradCheck(t *testing.T, shapes []tensor.Shape, f func(g *gorgonia.ExprGraph, in Nodes) (*Node, error)) {
 	t.Helper()
-	const (
-		h        = 1e-6
-		tol      = 1e-6 // on |num-ana| / max(1, |num|, |ana|)
-		maxProbe = 60
-	)
 	rng := rand.New(rand.NewPCG(1, 2))
 	g := gorgonia.NewGraph()
 	var ins Nodes
@@ -39,18 +32,35 @@ func gradCheck(t *testing.T, shapes []tensor.Shape, f func(g *gorgonia.ExprGraph
 	for j := range rv.Data().([]float64) {
 		rv.Data().([]float64)[j] = rng.NormFloat64()
 	}
+	compareWithDifferences(t, g, out, ins, rng, 60)
+}
+
+// compareWithDifferences differentiates Σ out·R (R fixed and random, so
+// every output element's gradient path is exercised) with respect to wrt,
+// then checks each gradient against central differences at up to maxProbe
+// random elements of each node, in float64.
+func compareWithDifferences(t *testing.T, g *gorgonia.ExprGraph, out *Node, wrt Nodes, rng *rand.Rand, maxProbe int) {
+	t.Helper()
+	const (
+		h   = 1e-6
+		tol = 1e-6 // on |num-ana| / max(1, |num|, |ana|)
+	)
+	rv := tensor.New(tensor.WithShape(out.Shape()...), tensor.Of(tensor.Float64))
+	for j := range rv.Data().([]float64) {
+		rv.Data().([]float64)[j] = rng.NormFloat64()
+	}
 	r := gorgonia.NewTensor(g, tensor.Float64, out.Dims(), gorgonia.WithShape(out.Shape()...), gorgonia.WithValue(rv), gorgonia.WithName("r"))
 	cost := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(out, r))))
-	if _, err := gorgonia.Grad(cost, ins...); err != nil {
+	if _, err := gorgonia.Grad(cost, wrt...); err != nil {
 		t.Fatal(err)
 	}
-	vm := gorgonia.NewTapeMachine(g, gorgonia.BindDualValues(ins...))
+	vm := gorgonia.NewTapeMachine(g, gorgonia.BindDualValues(wrt...))
 	defer vm.Close()
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
 	var grads [][]float64
-	for _, n := range ins {
+	for _, n := range wrt {
 		gv, err := n.Grad()
 		if err != nil {
 			t.Fatal(err)
@@ -64,7 +74,7 @@ func gradCheck(t *testing.T, shapes []tensor.Shape, f func(g *gorgonia.ExprGraph
 		}
 		return cost.Value().Data().(float64)
 	}
-	for i, n := range ins {
+	for i, n := range wrt {
 		data := n.Value().Data().([]float64)
 		probe := rng.Perm(len(data))
 		if len(probe) > maxProbe {
@@ -80,7 +90,7 @@ func gradCheck(t *testing.T, shapes []tensor.Shape, f func(g *gorgonia.ExprGraph
 			num := (fp - fm) / (2 * h)
 			ana := grads[i][j]
 			if d := math.Abs(num-ana) / math.Max(1, math.Max(math.Abs(num), math.Abs(ana))); d > tol || math.IsNaN(d) {
-				t.Errorf("input %d (%v) element %d: analytic %.9g, numeric %.9g", i, n.Shape(), j, ana, num)
+				t.Errorf("%s %v element %d: analytic %.9g, numeric %.9g", n.Name(), n.Shape(), j, ana, num)
 			}
 		}
 	}
