@@ -22,6 +22,7 @@ type Config struct {
 	CondDrop float64           `json:"cond_drop"` // share of training examples shown without their condition (for guidance)
 	LR       float64           `json:"lr"`
 	Warmup   int               `json:"warmup"`
+	Cosine   bool              `json:"cosine_lr,omitempty"` // decay the learning rate to 0 after warm-up
 	Clip     float64           `json:"clip"`
 	EMA      float64           `json:"ema"`
 	Batch    int               `json:"batch"`

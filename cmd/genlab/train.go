@@ -40,6 +40,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "cond", Value: "none", Usage: "none or class (text arrives with text-to-image)"},
 			&cli.StringFlag{Name: "schedule", Value: "linear", Usage: "noise schedule: linear or cosine"},
 			&cli.IntFlag{Name: "warmup", Value: -1, Usage: "learning-rate warm-up steps (default: the recipe's)"},
+			&cli.StringFlag{Name: "lr-schedule", Value: "constant", Usage: "after warm-up: constant, or cosine (decay to 0 at the last step)"},
 		},
 		Action: trainAction,
 	}

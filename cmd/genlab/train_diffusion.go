@@ -57,6 +57,16 @@ func trainDiffusion(c *cli.Context) error {
 			return err
 		}
 		resume = path
+		// The checkpoint decides these; say so rather than ignore them silently.
+		var ignored []string
+		for _, f := range []string{"data", "size", "cond", "schedule", "lr", "batch", "ema", "warmup", "lr-schedule"} {
+			if c.IsSet(f) {
+				ignored = append(ignored, "--"+f)
+			}
+		}
+		if len(ignored) > 0 {
+			fmt.Fprintf(c.App.ErrWriter, "note: resuming %s with its own configuration; %s ignored\n", path, strings.Join(ignored, ", "))
+		}
 	}
 	dataName := c.String("data")
 	if net != nil {
@@ -89,6 +99,13 @@ func trainDiffusion(c *cli.Context) error {
 		}
 		if v := c.Int("warmup"); v >= 0 {
 			cfg.Warmup = v
+		}
+		switch c.String("lr-schedule") {
+		case "constant":
+		case "cosine":
+			cfg.Cosine = true
+		default:
+			return userErrorf("train diffusion: --lr-schedule %s: use constant or cosine", c.String("lr-schedule"))
 		}
 		if net, err = diffusion.NewNetwork(cfg, c.Uint64("seed")); err != nil {
 			return err
