@@ -100,5 +100,3 @@ func dispatch(v gorgonia.Value, f32 func(), f64 func()) error {
 	}
 	return nil
 }
-
-func zero[T Float](s []T) { clear(s) }

@@ -69,11 +69,10 @@ func prune(dir string, keep int) error {
 // then elapsed seconds. Rows are buffered and flushed with each checkpoint,
 // so the file always matches the newest checkpoint or runs past it.
 type lossLog struct {
-	path    string
-	names   []string
-	rows    [][]string
-	kept    [][]string // rows from before a resume
-	written bool
+	path  string
+	names []string
+	rows  [][]string
+	kept  [][]string // rows from before a resume
 }
 
 // openLossLog keeps the rows of an earlier run up to step start (a resumed
