@@ -18,14 +18,17 @@ import (
 type Graph struct {
 	G      *gorgonia.ExprGraph
 	P      *Params
+	more   []*Params // further stores a graph reads (a GAN's G and D)
 	params map[string]*Node
 	inputs map[string]*Node
 	err    error
 }
 
-// NewGraph starts an empty graph over p.
-func NewGraph(p *Params) *Graph {
-	return &Graph{G: gorgonia.NewGraph(), P: p, params: map[string]*Node{}, inputs: map[string]*Node{}}
+// NewGraph starts an empty graph over p and, if given, further stores of
+// the same element type whose names do not collide with p's (a GAN's
+// generator step reads both networks; each optimizer updates its own store).
+func NewGraph(p *Params, more ...*Params) *Graph {
+	return &Graph{G: gorgonia.NewGraph(), P: p, more: more, params: map[string]*Node{}, inputs: map[string]*Node{}}
 }
 
 // Err is the first error met while building, if any.
@@ -82,6 +85,11 @@ func (g *Graph) Param(name string) *Node {
 		return n
 	}
 	t := g.P.Get(name)
+	for _, q := range g.more {
+		if t == nil {
+			t = q.Get(name)
+		}
+	}
 	if t == nil {
 		return g.fail(fmt.Errorf("models: no parameter %s", name))
 	}
