@@ -1,0 +1,221 @@
+package gan
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"genlab/models"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Config is a GAN's architecture and training recipe, saved as JSON in
+// every checkpoint; loading rebuilds the networks from it.
+type Config struct {
+	ZDim       int     `json:"z_dim"`       // latent size (64)
+	GenCh      int     `json:"gen_ch"`      // generator channels at full resolution; 2× at a quarter
+	DiscCh     int     `json:"disc_ch"`     // discriminator channels after its first conv; 2× after the second
+	Groups     int     `json:"groups"`      // GroupNorm groups in the generator
+	InChannels int     `json:"in_channels"` // image channels (1 for MNIST)
+	Size       int     `json:"size"`        // image side, a multiple of 4 (28)
+	Loss       string  `json:"loss"`        // "hinge"
+	Slope      float64 `json:"leaky_slope"` // LeakyReLU slope in the discriminator (0.2)
+	// SpectralNorm divides each discriminator weight by its largest singular
+	// value (one power iteration per step, on the host).
+	SpectralNorm bool    `json:"spectral_norm,omitempty"`
+	LR           float64 `json:"lr"`   // generator Adam learning rate
+	DLR          float64 `json:"d_lr"` // discriminator Adam learning rate
+	Beta1        float64 `json:"beta1"`
+	Beta2        float64 `json:"beta2"`
+	EMA          float64 `json:"ema"` // decay of the generator's EMA, which sampling uses
+	Batch        int     `json:"batch"`
+	Data         string  `json:"data"`
+}
+
+// DefaultConfig is the recipe for images of c channels and side s: the
+// hinge loss with Adam(β1 0.5, β2 0.999) and lr 2e-4 for both players, the
+// DCGAN setting, with no spectral normalisation.
+func DefaultConfig(c, s int) Config {
+	return Config{ZDim: 64, GenCh: 32, DiscCh: 32, Groups: 8, InChannels: c, Size: s, Loss: "hinge",
+		Slope: 0.2, LR: 2e-4, DLR: 2e-4, Beta1: 0.5, Beta2: 0.999, EMA: 0.999, Batch: 64}
+}
+
+// Validate reports a config that cannot be built.
+func (c Config) Validate() error {
+	switch {
+	case c.ZDim < 1 || c.GenCh < 2 || c.DiscCh < 1 || c.InChannels < 1:
+		return fmt.Errorf("gan: z_dim, gen_ch, disc_ch and in_channels must be positive (gen_ch ≥ 2)")
+	case c.Size < 4 || c.Size%4 != 0:
+		return fmt.Errorf("gan: size %d is not a positive multiple of 4", c.Size)
+	case c.Groups < 1 || (c.GenCh/2)%c.Groups != 0 || c.GenCh%c.Groups != 0:
+		return fmt.Errorf("gan: groups %d must divide gen_ch %d and gen_ch/2", c.Groups, c.GenCh)
+	case c.Loss != "hinge":
+		return fmt.Errorf("gan: loss %q: only hinge is implemented", c.Loss)
+	case c.Batch < 1:
+		return fmt.Errorf("gan: batch must be positive")
+	}
+	return nil
+}
+
+// ParseConfig reads a checkpoint's genlab.config.
+func ParseConfig(raw json.RawMessage) (Config, error) {
+	var c Config
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return Config{}, fmt.Errorf("gan: config: %w", err)
+	}
+	return c, c.Validate()
+}
+
+// Dim is the number of values in one image.
+func (c Config) Dim() int { return c.InChannels * c.Size * c.Size }
+
+// Generator maps z (N,ZDim) to images (N,C,S,S) in [-1,1]:
+// Dense → (2·GenCh, S/4, S/4) → GroupNormSiLU → [Upsample2x → 3×3 conv →
+// GroupNormSiLU] ×2 → 3×3 conv → tanh. Its parameters are unprefixed.
+type Generator struct {
+	Config Config
+	FC     models.Dense
+	N0     models.Norm
+	C1, C2 models.Conv
+	N1, N2 models.Norm
+	Out    models.Conv
+}
+
+// NewGenerator adds the generator's parameters to p.
+func NewGenerator(p *models.Params, c Config) Generator {
+	s4 := c.Size / 4
+	return Generator{
+		Config: c,
+		FC:     models.NewDense(p, "fc", c.ZDim, 2*c.GenCh*s4*s4),
+		N0:     models.NewNorm(p, "n0", c.Groups, 2*c.GenCh),
+		C1:     models.NewConv(p, "c1", 2*c.GenCh, c.GenCh, 3, 1, 1),
+		N1:     models.NewNorm(p, "n1", c.Groups, c.GenCh),
+		C2:     models.NewConv(p, "c2", c.GenCh, c.GenCh/2, 3, 1, 1),
+		N2:     models.NewNorm(p, "n2", c.Groups, c.GenCh/2),
+		Out:    models.NewConv(p, "out", c.GenCh/2, c.InChannels, 3, 1, 1),
+	}
+}
+
+// Fwd adds the generator to g, whose Params must be the generator's.
+func (n Generator) Fwd(g *models.Graph, z *models.Node) (*models.Node, error) {
+	c := n.Config
+	s4 := c.Size / 4
+	h := n.FC.Fwd(g, z)
+	if h == nil {
+		return nil, g.Err()
+	}
+	h = g.Reshape(h, z.Shape()[0], 2*c.GenCh, s4, s4)
+	h = n.N0.FwdSiLU(g, h)
+	h = n.N1.FwdSiLU(g, n.C1.Fwd(g, g.Upsample2x(h)))
+	h = n.N2.FwdSiLU(g, n.C2.Fwd(g, g.Upsample2x(h)))
+	o := &ops{g: g}
+	out := o.apply(gorgonia.Tanh, n.Out.Fwd(g, h))
+	return out, o.Err()
+}
+
+// Discriminator maps images (N,C,S,S) in [-1,1] to scores (N,1): two 4×4
+// stride-2 convs with LeakyReLU (S → S/2 → S/4), then a Dense to one
+// score. Its parameters are prefixed "d.".
+type Discriminator struct {
+	Config Config
+	C1, C2 models.Conv
+	FC     models.Dense
+}
+
+// NewDiscriminator adds the discriminator's parameters to p.
+func NewDiscriminator(p *models.Params, c Config) Discriminator {
+	s4 := c.Size / 4
+	return Discriminator{
+		Config: c,
+		C1:     models.NewConv(p, "d.c1", c.InChannels, c.DiscCh, 4, 2, 1),
+		C2:     models.NewConv(p, "d.c2", c.DiscCh, 2*c.DiscCh, 4, 2, 1),
+		FC:     models.NewDense(p, "d.fc", 2*c.DiscCh*s4*s4, 1),
+	}
+}
+
+// Fwd adds the discriminator to g, whose Params must be the discriminator's.
+func (d Discriminator) Fwd(g *models.Graph, x *models.Node) (*models.Node, error) {
+	c := d.Config
+	s4 := c.Size / 4
+	o := &ops{g: g}
+	leaky := func(x *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.LeakyRelu(x, c.Slope) }
+	h := o.apply(leaky, d.C1.Fwd(g, x))
+	h = o.apply(leaky, d.C2.Fwd(g, h))
+	if h == nil {
+		return nil, o.Err()
+	}
+	h = g.Reshape(h, x.Shape()[0], 2*c.DiscCh*s4*s4)
+	out := d.FC.Fwd(g, h)
+	return out, g.Err()
+}
+
+// ops applies gorgonia ops after a sticky-error Graph's own: the first
+// failure sticks in err, later calls return nil.
+type ops struct {
+	g   *models.Graph
+	err error
+}
+
+func (o *ops) Err() error {
+	if o.err != nil {
+		return o.err
+	}
+	return o.g.Err()
+}
+
+func (o *ops) apply(f func(*gorgonia.Node) (*gorgonia.Node, error), x *models.Node) *models.Node {
+	if x == nil || o.Err() != nil {
+		if o.err == nil && o.g.Err() == nil {
+			o.err = fmt.Errorf("gan: nil node in graph")
+		}
+		return nil
+	}
+	y, err := f(x)
+	if err != nil {
+		o.err = err
+		return nil
+	}
+	return y
+}
+
+func (o *ops) apply2(f func(a, b *gorgonia.Node) (*gorgonia.Node, error), a, b *models.Node) *models.Node {
+	if b == nil {
+		return o.apply(nil, nil)
+	}
+	return o.apply(func(a *gorgonia.Node) (*gorgonia.Node, error) { return f(a, b) }, a)
+}
+
+// Networks are the two players and their weights, in two stores so each
+// optimizer sees only its own.
+type Networks struct {
+	Config Config
+	G      Generator
+	D      Discriminator
+	GP, DP *models.Params
+}
+
+// NewNetworks builds freshly initialised networks.
+func NewNetworks(c Config, seed uint64) (*Networks, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	gp := models.NewParams(tensor.Float32, seed)
+	dp := models.NewParams(tensor.Float32, seed^0x5bd1e995)
+	return &Networks{Config: c, G: NewGenerator(gp, c), D: NewDiscriminator(dp, c), GP: gp, DP: dp}, nil
+}
+
+// scalar is a float32 constant.
+func scalar(v float64) *models.Node { return gorgonia.NewConstant(float32(v)) }
+
+// hingeTerm is mean(relu(1 + sign·s)) for scores s: sign −1 for real
+// images, +1 for fakes.
+func (o *ops) hingeTerm(s *models.Node, sign float64) *models.Node {
+	if sign < 0 {
+		s = o.apply(gorgonia.Neg, s)
+	}
+	h := o.apply2(gorgonia.Add, s, scalar(1))
+	return o.apply(meanAll, o.apply(gorgonia.Rectify, h))
+}
+
+func meanAll(x *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Mean(x) }
