@@ -219,3 +219,25 @@ func (o *ops) hingeTerm(s *models.Node, sign float64) *models.Node {
 }
 
 func meanAll(x *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Mean(x) }
+
+// LoadNetworks rebuilds the networks from a checkpoint's config and loads
+// its weights (the generator's EMA, all a sampler needs) into GP; the
+// discriminator stays freshly initialised.
+func LoadNetworks(path string) (*Networks, error) {
+	meta, err := models.ReadMeta(path, Family)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseConfig(meta.Config)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	n, err := NewNetworks(c, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := models.LoadWeights(path, Family, n.GP); err != nil {
+		return nil, err
+	}
+	return n, nil
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"genlab/diffusion"
+	"genlab/gan"
 	"genlab/images"
 
 	"github.com/urfave/cli/v2"
@@ -48,13 +49,13 @@ func sampleCommand() *cli.Command {
 func family(c *cli.Context, verb string) error {
 	switch fam := c.Args().First(); {
 	case c.NArg() != 1:
-		return userErrorf("%s: name the family: diffusion", verb)
-	case fam == "diffusion":
+		return userErrorf("%s: name the family: diffusion or gan", verb)
+	case fam == "diffusion" || fam == "gan":
 		return nil
-	case fam == "vae" || fam == "flow" || fam == "gan":
-		return userErrorf("%s: family %q is not in this build yet; it has: diffusion", verb, fam)
+	case fam == "vae" || fam == "flow":
+		return userErrorf("%s: family %q is not in this build yet; it has: diffusion, gan", verb, fam)
 	default:
-		return userErrorf("%s: unknown family %q: want diffusion", verb, fam)
+		return userErrorf("%s: unknown family %q: want diffusion or gan", verb, fam)
 	}
 }
 
@@ -133,6 +134,9 @@ func sample(c *cli.Context) error {
 		return userErrorf("sample: --n %d: want 1 to 100000", n)
 	}
 	ckpt := c.String("ckpt")
+	if c.Args().First() == "gan" {
+		return sampleGAN(c, ckpt, n)
+	}
 	net, err := diffusion.LoadNetwork(ckpt)
 	if err != nil {
 		return err
@@ -216,4 +220,54 @@ func sampleParameters(c *cli.Context, ckpt, hash string, seed uint64, class, siz
 		p.Extra = append(p.Extra, images.Field{Key: "Eta", Value: strconv.FormatFloat(c.Float64("eta"), 'g', -1, 64)})
 	}
 	return p
+}
+
+// sampleGAN writes n generator samples: image i from noise seeded seed+i.
+func sampleGAN(c *cli.Context, ckpt string, n int) error {
+	if c.IsSet("class") {
+		return userErrorf("sample gan: --class: this GAN is unconditional")
+	}
+	net, err := gan.LoadNetworks(ckpt)
+	if err != nil {
+		return err
+	}
+	seed := c.Uint64("seed")
+	pix, err := net.Generate(c.Context, net.GP, n, seed)
+	if err != nil {
+		return err
+	}
+	hash, err := images.ModelHash(ckpt)
+	if err != nil {
+		return err
+	}
+	cfg := net.Config
+	tiles := make([]image.Image, n)
+	params := func(seed uint64) string {
+		if c.Bool("no-metadata") {
+			return ""
+		}
+		return images.Parameters{Seed: int64(seed), Width: cfg.Size, Height: cfg.Size, Family: gan.Family,
+			Model: strings.TrimSuffix(filepath.Base(ckpt), ".safetensors"), ModelHash: hash}.String()
+	}
+	out := c.String("out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		tiles[i] = images.FromFloats(pix[i*cfg.Dim():(i+1)*cfg.Dim()], cfg.InChannels, cfg.Size, cfg.Size)
+		if err := images.Save(filepath.Join(out, images.SampleName(i, int64(seed)+int64(i), -1)), tiles[i], params(seed+uint64(i))); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(c.App.Writer, "wrote %d images to %s\n", n, out)
+	if g := c.String("grid"); g != "" {
+		if err := os.MkdirAll(filepath.Dir(g), 0o755); err != nil {
+			return err
+		}
+		if err := images.Save(g, images.Grid(tiles, 0, 2, nil), params(seed)); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "grid: %s\n", g)
+	}
+	return nil
 }

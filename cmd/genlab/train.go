@@ -16,12 +16,12 @@ import (
 )
 
 // families lists what `genlab train` can train in this build.
-var families = []string{"diffusion", "classifier"}
+var families = []string{"diffusion", "gan", "classifier"}
 
 func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "train",
-		Usage:     "train a model: genlab train diffusion|classifier",
+		Usage:     "train a model: genlab train diffusion|gan|classifier",
 		ArgsUsage: "FAMILY",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "mnist", Usage: "mnist, shapes or a folder of images"},
@@ -55,7 +55,9 @@ func trainAction(c *cli.Context) error {
 		return trainClassifier(c)
 	case "diffusion":
 		return trainDiffusion(c)
-	case "vae", "flow", "gan":
+	case "gan":
+		return trainGAN(c)
+	case "vae", "flow":
 		return userErrorf("train: family %q is not in this build yet; it can train: %v", fam, families)
 	default:
 		return userErrorf("train: unknown family %q: want one of %v", fam, families)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -37,19 +38,11 @@ func trainDiffusion(c *cli.Context) error {
 	var err error
 	resume := c.String("resume")
 	if resume != "" {
-		// The architecture and recipe come from the checkpoint, as in
-		// nanoGPT: flags that would change them are ignored.
-		path := resume
-		if resume == "latest" {
-			if path, err = train.Latest(out); err != nil {
-				return err
-			}
-		}
-		meta, err := models.ReadMeta(path, diffusion.Family)
+		path, raw, err := resumeConfig(c, out, diffusion.Family)
 		if err != nil {
 			return err
 		}
-		cfg, err := diffusion.ParseConfig(meta.Config)
+		cfg, err := diffusion.ParseConfig(raw)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -57,16 +50,6 @@ func trainDiffusion(c *cli.Context) error {
 			return err
 		}
 		resume = path
-		// The checkpoint decides these; say so rather than ignore them silently.
-		var ignored []string
-		for _, f := range []string{"data", "size", "cond", "schedule", "lr", "batch", "ema", "warmup", "lr-schedule"} {
-			if c.IsSet(f) {
-				ignored = append(ignored, "--"+f)
-			}
-		}
-		if len(ignored) > 0 {
-			fmt.Fprintf(c.App.ErrWriter, "note: resuming %s with its own configuration; %s ignored\n", path, strings.Join(ignored, ", "))
-		}
 	}
 	dataName := c.String("data")
 	if net != nil {
@@ -126,19 +109,25 @@ func trainDiffusion(c *cli.Context) error {
 	if net.Classes() > 0 {
 		gridN = 10 * net.Classes() // one row per class
 	}
+	fmt.Fprintf(c.App.ErrWriter, "training a %s %s diffusion model (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+		cfg.Size, cfg.Cond, net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
+	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, gridN, resume)
+}
+
+// runTraining runs the shared loop for any family with the CLI's flags,
+// progress display and summary.
+func runTraining(c *cli.Context, t train.Trainee, set *datasets.Set, dataName, out string, steps, batch, gridN int, resume string) error {
 	if v := c.Int("samples"); v > 0 {
 		gridN = v
 	} else if v < 0 {
-		return userErrorf("train diffusion: --samples %d: want at least 1", v)
+		return userErrorf("train %s: --samples %d: want at least 1", t.Family(), v)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	fmt.Fprintf(c.App.ErrWriter, "training a %s %s diffusion model (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
-		cfg.Size, cfg.Cond, net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
-	bar := newProgress(c.App.ErrWriter, "train diffusion", steps, 100)
+	bar := newProgress(c.App.ErrWriter, "train "+t.Family(), steps, 100)
 	start := time.Now()
-	res, err := train.Run(ctx, tr, train.Options{
-		Out: out, Data: set, DataName: dataName, Batch: cfg.Batch, Steps: steps,
+	res, err := train.Run(ctx, t, train.Options{
+		Out: out, Data: set, DataName: dataName, Batch: batch, Steps: steps,
 		SaveEvery: c.Int("save-every"), Keep: c.Int("keep"), SampleEvery: c.Int("sample-every"),
 		GridN: gridN, Seed: c.Uint64("seed"), Resume: resume,
 		Progress: func(p train.Progress) {
@@ -159,4 +148,32 @@ func trainDiffusion(c *cli.Context) error {
 	fmt.Fprintf(w, "trained to step %d in %s\n", res.Step, time.Since(start).Round(time.Second))
 	fmt.Fprintf(w, "checkpoint: %s\nsamples:    %s\nloss:       %s, %s\n", res.Checkpoint, res.Grid, res.LossCSV, res.LossPlot)
 	return nil
+}
+
+// resumeConfig finds the checkpoint --resume names (latest: the newest in
+// out) and returns its config. The architecture and recipe of a resumed
+// run come from the checkpoint, as in nanoGPT; flags that would change
+// them get a note rather than being ignored silently.
+func resumeConfig(c *cli.Context, out, family string) (string, json.RawMessage, error) {
+	path := c.String("resume")
+	if path == "latest" {
+		var err error
+		if path, err = train.Latest(out); err != nil {
+			return "", nil, err
+		}
+	}
+	meta, err := models.ReadMeta(path, family)
+	if err != nil {
+		return "", nil, err
+	}
+	var ignored []string
+	for _, f := range []string{"data", "size", "cond", "schedule", "lr", "batch", "ema", "warmup", "lr-schedule"} {
+		if c.IsSet(f) {
+			ignored = append(ignored, "--"+f)
+		}
+	}
+	if len(ignored) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "note: resuming %s with its own configuration; %s ignored\n", path, strings.Join(ignored, ", "))
+	}
+	return path, meta.Config, nil
 }
