@@ -45,3 +45,26 @@ func TestTrainAndSampleGANEndToEnd(t *testing.T) {
 	wantUserError(t, "unconditional", "sample", "gan", "--ckpt", ckpt, "--class", "3")
 	wantUserError(t, `"gan" checkpoint`, "sample", "diffusion", "--ckpt", ckpt)
 }
+
+func TestTrainAndSampleVAEEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a small VAE")
+	}
+	out := t.TempDir()
+	if status, _, stderr := genlab(t, "train", "vae", "--data", "mnist", "--batch", "16", "--samples", "4", "--steps", "10", "--out", out); status != 0 {
+		t.Fatalf("train vae: exit %d: %s", status, stderr)
+	}
+	ckpt := filepath.Join(out, "ckpt-000010.safetensors")
+	for _, f := range []string{"ckpt-000010.safetensors", "ckpt-000010.state.safetensors", "grid-000010.png", "loss.csv", "loss.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	dir := t.TempDir()
+	if status, _, stderr := genlab(t, "sample", "vae", "--ckpt", ckpt, "--n", "2", "--seed", "4", "--out", dir); status != 0 {
+		t.Fatalf("sample vae: exit %d: %s", status, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "00001-5.png")); err != nil {
+		t.Error(err)
+	}
+}

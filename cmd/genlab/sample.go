@@ -13,6 +13,7 @@ import (
 	"genlab/diffusion"
 	"genlab/gan"
 	"genlab/images"
+	"genlab/vae"
 
 	"github.com/urfave/cli/v2"
 )
@@ -49,13 +50,13 @@ func sampleCommand() *cli.Command {
 func family(c *cli.Context, verb string) error {
 	switch fam := c.Args().First(); {
 	case c.NArg() != 1:
-		return userErrorf("%s: name the family: diffusion or gan", verb)
-	case fam == "diffusion" || fam == "gan":
+		return userErrorf("%s: name the family: diffusion, vae or gan", verb)
+	case fam == "diffusion" || fam == "gan" || fam == "vae":
 		return nil
-	case fam == "vae" || fam == "flow":
-		return userErrorf("%s: family %q is not in this build yet; it has: diffusion, gan", verb, fam)
+	case fam == "flow":
+		return userErrorf("%s: family %q is not in this build yet; it has: diffusion, vae, gan", verb, fam)
 	default:
-		return userErrorf("%s: unknown family %q: want diffusion or gan", verb, fam)
+		return userErrorf("%s: unknown family %q: want diffusion, vae or gan", verb, fam)
 	}
 }
 
@@ -134,8 +135,23 @@ func sample(c *cli.Context) error {
 		return userErrorf("sample: --n %d: want 1 to 100000", n)
 	}
 	ckpt := c.String("ckpt")
-	if c.Args().First() == "gan" {
-		return sampleGAN(c, ckpt, n)
+	switch c.Args().First() {
+	case "gan":
+		net, err := gan.LoadNetworks(ckpt)
+		if err != nil {
+			return err
+		}
+		cfg := net.Config
+		return sampleUnconditional(c, ckpt, n, gan.Family, cfg.InChannels, cfg.Size,
+			func(n int, seed uint64) ([]float32, error) { return net.Generate(c.Context, net.GP, n, seed) })
+	case "vae":
+		net, err := vae.LoadNetwork(ckpt)
+		if err != nil {
+			return err
+		}
+		cfg := net.Config
+		return sampleUnconditional(c, ckpt, n, vae.Family, cfg.InChannels, cfg.Size,
+			func(n int, seed uint64) ([]float32, error) { return net.Sample(net.Params, n, seed) })
 	}
 	net, err := diffusion.LoadNetwork(ckpt)
 	if err != nil {
@@ -222,17 +238,15 @@ func sampleParameters(c *cli.Context, ckpt, hash string, seed uint64, class, siz
 	return p
 }
 
-// sampleGAN writes n generator samples: image i from noise seeded seed+i.
-func sampleGAN(c *cli.Context, ckpt string, n int) error {
+// sampleUnconditional writes n samples of an unconditional family (a GAN's
+// generator, a VAE's decoder): image i from noise seeded seed+i.
+func sampleUnconditional(c *cli.Context, ckpt string, n int, family string, channels, size int,
+	generate func(n int, seed uint64) ([]float32, error)) error {
 	if c.IsSet("class") {
-		return userErrorf("sample gan: --class: this GAN is unconditional")
-	}
-	net, err := gan.LoadNetworks(ckpt)
-	if err != nil {
-		return err
+		return userErrorf("sample %s: --class: this model is unconditional", family)
 	}
 	seed := c.Uint64("seed")
-	pix, err := net.Generate(c.Context, net.GP, n, seed)
+	pix, err := generate(n, seed)
 	if err != nil {
 		return err
 	}
@@ -240,13 +254,13 @@ func sampleGAN(c *cli.Context, ckpt string, n int) error {
 	if err != nil {
 		return err
 	}
-	cfg := net.Config
+	dim := channels * size * size
 	tiles := make([]image.Image, n)
 	params := func(seed uint64) string {
 		if c.Bool("no-metadata") {
 			return ""
 		}
-		return images.Parameters{Seed: int64(seed), Width: cfg.Size, Height: cfg.Size, Family: gan.Family,
+		return images.Parameters{Seed: int64(seed), Width: size, Height: size, Family: family,
 			Model: strings.TrimSuffix(filepath.Base(ckpt), ".safetensors"), ModelHash: hash}.String()
 	}
 	out := c.String("out")
@@ -254,7 +268,7 @@ func sampleGAN(c *cli.Context, ckpt string, n int) error {
 		return err
 	}
 	for i := 0; i < n; i++ {
-		tiles[i] = images.FromFloats(pix[i*cfg.Dim():(i+1)*cfg.Dim()], cfg.InChannels, cfg.Size, cfg.Size)
+		tiles[i] = images.FromFloats(pix[i*dim:(i+1)*dim], channels, size, size)
 		if err := images.Save(filepath.Join(out, images.SampleName(i, int64(seed)+int64(i), -1)), tiles[i], params(seed+uint64(i))); err != nil {
 			return err
 		}

@@ -16,12 +16,12 @@ import (
 )
 
 // families lists what `genlab train` can train in this build.
-var families = []string{"diffusion", "gan", "classifier"}
+var families = []string{"diffusion", "vae", "gan", "classifier"}
 
 func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "train",
-		Usage:     "train a model: genlab train diffusion|gan|classifier",
+		Usage:     "train a model: genlab train diffusion|vae|gan|classifier",
 		ArgsUsage: "FAMILY",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "mnist", Usage: "mnist, shapes or a folder of images"},
@@ -57,7 +57,9 @@ func trainAction(c *cli.Context) error {
 		return trainDiffusion(c)
 	case "gan":
 		return trainGAN(c)
-	case "vae", "flow":
+	case "vae":
+		return trainVAE(c)
+	case "flow":
 		return userErrorf("train: family %q is not in this build yet; it can train: %v", fam, families)
 	default:
 		return userErrorf("train: unknown family %q: want one of %v", fam, families)

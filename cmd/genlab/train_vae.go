@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"genlab/datasets"
+	"genlab/models"
+	"genlab/vae"
+
+	"github.com/urfave/cli/v2"
+)
+
+func trainVAE(c *cli.Context) error {
+	out := c.String("out")
+	if out == "" {
+		out = filepath.Join("runs", "vae")
+	}
+	steps := c.Int("steps")
+	if steps == 0 {
+		steps = 10000
+	}
+	if steps < 0 || c.Int("batch") < 0 || c.Float64("lr") < 0 || c.Int("save-every") < 0 || c.Int("sample-every") < 0 {
+		return userErrorf("train vae: --steps, --batch, --lr, --save-every and --sample-every must be positive")
+	}
+	if e := c.Float64("ema"); e < 0 || e >= 1 {
+		return userErrorf("train vae: --ema %g: want a decay in [0,1)", e)
+	}
+	var cfg vae.Config
+	resume := c.String("resume")
+	if resume != "" {
+		path, raw, err := resumeConfig(c, out, vae.Family)
+		if err != nil {
+			return err
+		}
+		if cfg, err = vae.ParseConfig(raw); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		resume = path
+	}
+	dataName := c.String("data")
+	if resume != "" {
+		dataName = cfg.Data
+	}
+	set, err := datasets.Load(dataName, "train")
+	if err != nil {
+		return err
+	}
+	if resume == "" {
+		if set.H != set.W || set.H%4 != 0 {
+			return userErrorf("train vae: %s images are %dx%d; the VAE takes square images with a side divisible by 4", dataName, set.W, set.H)
+		}
+		cfg = vae.DefaultConfig(set.C, set.H)
+		cfg.Data = dataName
+		if v := c.Float64("lr"); v > 0 {
+			cfg.LR = v
+		}
+		if v := c.Int("batch"); v > 0 {
+			cfg.Batch = v
+		}
+		if c.IsSet("ema") {
+			cfg.EMA = c.Float64("ema")
+		}
+		if v := c.Int("warmup"); v >= 0 {
+			cfg.Warmup = v
+		}
+	}
+	if set.C != cfg.InChannels || set.H != cfg.Size {
+		return userErrorf("train vae: %s images are %dx%dx%d; the model takes %dx%dx%d", dataName, set.C, set.H, set.W, cfg.InChannels, cfg.Size, cfg.Size)
+	}
+	net, err := vae.NewNetwork(cfg, c.Uint64("seed"))
+	if err != nil {
+		return err
+	}
+	tr, err := vae.NewTrainer(net, steps)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.ErrWriter, "training a VAE (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+		net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
+	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, 64, resume)
+}
