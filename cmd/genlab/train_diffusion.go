@@ -18,38 +18,54 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func trainDiffusion(c *cli.Context) error {
-	out := c.String("out")
-	if out == "" {
-		out = filepath.Join("runs", "diffusion")
+// trainRun is where every family's train command starts: its run folder,
+// its length and, when resuming, the checkpoint and its configuration.
+type trainRun struct {
+	out, resume string // resume: the checkpoint, "" for a fresh run
+	steps       int
+	config      json.RawMessage // the checkpoint's, when resuming
+}
+
+// startRun checks the flags every family shares and finds the checkpoint
+// of a resume.
+func startRun(c *cli.Context, family string) (trainRun, error) {
+	r := trainRun{out: c.String("out"), steps: c.Int("steps")}
+	if r.out == "" {
+		r.out = filepath.Join("runs", family)
 	}
-	steps := c.Int("steps")
-	if steps == 0 {
-		steps = 10000
+	if r.steps == 0 {
+		r.steps = 10000
 	}
-	if steps < 0 || c.Int("batch") < 0 || c.Float64("lr") < 0 || c.Int("save-every") < 0 || c.Int("sample-every") < 0 {
-		return userErrorf("train diffusion: --steps, --batch, --lr, --save-every and --sample-every must be positive")
+	if r.steps < 0 || c.Int("batch") < 0 || c.Float64("lr") < 0 || c.Int("save-every") < 0 || c.Int("sample-every") < 0 {
+		return r, userErrorf("train %s: --steps, --batch, --lr, --save-every and --sample-every must be positive", family)
 	}
 	if e := c.Float64("ema"); e < 0 || e >= 1 {
-		return userErrorf("train diffusion: --ema %g: want a decay in [0,1)", e)
+		return r, userErrorf("train %s: --ema %g: want a decay in [0,1)", family, e)
 	}
-
-	var net *diffusion.Network
-	var err error
-	resume := c.String("resume")
-	if resume != "" {
-		path, raw, err := resumeConfig(c, out, diffusion.Family)
-		if err != nil {
-			return err
+	if c.String("resume") != "" {
+		var err error
+		if r.resume, r.config, err = resumeConfig(c, r.out, family); err != nil {
+			return r, err
 		}
-		cfg, err := diffusion.ParseConfig(raw)
+	}
+	return r, nil
+}
+
+func trainDiffusion(c *cli.Context) error {
+	r, err := startRun(c, diffusion.Family)
+	if err != nil {
+		return err
+	}
+	out, steps, resume := r.out, r.steps, r.resume
+	var net *diffusion.Network
+	if resume != "" {
+		cfg, err := diffusion.ParseConfig(r.config)
 		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return fmt.Errorf("%s: %w", resume, err)
 		}
 		if net, err = diffusion.NewNetwork(cfg, c.Uint64("seed")); err != nil {
 			return err
 		}
-		resume = path
 	}
 	dataName := c.String("data")
 	if net != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"genlab/datasets"
 	"genlab/gan"
@@ -12,31 +11,16 @@ import (
 )
 
 func trainGAN(c *cli.Context) error {
-	out := c.String("out")
-	if out == "" {
-		out = filepath.Join("runs", "gan")
+	r, err := startRun(c, gan.Family)
+	if err != nil {
+		return err
 	}
-	steps := c.Int("steps")
-	if steps == 0 {
-		steps = 10000
-	}
-	if steps < 0 || c.Int("batch") < 0 || c.Float64("lr") < 0 || c.Int("save-every") < 0 || c.Int("sample-every") < 0 {
-		return userErrorf("train gan: --steps, --batch, --lr, --save-every and --sample-every must be positive")
-	}
-	if e := c.Float64("ema"); e < 0 || e >= 1 {
-		return userErrorf("train gan: --ema %g: want a decay in [0,1)", e)
-	}
+	out, steps, resume := r.out, r.steps, r.resume
 	var cfg gan.Config
-	resume := c.String("resume")
 	if resume != "" {
-		path, raw, err := resumeConfig(c, out, gan.Family)
-		if err != nil {
-			return err
+		if cfg, err = gan.ParseConfig(r.config); err != nil {
+			return fmt.Errorf("%s: %w", resume, err)
 		}
-		if cfg, err = gan.ParseConfig(raw); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		resume = path
 	}
 	dataName := c.String("data")
 	if resume != "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"genlab/datasets"
 	"genlab/models"
@@ -12,31 +11,16 @@ import (
 )
 
 func trainVAE(c *cli.Context) error {
-	out := c.String("out")
-	if out == "" {
-		out = filepath.Join("runs", "vae")
+	r, err := startRun(c, vae.Family)
+	if err != nil {
+		return err
 	}
-	steps := c.Int("steps")
-	if steps == 0 {
-		steps = 10000
-	}
-	if steps < 0 || c.Int("batch") < 0 || c.Float64("lr") < 0 || c.Int("save-every") < 0 || c.Int("sample-every") < 0 {
-		return userErrorf("train vae: --steps, --batch, --lr, --save-every and --sample-every must be positive")
-	}
-	if e := c.Float64("ema"); e < 0 || e >= 1 {
-		return userErrorf("train vae: --ema %g: want a decay in [0,1)", e)
-	}
+	out, steps, resume := r.out, r.steps, r.resume
 	var cfg vae.Config
-	resume := c.String("resume")
 	if resume != "" {
-		path, raw, err := resumeConfig(c, out, vae.Family)
-		if err != nil {
-			return err
+		if cfg, err = vae.ParseConfig(r.config); err != nil {
+			return fmt.Errorf("%s: %w", resume, err)
 		}
-		if cfg, err = vae.ParseConfig(raw); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		resume = path
 	}
 	dataName := c.String("data")
 	if resume != "" {
