@@ -208,13 +208,9 @@ func (n *Network) dropConditions(classes []int, p float64, rng *rand.Rand) []int
 // LoadNetwork rebuilds a network from a checkpoint's config and loads its
 // weights (the EMA weights, for a checkpoint written by training).
 func LoadNetwork(path string) (*Network, error) {
-	meta, err := models.ReadMeta(path, Family)
+	c, err := models.ReadConfig(path, Family, ParseConfig)
 	if err != nil {
 		return nil, err
-	}
-	c, err := ParseConfig(meta.Config)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	n, err := NewNetwork(c, 0)
 	if err != nil {

@@ -224,13 +224,9 @@ func meanAll(x *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Mean(x)
 // its weights (the generator's EMA, all a sampler needs) into GP; the
 // discriminator stays freshly initialised.
 func LoadNetworks(path string) (*Networks, error) {
-	meta, err := models.ReadMeta(path, Family)
+	c, err := models.ReadConfig(path, Family, ParseConfig)
 	if err != nil {
 		return nil, err
-	}
-	c, err := ParseConfig(meta.Config)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	n, err := NewNetworks(c, 0)
 	if err != nil {

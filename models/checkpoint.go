@@ -129,3 +129,19 @@ func LoadWeights(path, family string, p *Params) (Meta, error) {
 	}
 	return m, p.Load(f, "")
 }
+
+// ReadConfig reads a checkpoint's genlab.config as a family's config type:
+// the first half of rebuilding a model from a checkpoint (build it from the
+// config, then LoadWeights). Errors name the file.
+func ReadConfig[C any](path, family string, parse func(json.RawMessage) (C, error)) (C, error) {
+	var zero C
+	meta, err := ReadMeta(path, family)
+	if err != nil {
+		return zero, err
+	}
+	c, err := parse(meta.Config)
+	if err != nil {
+		return zero, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}

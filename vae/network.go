@@ -125,13 +125,9 @@ func NewNetwork(c Config, seed uint64) (*Network, error) {
 
 // LoadNetwork rebuilds a network from a checkpoint and loads its weights.
 func LoadNetwork(path string) (*Network, error) {
-	meta, err := models.ReadMeta(path, Family)
+	c, err := models.ReadConfig(path, Family, ParseConfig)
 	if err != nil {
 		return nil, err
-	}
-	c, err := ParseConfig(meta.Config)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	n, err := NewNetwork(c, 0)
 	if err != nil {

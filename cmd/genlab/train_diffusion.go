@@ -51,6 +51,32 @@ func startRun(c *cli.Context, family string) (trainRun, error) {
 	return r, nil
 }
 
+// trainData loads the training set: the checkpoint's dataset when
+// resuming (resumedData), else --data. A fresh run's images must be square
+// with a side divisible by 4, the two downsamplings every family makes.
+func trainData(c *cli.Context, family string, r trainRun, resumedData string) (*datasets.Set, string, error) {
+	dataName := c.String("data")
+	if r.resume != "" {
+		dataName = resumedData
+	}
+	set, err := datasets.Load(dataName, "train")
+	if err != nil {
+		return nil, "", err
+	}
+	if r.resume == "" && (set.H != set.W || set.H%4 != 0) {
+		return nil, "", userErrorf("train %s: %s images are %dx%d; the model takes square images with a side divisible by 4", family, dataName, set.W, set.H)
+	}
+	return set, dataName, nil
+}
+
+// checkFits refuses a dataset whose images are not the model's.
+func checkFits(family, dataName string, set *datasets.Set, channels, size int) error {
+	if set.C != channels || set.H != size || set.W != size {
+		return userErrorf("train %s: %s images are %dx%dx%d; the model takes %dx%dx%d", family, dataName, set.C, set.H, set.W, channels, size, size)
+	}
+	return nil
+}
+
 func trainDiffusion(c *cli.Context) error {
 	r, err := startRun(c, diffusion.Family)
 	if err != nil {
@@ -111,8 +137,8 @@ func trainDiffusion(c *cli.Context) error {
 		}
 	}
 	cfg := net.Config
-	if set.C != cfg.UNet.InChannels || set.H != cfg.UNet.Size {
-		return userErrorf("train diffusion: %s images are %dx%dx%d; the model takes %dx%dx%d", dataName, set.C, set.H, set.W, cfg.UNet.InChannels, cfg.UNet.Size, cfg.UNet.Size)
+	if err := checkFits(diffusion.Family, dataName, set, cfg.UNet.InChannels, cfg.UNet.Size); err != nil {
+		return err
 	}
 	if cfg.Cond == "class" && set.Labels == nil {
 		return userErrorf("train diffusion: --cond class needs labels; %s has none", dataName)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"genlab/datasets"
 	"genlab/gan"
 	"genlab/models"
 
@@ -22,18 +21,11 @@ func trainGAN(c *cli.Context) error {
 			return fmt.Errorf("%s: %w", resume, err)
 		}
 	}
-	dataName := c.String("data")
-	if resume != "" {
-		dataName = cfg.Data
-	}
-	set, err := datasets.Load(dataName, "train")
+	set, dataName, err := trainData(c, gan.Family, r, cfg.Data)
 	if err != nil {
 		return err
 	}
 	if resume == "" {
-		if set.H != set.W || set.H%4 != 0 {
-			return userErrorf("train gan: %s images are %dx%d; the GAN takes square images with a side divisible by 4", dataName, set.W, set.H)
-		}
 		cfg = gan.DefaultConfig(set.C, set.H)
 		cfg.Data = dataName
 		if v := c.Float64("lr"); v > 0 {
@@ -46,8 +38,8 @@ func trainGAN(c *cli.Context) error {
 			cfg.EMA = c.Float64("ema")
 		}
 	}
-	if set.C != cfg.InChannels || set.H != cfg.Size {
-		return userErrorf("train gan: %s images are %dx%dx%d; the model takes %dx%dx%d", dataName, set.C, set.H, set.W, cfg.InChannels, cfg.Size, cfg.Size)
+	if err := checkFits(gan.Family, dataName, set, cfg.InChannels, cfg.Size); err != nil {
+		return err
 	}
 	net, err := gan.NewNetworks(cfg, c.Uint64("seed"))
 	if err != nil {
