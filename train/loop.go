@@ -56,6 +56,9 @@ type Options struct {
 	Seed        uint64 // data order, per-step randomness, grid noise
 	Resume      string // "", "latest" or a checkpoint file
 	Progress    func(Progress)
+	// Select, if not nil, scores every checkpoint's samples, keeps the
+	// best as best.safetensors and may stop the run early.
+	Select *Selector
 }
 
 // Progress is what the loop reports after every step.
@@ -76,6 +79,8 @@ type Result struct {
 	LossCSV    string
 	LossPlot   string
 	Step       int
+	Best       string // best.safetensors, with a Selector
+	Stopped    string // why the run stopped before Steps, with a Selector
 }
 
 // Run trains t from step 1 (or from a checkpoint) to o.Steps.
@@ -108,6 +113,22 @@ func Run(ctx context.Context, t Trainee, o Options) (Result, error) {
 			return res, fmt.Errorf("train: %s is at step %d already; ask for more --steps than that", path, start)
 		}
 	}
+	if o.Resume == "" {
+		// A fresh run would interleave its checkpoints with, and prune,
+		// another run's.
+		if last, err := Latest(o.Out); err == nil {
+			return res, fmt.Errorf("train: %s already holds a run (%s): resume it with --resume latest, or choose another --out", o.Out, filepath.Base(last))
+		}
+	}
+	var sel *selection
+	if o.Select != nil {
+		if o.Resume == "" {
+			if err := removeStaleBest(o.Out); err != nil {
+				return res, err
+			}
+		}
+		sel = newSelection(o.Select, o, start)
+	}
 	log, err := openLossLog(res.LossCSV, start)
 	if err != nil {
 		return res, err
@@ -130,6 +151,28 @@ func Run(ctx context.Context, t Trainee, o Options) (Result, error) {
 		}
 		report(step, nil, "saved "+path)
 		return prune(o.Out, o.Keep)
+	}
+	// selectStop scores a checkpoint and says whether to stop the run.
+	selectStop := func(step int) (bool, error) {
+		if sel == nil {
+			return false, nil
+		}
+		meta, err := models.ReadMeta(res.Checkpoint, t.Family())
+		if err != nil {
+			return false, err
+		}
+		stop, event, err := sel.score(ctx, t, o, step, meta)
+		if err != nil {
+			return false, err
+		}
+		if sel.bestStep > 0 {
+			res.Best = filepath.Join(o.Out, BestName)
+		}
+		report(step, nil, event)
+		if stop {
+			res.Stopped = event
+		}
+		return stop, nil
 	}
 	for step := start + 1; step <= o.Steps; step++ {
 		if err := ctx.Err(); err != nil {
@@ -167,6 +210,13 @@ func Run(ctx context.Context, t Trainee, o Options) (Result, error) {
 		if step%o.SaveEvery == 0 || step == o.Steps {
 			if err := save(step); err != nil {
 				return res, err
+			}
+			stop, err := selectStop(step)
+			if err != nil {
+				return res, err
+			}
+			if stop {
+				break
 			}
 		}
 	}

@@ -224,3 +224,17 @@ func TestResumeRefusals(t *testing.T) {
 		t.Fatalf("resume without a state file: %v", err)
 	}
 }
+
+func TestFreshRunRefusesAFolderWithARun(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), newAutoencoder(t, 8), opts(dir, 10)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(context.Background(), newAutoencoder(t, 8), opts(dir, 5))
+	if err == nil || !strings.Contains(err.Error(), "--resume latest") {
+		t.Fatalf("a fresh run over another: err = %v, want a refusal naming --resume latest", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ckpt-000010.safetensors")); err != nil {
+		t.Fatalf("the old run's checkpoint is gone: %v", err)
+	}
+}
