@@ -3,6 +3,7 @@ package gan
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"genlab/models"
 
@@ -31,6 +32,11 @@ type Config struct {
 	EMA          float64 `json:"ema"` // decay of the generator's EMA, which sampling uses
 	Batch        int     `json:"batch"`
 	Data         string  `json:"data"`
+	// Classes > 0 makes both players class-conditional: the generator adds
+	// a learned per-class vector to its first layer's output (a Dense over
+	// [z, onehot(y)]), and the discriminator is a projection discriminator
+	// (Miyato & Koyama 2018): D(x,y) = ψ(φ(x)) + ⟨embed(y), Σφ(x)⟩.
+	Classes int `json:"classes,omitempty"`
 }
 
 // DefaultConfig is the recipe for images of c channels and side s: the
@@ -54,6 +60,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("gan: loss %q: only hinge is implemented", c.Loss)
 	case c.Batch < 1:
 		return fmt.Errorf("gan: batch must be positive")
+	case c.Classes < 0:
+		return fmt.Errorf("gan: classes %d must not be negative", c.Classes)
 	}
 	return nil
 }
@@ -71,11 +79,13 @@ func ParseConfig(raw json.RawMessage) (Config, error) {
 func (c Config) Dim() int { return c.InChannels * c.Size * c.Size }
 
 // Generator maps z (N,ZDim) to images (N,C,S,S) in [-1,1]:
-// Dense → (2·GenCh, S/4, S/4) → GroupNormSiLU → [Upsample2x → 3×3 conv →
-// GroupNormSiLU] ×2 → 3×3 conv → tanh. Its parameters are unprefixed.
+// Dense (+ the class's vector) → (2·GenCh, S/4, S/4) → GroupNormSiLU →
+// [Upsample2x → 3×3 conv → GroupNormSiLU] ×2 → 3×3 conv → tanh. Its
+// parameters are unprefixed.
 type Generator struct {
 	Config Config
 	FC     models.Dense
+	embed  string // class vectors (Classes, 2·GenCh·S/4·S/4); "" if unconditional
 	N0     models.Norm
 	C1, C2 models.Conv
 	N1, N2 models.Norm
@@ -85,8 +95,16 @@ type Generator struct {
 // NewGenerator adds the generator's parameters to p.
 func NewGenerator(p *models.Params, c Config) Generator {
 	s4 := c.Size / 4
+	var embed string
+	if c.Classes > 0 {
+		// Of the scale of the Dense's output for z ~ N(0, I) under
+		// PyTorch's init (std ≈ 1/√3), so neither term drowns the other.
+		embed = "class_emb.weight"
+		p.Add(embed, []int{c.Classes, 2 * c.GenCh * s4 * s4}, models.Normal(0.5))
+	}
 	return Generator{
 		Config: c,
+		embed:  embed,
 		FC:     models.NewDense(p, "fc", c.ZDim, 2*c.GenCh*s4*s4),
 		N0:     models.NewNorm(p, "n0", c.Groups, 2*c.GenCh),
 		C1:     models.NewConv(p, "c1", 2*c.GenCh, c.GenCh, 3, 1, 1),
@@ -97,11 +115,19 @@ func NewGenerator(p *models.Params, c Config) Generator {
 	}
 }
 
-// Fwd adds the generator to g, whose Params must be the generator's.
-func (n Generator) Fwd(g *models.Graph, z *models.Node) (*models.Node, error) {
+// Fwd adds the generator to g, whose Params must include the generator's.
+// y holds the class indices (as float32) of a conditional generator, nil
+// otherwise.
+func (n Generator) Fwd(g *models.Graph, z, y *models.Node) (*models.Node, error) {
 	c := n.Config
 	s4 := c.Size / 4
 	h := n.FC.Fwd(g, z)
+	if n.embed != "" {
+		if y == nil {
+			return nil, fmt.Errorf("gan: a class-conditional generator needs classes")
+		}
+		h = g.Add(h, g.Embed(g.Param(n.embed), y))
+	}
 	if h == nil {
 		return nil, g.Err()
 	}
@@ -121,21 +147,30 @@ type Discriminator struct {
 	Config Config
 	C1, C2 models.Conv
 	FC     models.Dense
+	embed  string // projection vectors (Classes, 2·DiscCh); "" if unconditional
 }
 
 // NewDiscriminator adds the discriminator's parameters to p.
 func NewDiscriminator(p *models.Params, c Config) Discriminator {
 	s4 := c.Size / 4
+	var embed string
+	if c.Classes > 0 {
+		embed = "d.embed.weight"
+		p.Add(embed, []int{c.Classes, 2 * c.DiscCh}, models.Normal(1/math.Sqrt(float64(2*c.DiscCh))))
+	}
 	return Discriminator{
 		Config: c,
+		embed:  embed,
 		C1:     models.NewConv(p, "d.c1", c.InChannels, c.DiscCh, 4, 2, 1),
 		C2:     models.NewConv(p, "d.c2", c.DiscCh, 2*c.DiscCh, 4, 2, 1),
 		FC:     models.NewDense(p, "d.fc", 2*c.DiscCh*s4*s4, 1),
 	}
 }
 
-// Fwd adds the discriminator to g, whose Params must be the discriminator's.
-func (d Discriminator) Fwd(g *models.Graph, x *models.Node) (*models.Node, error) {
+// Fwd adds the discriminator to g, whose Params must include the
+// discriminator's. y holds the class indices (as float32) of a projection
+// discriminator, nil otherwise.
+func (d Discriminator) Fwd(g *models.Graph, x, y *models.Node) (*models.Node, error) {
 	c := d.Config
 	s4 := c.Size / 4
 	o := &ops{g: g}
@@ -145,9 +180,27 @@ func (d Discriminator) Fwd(g *models.Graph, x *models.Node) (*models.Node, error
 	if h == nil {
 		return nil, o.Err()
 	}
-	h = g.Reshape(h, x.Shape()[0], 2*c.DiscCh*s4*s4)
-	out := d.FC.Fwd(g, h)
-	return out, g.Err()
+	n := x.Shape()[0]
+	out := d.FC.Fwd(g, g.Reshape(h, n, 2*c.DiscCh*s4*s4))
+	if d.embed == "" {
+		return out, g.Err()
+	}
+	if y == nil {
+		return nil, fmt.Errorf("gan: a projection discriminator needs classes")
+	}
+	// ⟨embed(y), Σ_hw φ(x)⟩: the feature map summed over space, projected
+	// on the class's vector.
+	pooled := o.apply(func(h *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Sum(h, 2, 3) }, h)
+	e := g.Embed(g.Param(d.embed), y)
+	if e == nil {
+		return nil, g.Err()
+	}
+	proj := o.apply2(gorgonia.HadamardProd, pooled, e)
+	proj = o.apply(func(p *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Sum(p, 1) }, proj)
+	if proj == nil {
+		return nil, o.Err()
+	}
+	return g.Add(out, g.Reshape(proj, n, 1)), o.Err()
 }
 
 // ops applies gorgonia ops after a sticky-error Graph's own: the first

@@ -44,6 +44,7 @@ type Trainer struct {
 	gScores            *models.Node
 	samplers           map[samplerKey]*sampler
 	real, fake, zBatch []float32
+	realY, fakeY       []float32 // class indices of a conditional GAN's batch
 }
 
 type samplerKey struct {
@@ -63,7 +64,8 @@ func NewTrainer(net *Networks) (*Trainer, error) {
 	c := net.Config
 	n := c.Batch
 	t := &Trainer{Net: net, samplers: map[samplerKey]*sampler{},
-		real: make([]float32, n*c.Dim()), fake: make([]float32, n*c.Dim()), zBatch: make([]float32, n*c.ZDim)}
+		real: make([]float32, n*c.Dim()), fake: make([]float32, n*c.Dim()), zBatch: make([]float32, n*c.ZDim),
+		realY: make([]float32, n), fakeY: make([]float32, n)}
 	dp := net.DP // the discriminator weights the graphs read
 	if c.SpectralNorm {
 		t.sn = newSpectral(net.DP, 0)
@@ -78,10 +80,11 @@ func NewTrainer(net *Networks) (*Trainer, error) {
 	g := models.NewGraph(dp)
 	real := g.Input("real", n, c.InChannels, c.Size, c.Size)
 	fake := g.Input("fake", n, c.InChannels, c.Size, c.Size)
-	if t.dReal, err = net.D.Fwd(g, real); err != nil {
+	realY, fakeY := classInput(g, "real_class", n, c), classInput(g, "fake_class", n, c)
+	if t.dReal, err = net.D.Fwd(g, real, realY); err != nil {
 		return nil, err
 	}
-	if t.dFake, err = net.D.Fwd(g, fake); err != nil {
+	if t.dFake, err = net.D.Fwd(g, fake, fakeY); err != nil {
 		return nil, err
 	}
 	o := &ops{g: g}
@@ -96,11 +99,12 @@ func NewTrainer(net *Networks) (*Trainer, error) {
 	// Generator step: G over GP, then D over DP, in one graph.
 	g = models.NewGraph(net.GP, dp)
 	z := g.Input("z", n, c.ZDim)
-	x, err := net.G.Fwd(g, z)
+	y := classInput(g, "class", n, c)
+	x, err := net.G.Fwd(g, z, y)
 	if err != nil {
 		return nil, err
 	}
-	t.gScores, err = net.D.Fwd(g, x)
+	t.gScores, err = net.D.Fwd(g, x, y)
 	if err != nil {
 		return nil, err
 	}
@@ -125,11 +129,31 @@ func newAdam(lr float64, c Config) *models.AdamW {
 	return a
 }
 
+// classInput is the class-index input of a conditional GAN's graph, nil
+// for an unconditional one.
+func classInput(g *models.Graph, name string, batch int, c Config) *models.Node {
+	if c.Classes == 0 {
+		return nil
+	}
+	return g.Input(name, batch)
+}
+
+// setClasses feeds class indices to a conditional GAN's input.
+func setClasses(m *models.Machine, name string, dst []float32, classes []int, c Config) error {
+	if c.Classes == 0 {
+		return nil
+	}
+	for i, k := range classes {
+		dst[i] = float32(k)
+	}
+	return m.Set(name, dst)
+}
+
 // genGraph is the generator's forward pass over weights p for a batch.
 func (n *Networks) genGraph(p *models.Params, batch int) (*models.Machine, *models.Node, error) {
 	g := models.NewGraph(p)
 	z := g.Input("z", batch, n.Config.ZDim)
-	out, err := n.G.Fwd(g, z)
+	out, err := n.G.Fwd(g, z, classInput(g, "class", batch, n.Config))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -153,12 +177,20 @@ func (t *Trainer) Step(ctx context.Context, step int, b datasets.Batch, rng *ran
 	for i, v := range b.X {
 		t.real[i] = 2*v - 1
 	}
-	// Discriminator.
+	c := t.Net.Config
+	if c.Classes > 0 && len(b.Labels) != c.Batch {
+		return nil, fmt.Errorf("gan: a class-conditional GAN needs labelled data")
+	}
+	// Discriminator: fakes of uniformly drawn classes.
 	if t.sn != nil {
 		t.sn.refresh(true)
 	}
 	normals(rng, t.zBatch)
+	fakeClasses := t.drawClasses(rng)
 	if err := t.gen.Set("z", t.zBatch); err != nil {
+		return nil, err
+	}
+	if err := setClasses(t.gen, "class", t.fakeY, fakeClasses, c); err != nil {
 		return nil, err
 	}
 	if err := t.gen.Run(); err != nil {
@@ -169,6 +201,12 @@ func (t *Trainer) Step(ctx context.Context, step int, b datasets.Batch, rng *ran
 		return nil, err
 	}
 	if err := t.dStep.Set("fake", t.fake); err != nil {
+		return nil, err
+	}
+	if err := setClasses(t.dStep, "real_class", t.realY, b.Labels, c); err != nil {
+		return nil, err
+	}
+	if err := setClasses(t.dStep, "fake_class", t.fakeY, fakeClasses, c); err != nil {
 		return nil, err
 	}
 	if err := t.dStep.Run(); err != nil {
@@ -196,6 +234,9 @@ func (t *Trainer) Step(ctx context.Context, step int, b datasets.Batch, rng *ran
 	if err := t.gStep.Set("z", t.zBatch); err != nil {
 		return nil, err
 	}
+	if err := setClasses(t.gStep, "class", t.fakeY, t.drawClasses(rng), c); err != nil {
+		return nil, err
+	}
 	if err := t.gStep.Run(); err != nil {
 		return nil, err
 	}
@@ -211,6 +252,20 @@ func (t *Trainer) Step(ctx context.Context, step int, b datasets.Batch, rng *ran
 	t.gStep.ZeroGrads()
 	t.EMA.Update(t.Net.GP)
 	return map[string]float64{"loss": gLoss, "d_loss": dLoss, "d_acc": acc}, nil
+}
+
+// drawClasses draws a batch of uniform classes for a conditional GAN's
+// fakes (nil, drawing nothing, for an unconditional one).
+func (t *Trainer) drawClasses(rng *rand.Rand) []int {
+	c := t.Net.Config
+	if c.Classes == 0 {
+		return nil
+	}
+	y := make([]int, c.Batch)
+	for i := range y {
+		y[i] = rng.IntN(c.Classes)
+	}
+	return y
 }
 
 func normals(rng *rand.Rand, z []float32) {
@@ -336,20 +391,69 @@ func optRestore(f *checkpoint.File, prefix, key string, p *models.Params, o *mod
 // are NCHW in [0,1].
 func (t *Trainer) Sample(ctx context.Context, n int, seed uint64) ([]float32, int, int, int, error) {
 	c := t.Net.Config
-	pix, err := t.Net.generate(ctx, t.Weights(), n, seed, t.samplers)
+	pix, err := t.Net.generate(ctx, t.Weights(), Seeds(seed, n), t.Net.GridClasses(n), t.samplers)
 	return pix, c.InChannels, c.Size, c.Size, err
+}
+
+// GridClasses are the classes of an n-image grid of a conditional GAN,
+// in equal runs (one row per class for n = 10·Classes); nil if
+// unconditional.
+func (n *Networks) GridClasses(count int) []int {
+	k := n.Config.Classes
+	if k == 0 {
+		return nil
+	}
+	y := make([]int, count)
+	for i := range y {
+		y[i] = i * k / count
+	}
+	return y
 }
 
 // Generate runs the generator over weights p (its own Params or an EMA of
 // them) for count images, z of image i from PCG(seed+i, 0), in batches of
-// at most 64, and returns NCHW pixels in [0,1].
-func (n *Networks) Generate(ctx context.Context, p *models.Params, count int, seed uint64) ([]float32, error) {
-	return n.generate(ctx, p, count, seed, nil)
+// at most 64, and returns NCHW pixels in [0,1]. A conditional generator
+// makes the classes asked (one per image); nil gives every class in turn,
+// GridClasses(count).
+func (n *Networks) Generate(ctx context.Context, p *models.Params, count int, seed uint64, classes []int) ([]float32, error) {
+	return n.generate(ctx, p, Seeds(seed, count), classes, nil)
 }
 
-// generate is Generate keeping compiled graphs in cache (nil: none kept).
-func (n *Networks) generate(ctx context.Context, p *models.Params, count int, seed uint64, cache map[samplerKey]*sampler) ([]float32, error) {
+// GenerateSeeds is Generate for images with seeds of their own: image i's z
+// comes from PCG(seeds[i], 0), so it is the image Generate makes at seed+i.
+func (n *Networks) GenerateSeeds(ctx context.Context, p *models.Params, seeds []uint64, classes []int) ([]float32, error) {
+	return n.generate(ctx, p, seeds, classes, nil)
+}
+
+// Seeds are the seeds of count images from seed: seed, seed+1, ...
+func Seeds(seed uint64, count int) []uint64 {
+	s := make([]uint64, count)
+	for i := range s {
+		s[i] = seed + uint64(i)
+	}
+	return s
+}
+
+// generate is GenerateSeeds keeping compiled graphs in cache (nil: none kept).
+func (n *Networks) generate(ctx context.Context, p *models.Params, seeds []uint64, classes []int, cache map[samplerKey]*sampler) ([]float32, error) {
 	c := n.Config
+	count := len(seeds)
+	if count < 1 {
+		return nil, fmt.Errorf("gan: generate %d images: need at least one", count)
+	}
+	if c.Classes > 0 {
+		if classes == nil {
+			classes = n.GridClasses(count)
+		}
+		if len(classes) != count {
+			return nil, fmt.Errorf("gan: %d classes for %d images", len(classes), count)
+		}
+		for _, k := range classes {
+			if k < 0 || k >= c.Classes {
+				return nil, fmt.Errorf("gan: class %d: the model has classes 0 to %d", k, c.Classes-1)
+			}
+		}
+	}
 	pix := make([]float32, count*c.Dim())
 	const maxBatch = 64
 	for lo := 0; lo < count; lo += maxBatch {
@@ -371,10 +475,15 @@ func (n *Networks) generate(ctx context.Context, p *models.Params, count int, se
 		}
 		z := make([]float32, b*c.ZDim)
 		for i := 0; i < b; i++ {
-			normals(rand.New(rand.NewPCG(seed+uint64(lo+i), 0)), z[i*c.ZDim:(i+1)*c.ZDim])
+			normals(rand.New(rand.NewPCG(seeds[lo+i], 0)), z[i*c.ZDim:(i+1)*c.ZDim])
 		}
 		if err := s.m.Set("z", z); err != nil {
 			return nil, err
+		}
+		if c.Classes > 0 {
+			if err := setClasses(s.m, "class", make([]float32, b), classes[lo:lo+b], c); err != nil {
+				return nil, err
+			}
 		}
 		if err := s.m.Run(); err != nil {
 			return nil, err

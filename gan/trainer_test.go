@@ -65,7 +65,7 @@ func shortRun(t *testing.T, sn bool) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	before, err := net.Generate(ctx, net.GP, 64, 7)
+	before, err := net.Generate(ctx, net.GP, 64, 7, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func shortRun(t *testing.T, sn bool) {
 		dl, acc, gl = append(dl, l["d_loss"]), append(acc, l["d_acc"]), append(gl, l["loss"])
 	}
 	el := time.Since(start)
-	after, err := net.Generate(ctx, net.GP, 64, 7)
+	after, err := net.Generate(ctx, net.GP, 64, 7, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
