@@ -87,13 +87,24 @@ func (n *Network) Decode(p *models.Params, z []float32) ([]float32, error) {
 // Sample draws n images: z ~ N(0,I) for image i from seed+i, decoded to
 // the likelihood's mean, NCHW in [0,1].
 func (n *Network) Sample(p *models.Params, count int, seed uint64) ([]float32, error) {
+	seeds := make([]uint64, count)
+	for i := range seeds {
+		seeds[i] = seed + uint64(i)
+	}
+	return n.SampleSeeds(p, seeds)
+}
+
+// SampleSeeds is Sample for images with seeds of their own: image i's z
+// comes from seeds[i], so it is the image Sample makes at seed+i.
+func (n *Network) SampleSeeds(p *models.Params, seeds []uint64) ([]float32, error) {
+	count := len(seeds)
 	if count < 1 {
 		return nil, fmt.Errorf("vae: sample %d images: need at least one", count)
 	}
 	L := n.LatentDim()
 	z := make([]float32, count*L)
-	for i := 0; i < count; i++ {
-		rng := rand.New(rand.NewPCG(seed+uint64(i), 0x5ae))
+	for i, s := range seeds {
+		rng := rand.New(rand.NewPCG(s, 0x5ae))
 		for j := 0; j < L; j++ {
 			z[i*L+j] = float32(rng.NormFloat64())
 		}

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"genlab/diffusion"
 	"genlab/images"
 
 	"github.com/urfave/cli/v2"
@@ -116,7 +115,7 @@ func batch(c *cli.Context) error {
 		return err
 	}
 	ckpt := c.String("ckpt")
-	net, err := diffusion.LoadNetwork(ckpt)
+	g, err := loadGenerator(c, "batch", ckpt)
 	if err != nil {
 		return err
 	}
@@ -131,11 +130,13 @@ func batch(c *cli.Context) error {
 		if j.index%shards != shard-1 {
 			continue
 		}
-		if j.class >= net.Classes() && j.class >= 0 {
-			return userErrorf("batch: class %d: %s knows classes 0 to %d", j.class, ckpt, net.Classes()-1)
-		}
-		if j.class >= 0 && net.Classes() == 0 {
+		switch {
+		case j.class >= 0 && g.classes == 0:
 			return userErrorf("batch: the manifest asks for class %d but %s is unconditional", j.class, ckpt)
+		case j.class >= g.classes:
+			return userErrorf("batch: class %d: %s knows classes 0 to %d", j.class, ckpt, g.classes-1)
+		case j.class < 0 && g.classes > 0 && !g.anyClass:
+			return userErrorf("batch: image %d has no class but %s draws only classes 0 to %d", j.index, ckpt, g.classes-1)
 		}
 		if _, err := images.Load(filepath.Join(out, images.SampleName(j.index, int64(j.seed), j.class))); err == nil {
 			done++
@@ -143,45 +144,34 @@ func batch(c *cli.Context) error {
 		}
 		todo = append(todo, j)
 	}
-	hash, err := images.ModelHash(ckpt)
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgress(c.App.ErrWriter, "batch", len(todo), max(1, len(todo)/20))
-	u := net.Config.UNet
-	dim := net.Dim()
+	dim := g.channels * g.size * g.size
 	per := c.Int("batch")
 	for lo := 0; lo < len(todo); lo += per {
 		chunk := todo[lo:min(len(todo), lo+per)]
 		seeds := make([]uint64, len(chunk))
 		var classes []int
-		if net.Classes() > 0 {
+		if g.classes > 0 {
 			classes = make([]int, len(chunk))
 		}
 		for i, j := range chunk {
 			seeds[i] = j.seed
 			if classes != nil {
 				classes[i] = j.class
-				if j.class < 0 {
-					classes[i] = net.NullClass()
-				}
 			}
 		}
-		pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{
-			N: len(chunk), Seeds: seeds, Classes: classes, Sampler: c.String("sampler"), Steps: c.Int("steps"),
-			Eta: c.Float64("eta"), Guidance: c.Float64("guidance"), Batch: per,
-		})
+		pix, err := g.draw(ctx, seeds, classes, nil)
 		if err != nil {
 			return err
 		}
 		for i, j := range chunk {
 			params := ""
 			if !c.Bool("no-metadata") {
-				params = sampleParameters(c, ckpt, hash, j.seed, j.class, u.Size).String()
+				params = g.settings(j.seed, j.class).String()
 			}
-			img := images.FromFloats(pix[i*dim:(i+1)*dim], u.InChannels, u.Size, u.Size)
+			img := images.FromFloats(pix[i*dim:(i+1)*dim], g.channels, g.size, g.size)
 			if err := images.Save(filepath.Join(out, images.SampleName(j.index, int64(j.seed), j.class)), img, params); err != nil {
 				return err
 			}

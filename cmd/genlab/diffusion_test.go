@@ -211,14 +211,37 @@ func writeForeignSafetensors(t *testing.T, dir string) string {
 	return path
 }
 
+// tinyJudge is a classifier trained for 20 steps, shared by the tests
+// that need a judge (its accuracy does not matter to them).
+var tinyJudgeRun struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func tinyJudge(t *testing.T) string {
+	t.Helper()
+	tinyJudgeRun.once.Do(func() {
+		dir, err := os.MkdirTemp("", "genlab-judge-")
+		if err != nil {
+			tinyJudgeRun.err = err
+			return
+		}
+		if status, _, stderr := genlab(t, "train", "classifier", "--steps", "20", "--batch", "32", "--out", dir); status != 0 {
+			tinyJudgeRun.err = fmt.Errorf("train classifier: exit %d: %s", status, stderr)
+		}
+		tinyJudgeRun.path = filepath.Join(dir, "classifier.safetensors")
+	})
+	if tinyJudgeRun.err != nil {
+		t.Fatal(tinyJudgeRun.err)
+	}
+	return tinyJudgeRun.path
+}
+
 func TestEvalReportsEveryMetric(t *testing.T) {
 	ckpt := tinyCheckpoint(t)
-	clfDir := t.TempDir()
-	if status, _, stderr := genlab(t, "train", "classifier", "--steps", "20", "--batch", "32", "--out", clfDir); status != 0 {
-		t.Fatalf("classifier: %s", stderr)
-	}
 	status, stdout, stderr := genlab(t, "eval", "--ckpt", ckpt, "--n", "20", "--steps", "5", "--bpd-images", "4", "--bpd-terms", "5",
-		"--classifier", filepath.Join(clfDir, "classifier.safetensors"), "--json")
+		"--classifier", tinyJudge(t), "--json")
 	if status != 0 {
 		t.Fatalf("eval: exit %d: %s", status, stderr)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,7 +13,6 @@ import (
 	"genlab/datasets"
 	"genlab/diffusion"
 	"genlab/eval"
-	"genlab/models"
 
 	"github.com/urfave/cli/v2"
 )
@@ -29,7 +28,8 @@ func evalCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object"},
 			&cli.StringFlag{Name: "classifier", Value: defaultClassifier, Usage: "the judge (genlab train classifier)"},
 			&cli.IntFlag{Name: "bpd-images", Value: 100, Usage: "MNIST test images for bits/dim (0: skip)"},
-			&cli.IntFlag{Name: "bpd-terms", Value: 50, Usage: "terms of the variational bound per image (an unbiased estimate; 999: all)"},
+			&cli.IntFlag{Name: "bpd-terms", Value: 50, Usage: "diffusion: terms of the variational bound per image (an unbiased estimate; 999: all)"},
+			&cli.IntFlag{Name: "bpd-k", Value: 100, Usage: "VAE: importance samples per image of the bound"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the samples and the bound's noise"},
 		),
 		Action: evalAction,
@@ -42,8 +42,8 @@ type evalReport struct {
 	Family        string    `json:"family"`
 	Step          int       `json:"step"`
 	Samples       int       `json:"samples"`
-	Sampler       string    `json:"sampler"`
-	Steps         int       `json:"steps"`
+	Sampler       string    `json:"sampler,omitempty"`
+	Steps         int       `json:"steps,omitempty"`
 	Guidance      float64   `json:"guidance,omitempty"`
 	FIDLeNet      float64   `json:"fid_lenet"`
 	FIDLeNetReal  float64   `json:"fid_lenet_real"`
@@ -51,7 +51,7 @@ type evalReport struct {
 	ClassCoverage []float64 `json:"class_coverage"`
 	BPD           *float64  `json:"bpd,omitempty"`
 	BPDImages     int       `json:"bpd_images,omitempty"`
-	BPDTerms      int       `json:"bpd_terms,omitempty"`
+	BPDMethod     string    `json:"bpd_method,omitempty"`
 	SecondsPerImg float64   `json:"sample_seconds_per_image"`
 }
 
@@ -64,90 +64,97 @@ func evalAction(c *cli.Context) error {
 		return userErrorf("eval: --n %d: want at least 10 samples", n)
 	}
 	ckpt := c.String("ckpt")
-	net, err := diffusion.LoadNetwork(ckpt)
-	if err != nil {
-		return err
-	}
-	if u := net.Config.UNet; u.InChannels != 1 || u.Size != 28 {
-		return userErrorf("eval: the judge is an MNIST classifier; %s makes %dx%dx%d images", ckpt, u.InChannels, u.Size, u.Size)
-	}
 	clfPath := c.String("classifier")
 	if _, err := os.Stat(clfPath); err != nil {
 		return userErrorf("eval: no classifier at %s: train one with 'genlab train classifier' or pass --classifier FILE", clfPath)
 	}
-	judge, err := eval.NewJudge(clfPath)
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	meta, err := models.ReadMeta(ckpt, diffusion.Family)
+	rep, err := evaluate(ctx, c, ckpt, clfPath, nil)
 	if err != nil {
 		return err
-	}
-	rep := evalReport{Checkpoint: ckpt, Family: diffusion.Family, Step: meta.Step, Samples: n, Sampler: c.String("sampler"), Steps: c.Int("steps")}
-	var want []int
-	if k := net.Classes(); k > 0 {
-		want = make([]int, n)
-		for i := range want {
-			want[i] = i % k
-		}
-		rep.Guidance = c.Float64("guidance")
-	}
-	bar := newProgress(c.App.ErrWriter, "eval: sampling", 1, 1)
-	start := time.Now()
-	pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{
-		N: n, Seed: c.Uint64("seed"), Sampler: c.String("sampler"), Steps: c.Int("steps"), Eta: c.Float64("eta"),
-		Guidance: c.Float64("guidance"), Classes: want, Batch: c.Int("batch"),
-		Progress: func(done, total int, _ []float32) error {
-			bar.total, bar.every = total, max(1, total/10)
-			bar.step(done, "")
-			return nil
-		},
-	})
-	bar.done()
-	if err != nil {
-		return err
-	}
-	rep.SecondsPerImg = time.Since(start).Seconds() / float64(n)
-	s, err := judge.Score(pix, n, want)
-	if err != nil {
-		return err
-	}
-	rep.FIDLeNet, rep.FIDLeNetReal, rep.ClassCoverage = s.FID, s.RealFID, s.Coverage
-	if want != nil {
-		rep.ClassAccuracy = &s.Accuracy
-	}
-	if m := c.Int("bpd-images"); m > 0 {
-		test, err := datasets.LoadMNIST("test")
-		if err != nil {
-			return err
-		}
-		m = min(m, test.N)
-		x := make([]float32, m*test.Dim())
-		diffusion.ToModelRange(x, test.Pixels[:m*test.Dim()])
-		var classes []int
-		if net.Classes() > 0 {
-			// The bound of the unconditional model the network also is.
-			classes = make([]int, m)
-			for i := range classes {
-				classes[i] = net.NullClass()
-			}
-		}
-		terms := c.Int("bpd-terms")
-		fmt.Fprintf(c.App.ErrWriter, "eval: bits/dim on %d MNIST test images, %d terms each\n", m, terms)
-		bpd, err := net.Sched.BitsPerDim(ctx, net.EpsModel(net.Params, classes), x, m, test.Dim(), rand.New(rand.NewPCG(c.Uint64("seed"), 99)), terms)
-		if err != nil {
-			return err
-		}
-		rep.BPD, rep.BPDImages, rep.BPDTerms = &bpd, m, terms
 	}
 	w := c.App.Writer
 	if c.Bool("json") {
 		return json.NewEncoder(w).Encode(rep)
 	}
-	fmt.Fprintf(w, "%s (step %d), %d samples, %s %d steps", ckpt, rep.Step, n, rep.Sampler, rep.Steps)
+	rep.print(w)
+	return nil
+}
+
+// evaluate scores a checkpoint of any family with the judge at clfPath
+// (loaded once and passed in judge when not nil): c.Int("n") samples,
+// balanced over the classes of a conditional model, and bits/dim on the
+// first --bpd-images MNIST test images where the family has a likelihood.
+func evaluate(ctx context.Context, c *cli.Context, ckpt, clfPath string, judge *eval.Judge) (evalReport, error) {
+	n := c.Int("n")
+	g, err := loadGenerator(c, "eval", ckpt)
+	if err != nil {
+		return evalReport{}, err
+	}
+	if g.channels != 1 || g.size != 28 {
+		return evalReport{}, userErrorf("eval: the judge is an MNIST classifier; %s makes %dx%dx%d images", ckpt, g.channels, g.size, g.size)
+	}
+	if judge == nil {
+		if judge, err = eval.NewJudge(clfPath); err != nil {
+			return evalReport{}, err
+		}
+	}
+	rep := evalReport{Checkpoint: ckpt, Family: g.family, Step: g.step, Samples: n}
+	if g.family == diffusion.Family {
+		rep.Sampler, rep.Steps = c.String("sampler"), c.Int("steps")
+	}
+	var want []int
+	if g.classes > 0 {
+		want = make([]int, n)
+		for i := range want {
+			want[i] = i % g.classes
+		}
+		if g.family == diffusion.Family {
+			rep.Guidance = c.Float64("guidance")
+		}
+	}
+	bar := newProgress(c.App.ErrWriter, "eval: sampling", 1, 1)
+	start := time.Now()
+	pix, err := g.draw(ctx, seedsFrom(c.Uint64("seed"), n), want, func(done, total int) {
+		bar.total, bar.every = total, max(1, total/10)
+		bar.step(done, "")
+	})
+	bar.done()
+	if err != nil {
+		return evalReport{}, err
+	}
+	rep.SecondsPerImg = time.Since(start).Seconds() / float64(n)
+	s, err := judge.Score(pix, n, want)
+	if err != nil {
+		return evalReport{}, err
+	}
+	rep.FIDLeNet, rep.FIDLeNetReal, rep.ClassCoverage = s.FID, s.RealFID, s.Coverage
 	if want != nil {
+		rep.ClassAccuracy = &s.Accuracy
+	}
+	if m := c.Int("bpd-images"); m > 0 && g.bpd != nil {
+		test, err := datasets.LoadMNIST("test")
+		if err != nil {
+			return evalReport{}, err
+		}
+		m = min(m, test.N)
+		fmt.Fprintf(c.App.ErrWriter, "eval: bits/dim on %d MNIST test images\n", m)
+		bpd, how, err := g.bpd(ctx, test.Pixels[:m*test.Dim()], m, c.Uint64("seed"))
+		if err != nil {
+			return evalReport{}, err
+		}
+		rep.BPD, rep.BPDImages, rep.BPDMethod = &bpd, m, how
+	}
+	return rep, nil
+}
+
+func (rep evalReport) print(w io.Writer) {
+	fmt.Fprintf(w, "%s (%s, step %d), %d samples", rep.Checkpoint, rep.Family, rep.Step, rep.Samples)
+	if rep.Sampler != "" {
+		fmt.Fprintf(w, ", %s %d steps", rep.Sampler, rep.Steps)
+	}
+	if rep.Guidance != 0 {
 		fmt.Fprintf(w, ", guidance %g", rep.Guidance)
 	}
 	fmt.Fprintf(w, "\nfid_lenet       %.3f  (real floor %.3f)\n", rep.FIDLeNet, rep.FIDLeNetReal)
@@ -160,8 +167,7 @@ func evalAction(c *cli.Context) error {
 	}
 	fmt.Fprintln(w)
 	if rep.BPD != nil {
-		fmt.Fprintf(w, "bpd             %.4f  (variational bound, %d test images, %d-term estimate)\n", *rep.BPD, rep.BPDImages, rep.BPDTerms)
+		fmt.Fprintf(w, "bpd             %.4f  (%s, %d test images)\n", *rep.BPD, rep.BPDMethod, rep.BPDImages)
 	}
-	fmt.Fprintf(w, "sampling        %.3f s/image\n", rep.SecondsPerImg)
-	return nil
+	fmt.Fprintf(w, "sampling        %.4f s/image\n", rep.SecondsPerImg)
 }

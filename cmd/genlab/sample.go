@@ -10,10 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"genlab/diffusion"
-	"genlab/gan"
 	"genlab/images"
-	"genlab/vae"
 
 	"github.com/urfave/cli/v2"
 )
@@ -60,37 +57,6 @@ func family(c *cli.Context, verb string) error {
 	}
 }
 
-// parseClasses turns --class into per-image classes: "" gives the classes
-// in equal blocks (image i gets ⌊i·K/n⌋, so 100 images in a 10-column grid
-// have one row per digit), "none" is unconditional, a number is that class
-// for all.
-func parseClasses(s string, n int, net *diffusion.Network) ([]int, error) {
-	k := net.Classes()
-	out := make([]int, n)
-	switch {
-	case k == 0:
-		if s != "" && s != "none" {
-			return nil, userErrorf("--class %s: this model is unconditional", s)
-		}
-		return nil, nil
-	case s == "":
-		return diffusion.GridClasses(n, k), nil
-	case s == "none":
-		for i := range out {
-			out[i] = net.NullClass()
-		}
-	default:
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 0 || v >= k {
-			return nil, userErrorf("--class %s: want a class from 0 to %d, or none", s, k-1)
-		}
-		for i := range out {
-			out[i] = v
-		}
-	}
-	return out, nil
-}
-
 func checkSampler(c *cli.Context) error {
 	switch c.String("sampler") {
 	case "ddpm", "ddim", "dpmpp2m":
@@ -135,29 +101,14 @@ func sample(c *cli.Context) error {
 		return userErrorf("sample: --n %d: want 1 to 100000", n)
 	}
 	ckpt := c.String("ckpt")
-	switch c.Args().First() {
-	case "gan":
-		net, err := gan.LoadNetworks(ckpt)
-		if err != nil {
-			return err
-		}
-		cfg := net.Config
-		return sampleUnconditional(c, ckpt, n, gan.Family, cfg.InChannels, cfg.Size,
-			func(n int, seed uint64) ([]float32, error) { return net.Generate(c.Context, net.GP, n, seed) })
-	case "vae":
-		net, err := vae.LoadNetwork(ckpt)
-		if err != nil {
-			return err
-		}
-		cfg := net.Config
-		return sampleUnconditional(c, ckpt, n, vae.Family, cfg.InChannels, cfg.Size,
-			func(n int, seed uint64) ([]float32, error) { return net.Sample(net.Params, n, seed) })
-	}
-	net, err := diffusion.LoadNetwork(ckpt)
+	g, err := loadGenerator(c, "sample", ckpt)
 	if err != nil {
 		return err
 	}
-	classes, err := parseClasses(c.String("class"), n, net)
+	if fam := c.Args().First(); g.family != fam {
+		return userErrorf("sample %s: %s is a %s checkpoint: use 'genlab sample %s'", fam, ckpt, g.family, g.family)
+	}
+	classes, err := g.classesFor("sample", c.String("class"), n)
 	if err != nil {
 		return err
 	}
@@ -165,21 +116,12 @@ func sample(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgress(c.App.ErrWriter, "sample", 1, 1)
-	pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{
-		N: n, Seed: seed, Sampler: c.String("sampler"), Steps: c.Int("steps"), Eta: c.Float64("eta"),
-		Guidance: c.Float64("guidance"), Classes: classes, Batch: c.Int("batch"),
-		Progress: func(done, total int, _ []float32) error {
-			bar.total = total
-			bar.every = max(1, total/10)
-			bar.step(done, "")
-			return nil
-		},
+	pix, err := g.draw(ctx, seedsFrom(seed, n), classes, func(done, total int) {
+		bar.total = total
+		bar.every = max(1, total/10)
+		bar.step(done, "")
 	})
 	bar.done()
-	if err != nil {
-		return err
-	}
-	hash, err := images.ModelHash(ckpt)
 	if err != nil {
 		return err
 	}
@@ -187,37 +129,36 @@ func sample(c *cli.Context) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	u := net.Config.UNet
-	dim := net.Dim()
+	dim := g.channels * g.size * g.size
 	tiles := make([]image.Image, n)
 	for i := 0; i < n; i++ {
-		img := images.FromFloats(pix[i*dim:(i+1)*dim], u.InChannels, u.Size, u.Size)
+		img := images.FromFloats(pix[i*dim:(i+1)*dim], g.channels, g.size, g.size)
 		tiles[i] = img
-		class := -1
-		if classes != nil && classes[i] != net.NullClass() {
+		class := noClass
+		if classes != nil {
 			class = classes[i]
 		}
 		params := ""
 		if !c.Bool("no-metadata") {
-			params = sampleParameters(c, ckpt, hash, seed+uint64(i), class, u.Size).String()
+			params = g.settings(seed+uint64(i), class).String()
 		}
 		if err := images.Save(filepath.Join(out, images.SampleName(i, int64(seed)+int64(i), class)), img, params); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(c.App.Writer, "wrote %d images to %s\n", n, out)
-	if g := c.String("grid"); g != "" {
-		if err := os.MkdirAll(filepath.Dir(g), 0o755); err != nil {
+	if gp := c.String("grid"); gp != "" {
+		if err := os.MkdirAll(filepath.Dir(gp), 0o755); err != nil {
 			return err
 		}
 		params := ""
 		if !c.Bool("no-metadata") {
-			params = sampleParameters(c, ckpt, hash, seed, -1, u.Size).String()
+			params = g.settings(seed, noClass).String()
 		}
-		if err := images.Save(g, images.Grid(tiles, 0, 2, nil), params); err != nil {
+		if err := images.Save(gp, images.Grid(tiles, 0, 2, nil), params); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.Writer, "grid: %s\n", g)
+		fmt.Fprintf(c.App.Writer, "grid: %s\n", gp)
 	}
 	return nil
 }
@@ -236,52 +177,4 @@ func sampleParameters(c *cli.Context, ckpt, hash string, seed uint64, class, siz
 		p.Extra = append(p.Extra, images.Field{Key: "Eta", Value: strconv.FormatFloat(c.Float64("eta"), 'g', -1, 64)})
 	}
 	return p
-}
-
-// sampleUnconditional writes n samples of an unconditional family (a GAN's
-// generator, a VAE's decoder): image i from noise seeded seed+i.
-func sampleUnconditional(c *cli.Context, ckpt string, n int, family string, channels, size int,
-	generate func(n int, seed uint64) ([]float32, error)) error {
-	if c.IsSet("class") {
-		return userErrorf("sample %s: --class: this model is unconditional", family)
-	}
-	seed := c.Uint64("seed")
-	pix, err := generate(n, seed)
-	if err != nil {
-		return err
-	}
-	hash, err := images.ModelHash(ckpt)
-	if err != nil {
-		return err
-	}
-	dim := channels * size * size
-	tiles := make([]image.Image, n)
-	params := func(seed uint64) string {
-		if c.Bool("no-metadata") {
-			return ""
-		}
-		return images.Parameters{Seed: int64(seed), Width: size, Height: size, Family: family,
-			Model: strings.TrimSuffix(filepath.Base(ckpt), ".safetensors"), ModelHash: hash}.String()
-	}
-	out := c.String("out")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	for i := 0; i < n; i++ {
-		tiles[i] = images.FromFloats(pix[i*dim:(i+1)*dim], channels, size, size)
-		if err := images.Save(filepath.Join(out, images.SampleName(i, int64(seed)+int64(i), -1)), tiles[i], params(seed+uint64(i))); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(c.App.Writer, "wrote %d images to %s\n", n, out)
-	if g := c.String("grid"); g != "" {
-		if err := os.MkdirAll(filepath.Dir(g), 0o755); err != nil {
-			return err
-		}
-		if err := images.Save(g, images.Grid(tiles, 0, 2, nil), params(seed)); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.App.Writer, "grid: %s\n", g)
-	}
-	return nil
 }

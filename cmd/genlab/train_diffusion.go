@@ -159,6 +159,10 @@ func trainDiffusion(c *cli.Context) error {
 // runTraining runs the shared loop for any family with the CLI's flags,
 // progress display and summary.
 func runTraining(c *cli.Context, t train.Trainee, set *datasets.Set, dataName, out string, steps, batch, gridN int, resume string) error {
+	sel, err := selector(c, t.Family(), set.C, set.H)
+	if err != nil {
+		return err
+	}
 	if v := c.Int("samples"); v > 0 {
 		gridN = v
 	} else if v < 0 {
@@ -171,7 +175,7 @@ func runTraining(c *cli.Context, t train.Trainee, set *datasets.Set, dataName, o
 	res, err := train.Run(ctx, t, train.Options{
 		Out: out, Data: set, DataName: dataName, Batch: batch, Steps: steps,
 		SaveEvery: c.Int("save-every"), Keep: c.Int("keep"), SampleEvery: c.Int("sample-every"),
-		GridN: gridN, Seed: c.Uint64("seed"), Resume: resume,
+		GridN: gridN, Seed: c.Uint64("seed"), Resume: resume, Select: sel,
 		Progress: func(p train.Progress) {
 			if p.Event != "" {
 				if bar.bar == nil {
@@ -189,6 +193,12 @@ func runTraining(c *cli.Context, t train.Trainee, set *datasets.Set, dataName, o
 	w := c.App.Writer
 	fmt.Fprintf(w, "trained to step %d in %s\n", res.Step, time.Since(start).Round(time.Second))
 	fmt.Fprintf(w, "checkpoint: %s\nsamples:    %s\nloss:       %s, %s\n", res.Checkpoint, res.Grid, res.LossCSV, res.LossPlot)
+	if res.Best != "" {
+		fmt.Fprintf(w, "best:       %s (by %s)\n", res.Best, sel.Metric)
+	}
+	if res.Stopped != "" {
+		fmt.Fprintf(w, "stopped early at step %d: %s\n", res.Step, res.Stopped)
+	}
 	return nil
 }
 

@@ -37,6 +37,17 @@ func trainGAN(c *cli.Context) error {
 		if c.IsSet("ema") {
 			cfg.EMA = c.Float64("ema")
 		}
+		switch cond := c.String("cond"); cond {
+		case "none":
+		case "class":
+			if set.Classes == 0 {
+				return userErrorf("train gan: --cond class: %s has no labels", dataName)
+			}
+			cfg.Classes = set.Classes
+		default:
+			return userErrorf("train gan: --cond %s: a GAN takes none or class", cond)
+		}
+		cfg.SpectralNorm = c.Bool("spectral-norm")
 	}
 	if err := checkFits(gan.Family, dataName, set, cfg.InChannels, cfg.Size); err != nil {
 		return err
@@ -49,7 +60,13 @@ func trainGAN(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.ErrWriter, "training a GAN (generator %d, discriminator %d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
-		net.GP.Count(), net.DP.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
-	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, 64, resume)
+	kind := "an unconditional"
+	gridN := 64
+	if cfg.Classes > 0 {
+		kind = "a class-conditional"
+		gridN = 10 * cfg.Classes // one row per class
+	}
+	fmt.Fprintf(c.App.ErrWriter, "training %s GAN (generator %d, discriminator %d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+		kind, net.GP.Count(), net.DP.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
+	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, gridN, resume)
 }
