@@ -133,3 +133,34 @@ func (l *lossLog) flush() error {
 		return w.Error()
 	})
 }
+
+// TrainingTime is the wall time a run spent training up to step, from its
+// loss.csv: each resumed session's clock starts again at zero, so the
+// sessions' times are added.
+func TrainingTime(lossCSV string, step int) (time.Duration, error) {
+	f, err := os.Open(lossCSV)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(bufio.NewReader(f)).ReadAll()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", lossCSV, err)
+	}
+	total, last := 0.0, 0.0
+	for _, r := range recs[min(1, len(recs)):] {
+		s, err1 := strconv.Atoi(r[0])
+		el, err2 := strconv.ParseFloat(r[len(r)-1], 64)
+		if err1 != nil || err2 != nil {
+			return 0, fmt.Errorf("%s: row %v is not step,...,seconds", lossCSV, r)
+		}
+		if s > step {
+			break
+		}
+		if el < last { // a resumed session
+			total += last
+		}
+		last = el
+	}
+	return time.Duration((total + last) * float64(time.Second)), nil
+}

@@ -238,3 +238,14 @@ func TestFreshRunRefusesAFolderWithARun(t *testing.T) {
 		t.Fatalf("the old run's checkpoint is gone: %v", err)
 	}
 }
+
+func TestTrainingTimeAddsResumedSessions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "loss.csv")
+	os.WriteFile(path, []byte("step,loss,seconds\n1,0.5,1.5\n2,0.4,3\n3,0.3,0.5\n4,0.2,2\n5,0.1,4\n"), 0o644)
+	for step, want := range map[int]float64{2: 3, 4: 5, 9: 7} {
+		got, err := TrainingTime(path, step)
+		if err != nil || got.Seconds() != want {
+			t.Errorf("TrainingTime to step %d = %v, %v; want %gs", step, got, err, want)
+		}
+	}
+}

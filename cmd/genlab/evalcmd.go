@@ -70,7 +70,7 @@ func evalAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rep, err := evaluate(ctx, c, ckpt, clfPath, nil)
+	rep, err := evaluate(ctx, c, "eval", ckpt, clfPath, nil)
 	if err != nil {
 		return err
 	}
@@ -82,13 +82,13 @@ func evalAction(c *cli.Context) error {
 	return nil
 }
 
-// evaluate scores a checkpoint of any family with the judge at clfPath
+// evaluate (for the command verb) scores a checkpoint of any family with the judge at clfPath
 // (loaded once and passed in judge when not nil): c.Int("n") samples,
 // balanced over the classes of a conditional model, and bits/dim on the
 // first --bpd-images MNIST test images where the family has a likelihood.
-func evaluate(ctx context.Context, c *cli.Context, ckpt, clfPath string, judge *eval.Judge) (evalReport, error) {
+func evaluate(ctx context.Context, c *cli.Context, verb, ckpt, clfPath string, judge *eval.Judge) (evalReport, error) {
 	n := c.Int("n")
-	g, err := loadGenerator(c, "eval", ckpt)
+	g, err := loadGenerator(c, verb, ckpt)
 	if err != nil {
 		return evalReport{}, err
 	}

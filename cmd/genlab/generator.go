@@ -53,7 +53,9 @@ func loadGenerator(c *cli.Context, verb, ckpt string) (*generator, error) {
 		return nil, err
 	}
 	fam, step := meta.Family, meta.Step
-	if fam != diffusion.Family {
+	// compare gives its sampler flags to the diffusion models among its
+	// checkpoints; elsewhere a flag the family has no use for is an error.
+	if fam != diffusion.Family && verb != "compare" {
 		for _, f := range samplerFlags {
 			if c.IsSet(f) {
 				return nil, userErrorf("%s: --%s: %s is a %s checkpoint; that flag is diffusion's", verb, f, ckpt, fam)

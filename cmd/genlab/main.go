@@ -35,6 +35,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			trainCommand(),
 			sampleCommand(),
 			evalCommand(),
+			compareCommand(),
 			batchCommand(),
 			dataCommand(),
 			infoCommand(),
