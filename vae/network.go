@@ -20,7 +20,8 @@ type Config struct {
 	Latent     int     `json:"latent"`      // latent channels at size/4 × size/4
 	Groups     int     `json:"groups"`      // GroupNorm groups
 	LR         float64 `json:"lr"`
-	Warmup     int     `json:"warmup"` // learning-rate warm-up steps
+	Warmup     int     `json:"warmup"`              // learning-rate warm-up steps
+	Cosine     bool    `json:"cosine_lr,omitempty"` // decay the learning rate to 0 after warm-up
 	Clip       float64 `json:"clip"`
 	EMA        float64 `json:"ema"`
 	Batch      int     `json:"batch"`

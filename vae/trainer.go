@@ -81,7 +81,7 @@ func NewTrainer(net *Network, steps int) (*Trainer, error) {
 		return nil, err
 	}
 	opt := &train.Optimizer{
-		Adam: models.NewAdamW(c.LR, 0), BaseLR: c.LR, Warmup: c.Warmup, Clip: c.Clip, Total: steps,
+		Adam: models.NewAdamW(c.LR, 0), BaseLR: c.LR, Warmup: c.Warmup, Cosine: c.Cosine, Clip: c.Clip, Total: steps,
 		EMA: models.NewEMA(net.Params, c.EMA),
 	}
 	d, l := B*net.Dim(), B*net.LatentDim()

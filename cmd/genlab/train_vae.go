@@ -40,6 +40,9 @@ func trainVAE(c *cli.Context) error {
 		if v := c.Int("warmup"); v >= 0 {
 			cfg.Warmup = v
 		}
+		if cfg.Cosine, err = cosineLR(c, vae.Family); err != nil {
+			return err
+		}
 	}
 	if err := checkFits(vae.Family, dataName, set, cfg.InChannels, cfg.Size); err != nil {
 		return err

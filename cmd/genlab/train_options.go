@@ -53,3 +53,16 @@ func selector(c *cli.Context, family string, channels, size int) (*train.Selecto
 		return s.FID, err
 	}}, nil
 }
+
+// cosineLR reads --lr-schedule: whether the learning rate decays to 0 on a
+// cosine after warm-up.
+func cosineLR(c *cli.Context, family string) (bool, error) {
+	switch s := c.String("lr-schedule"); s {
+	case "constant":
+		return false, nil
+	case "cosine":
+		return true, nil
+	default:
+		return false, userErrorf("train %s: --lr-schedule %s: use constant or cosine", family, s)
+	}
+}
