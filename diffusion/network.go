@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"genlab/models"
 
@@ -18,19 +19,35 @@ type Config struct {
 	Size     string            `json:"size"`      // tiny, small or base
 	Schedule string            `json:"schedule"`  // linear or cosine
 	T        int               `json:"timesteps"` // 1000
-	Cond     string            `json:"cond"`      // none or class
+	Cond     string            `json:"cond"`      // none, class, text or lowres
 	CondDrop float64           `json:"cond_drop"` // share of training examples shown without their condition (for guidance)
-	LR       float64           `json:"lr"`
-	Warmup   int               `json:"warmup"`
-	Cosine   bool              `json:"cosine_lr,omitempty"` // decay the learning rate to 0 after warm-up
-	Clip     float64           `json:"clip"`
-	EMA      float64           `json:"ema"`
-	Batch    int               `json:"batch"`
-	Data     string            `json:"data"`
+	// Text is the text encoder of a "text" model (captions enter the UNet
+	// through cross-attention), trained jointly with it.
+	Text *models.TextEncoderConfig `json:"text,omitempty"`
+	// Coords adds two constant channels, each pixel's x and y in [-1,1],
+	// to the UNet's input (CoordConv, Liu et al. 2018), so that a text
+	// model need not infer from the padding where "top left" is.
+	Coords bool `json:"coords,omitempty"`
+	// Scales are the factors a "lowres" model (SR3: the upsampled
+	// low-resolution image concatenated to the UNet's input) was trained to
+	// undo, one drawn per training example.
+	Scales []int   `json:"scales,omitempty"`
+	LR     float64 `json:"lr"`
+	Warmup int     `json:"warmup"`
+	Cosine bool    `json:"cosine_lr,omitempty"` // decay the learning rate to 0 after warm-up
+	Clip   float64 `json:"clip"`
+	EMA    float64 `json:"ema"`
+	Batch  int     `json:"batch"`
+	Data   string  `json:"data"`
 }
 
+// Conds are the conditionings a Config may have.
+var Conds = []string{"none", "class", "text", "lowres"}
+
 // NewConfig is the recipe for a size on images of c channels and side s,
-// conditioned as cond says ("none" or "class" with k classes).
+// conditioned as cond says: "none", "class" with k classes, "text" (then
+// SetCaptions gives the vocabulary) or "lowres" (super-resolution, 4x
+// unless Scales is changed).
 func NewConfig(size string, c, s int, cond string, k int) (Config, error) {
 	u, err := models.UNetSize(size, c, s)
 	if err != nil {
@@ -45,13 +62,98 @@ func NewConfig(size string, c, s int, cond string, k int) (Config, error) {
 		}
 		cfg.UNet.Classes = k
 		cfg.CondDrop = 0.1
+	case "text":
+		dim, heads := 64, 4
+		if size == "tiny" {
+			dim, heads = 32, 2
+		}
+		cfg.Text = &models.TextEncoderConfig{Dim: dim, Layers: 2, Heads: heads}
+		cfg.UNet.ContextDim = dim
+		cfg.Coords, cfg.UNet.CondChannels = true, 2
+		cfg.CondDrop = 0.1
+	case "lowres":
+		cfg.Scales = []int{4}
+		cfg.UNet.CondChannels = c
 	default:
-		return Config{}, fmt.Errorf("diffusion: --cond %s: use none or class (text arrives with text-to-image)", cond)
+		return Config{}, fmt.Errorf("diffusion: --cond %s: use none, class, text or lowres", cond)
 	}
 	if size == "tiny" {
 		cfg.LR, cfg.EMA = 1e-3, 0.995
 	}
 	return cfg, nil
+}
+
+// SetCaptions gives a "text" config its vocabulary, every word of the
+// captions (sorted), and its prompt length, the longest caption's.
+func (c *Config) SetCaptions(captions []string) error {
+	if c.Text == nil {
+		return fmt.Errorf("diffusion: a %q model takes no captions", c.Cond)
+	}
+	seen := map[string]bool{}
+	var vocab []string
+	longest := 0
+	for _, s := range captions {
+		words := models.Words(s)
+		longest = max(longest, len(words))
+		for _, w := range words {
+			if !seen[w] {
+				seen[w] = true
+				vocab = append(vocab, w)
+			}
+		}
+	}
+	if len(vocab) == 0 {
+		return fmt.Errorf("diffusion: --cond text needs a captioned dataset (shapes)")
+	}
+	slices.Sort(vocab)
+	c.Text.Vocab, c.Text.Length = vocab, longest
+	return nil
+}
+
+// Validate says what is wrong with a configuration, if anything.
+func (c Config) Validate() error {
+	if err := c.UNet.Validate(); err != nil {
+		return err
+	}
+	u := c.UNet
+	if c.Coords && (c.Cond == "lowres" || u.CondChannels != 2) {
+		return fmt.Errorf("diffusion: coordinate channels need cond_channels 2 and no low-resolution image")
+	}
+	if !c.Coords && c.Cond != "lowres" && u.CondChannels != 0 {
+		return fmt.Errorf("diffusion: a %s model with %d conditioning channels", condName(c.Cond), u.CondChannels)
+	}
+	switch c.Cond {
+	case "", "none":
+	case "class":
+		if u.Classes < 2 {
+			return fmt.Errorf("diffusion: a class model with %d classes", u.Classes)
+		}
+	case "text":
+		if c.Text == nil {
+			return fmt.Errorf("diffusion: a text model without a text encoder")
+		}
+		if err := c.Text.Validate(); err != nil {
+			return fmt.Errorf("diffusion: %w", err)
+		}
+		if u.ContextDim != c.Text.Dim {
+			return fmt.Errorf("diffusion: the UNet reads %d-dim context, the text encoder writes %d", u.ContextDim, c.Text.Dim)
+		}
+	case "lowres":
+		if u.CondChannels != u.InChannels {
+			return fmt.Errorf("diffusion: a lowres model with %d conditioning channels for %d image channels", u.CondChannels, u.InChannels)
+		}
+		if len(c.Scales) == 0 {
+			return fmt.Errorf("diffusion: a lowres model without scales")
+		}
+		for _, f := range c.Scales {
+			if f < 2 || u.Size%f != 0 {
+				return fmt.Errorf("diffusion: scale %d: want a factor of at least 2 that divides the image side %d", f, u.Size)
+			}
+		}
+	default:
+		return fmt.Errorf("diffusion: cond %q: want one of %v", c.Cond, Conds)
+	}
+	return nil
 }
 
 // Network is the noise-predicting UNet with its schedule, and forward
@@ -62,6 +164,7 @@ type Network struct {
 	Sched    Schedule
 	Params   *models.Params
 	unet     *models.UNet
+	text     *models.TextEncoder // nil unless Config.Cond is "text"
 	samplers map[samplerKey]*forward
 }
 
@@ -78,6 +181,9 @@ type samplerKey struct {
 
 // NewNetwork builds a freshly initialised network.
 func NewNetwork(c Config, seed uint64) (*Network, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	sched, err := NewSchedule(c.Schedule, c.T)
 	if err != nil {
 		return nil, err
@@ -87,7 +193,13 @@ func NewNetwork(c Config, seed uint64) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Network{Config: c, Sched: sched, Params: p, unet: u, samplers: map[samplerKey]*forward{}}, nil
+	n := &Network{Config: c, Sched: sched, Params: p, unet: u, samplers: map[samplerKey]*forward{}}
+	if c.Text != nil {
+		if n.text, err = models.NewTextEncoder(p, "text", *c.Text); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
 }
 
 // ParseConfig reads a checkpoint's genlab.config.
@@ -96,7 +208,7 @@ func ParseConfig(raw json.RawMessage) (Config, error) {
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return Config{}, fmt.Errorf("diffusion: config: %w", err)
 	}
-	if err := c.UNet.Validate(); err != nil {
+	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
@@ -114,7 +226,84 @@ func (n *Network) Dim() int {
 	return n.Config.UNet.InChannels * n.Config.UNet.Size * n.Config.UNet.Size
 }
 
-// graph builds the forward pass for a batch: inputs x, temb, class.
+// Condition is what the images of a batch are conditioned on, one entry
+// per image in the field of the network's Config.Cond; the others stay nil.
+type Condition struct {
+	Classes []int     // "class": a class per image, NullClass() for none
+	Tokens  [][]int   // "text": each prompt's token ids (Tokenize); all PadToken is the null prompt
+	LowRes  []float32 // "lowres": each image's upsampled low-resolution version, Dim() values in [-1,1]
+}
+
+// slice is the condition of images [lo,hi).
+func (c Condition) slice(lo, hi, dim int) Condition {
+	var s Condition
+	if c.Classes != nil {
+		s.Classes = c.Classes[lo:hi]
+	}
+	if c.Tokens != nil {
+		s.Tokens = c.Tokens[lo:hi]
+	}
+	if c.LowRes != nil {
+		s.LowRes = c.LowRes[lo*dim : hi*dim]
+	}
+	return s
+}
+
+// NullCondition is the condition of b images conditioned on nothing: the
+// null class or the null prompt (the unconditional half of guidance). A
+// lowres model has none (ok is false).
+func (n *Network) NullCondition(b int) (c Condition, ok bool) {
+	switch {
+	case n.Classes() > 0:
+		c.Classes = make([]int, b)
+		for i := range c.Classes {
+			c.Classes[i] = n.NullClass()
+		}
+	case n.text != nil:
+		c.Tokens = make([][]int, b)
+		for i := range c.Tokens {
+			c.Tokens[i] = make([]int, n.text.Config.Length)
+		}
+	case n.Config.Cond == "lowres":
+		return c, false
+	}
+	return c, true
+}
+
+// Tokenize turns a prompt into the token ids of a text model; a word the
+// model does not know is a *models.UnknownWordError that lists the
+// vocabulary. "" is the null prompt.
+func (n *Network) Tokenize(prompt string) ([]int, error) {
+	if n.text == nil {
+		return nil, fmt.Errorf("diffusion: this %s model takes no prompt", condName(n.Config.Cond))
+	}
+	return n.text.Config.Tokenize(prompt)
+}
+
+// Vocabulary is the words a text model knows (nil for other models).
+func (n *Network) Vocabulary() []string {
+	if n.text == nil {
+		return nil
+	}
+	return slices.Clone(n.text.Config.Vocab)
+}
+
+func condName(cond string) string {
+	switch cond {
+	case "", "none":
+		return "unconditional"
+	case "class":
+		return "class-conditional"
+	case "text":
+		return "text-conditioned"
+	case "lowres":
+		return "super-resolution"
+	}
+	return cond
+}
+
+// graph builds the forward pass for a batch: inputs x, temb and the
+// condition's (class, tokens or lowres).
 func (n *Network) graph(p *models.Params, batch int) (*models.Graph, *models.Node) {
 	c := n.Config.UNet
 	g := models.NewGraph(p)
@@ -124,11 +313,23 @@ func (n *Network) graph(p *models.Params, batch int) (*models.Graph, *models.Nod
 	if c.Classes > 0 {
 		cond.Class = g.Input("class", batch)
 	}
+	if n.text != nil {
+		cond.Context = n.text.Fwd(g, g.Input("tokens", batch*n.text.Config.Length))
+	}
+	if n.Config.Cond == "lowres" {
+		cond.Image = g.Input("lowres", batch, c.CondChannels, c.Size, c.Size)
+	}
+	if n.Config.Coords {
+		cond.Image = g.Input("coords", batch, 2, c.Size, c.Size)
+		if g.Err() == nil {
+			coordinates(cond.Image.Value().Data().([]float32), batch, c.Size)
+		}
+	}
 	return g, n.unet.Predict(g, x, temb, cond)
 }
 
-// setInputs feeds x, the timesteps' embedding and the classes.
-func (n *Network) setInputs(m *models.Machine, x []float32, t []int, classes []int) error {
+// setInputs feeds x, the timesteps' embedding and the condition.
+func (n *Network) setInputs(m *models.Machine, x []float32, t []int, cond Condition) error {
 	ts := make([]float64, len(t))
 	for i, v := range t {
 		ts[i] = float64(v)
@@ -139,20 +340,72 @@ func (n *Network) setInputs(m *models.Machine, x []float32, t []int, classes []i
 	if err := m.Set("temb", models.SinusoidalEmbedding(ts, n.Config.UNet.TimeDim)); err != nil {
 		return err
 	}
-	if n.Classes() > 0 {
-		cs := make([]float32, len(t))
-		for i, k := range classes {
+	b := len(t)
+	switch {
+	case n.Classes() > 0:
+		if len(cond.Classes) != b {
+			return fmt.Errorf("diffusion: %d classes for %d images", len(cond.Classes), b)
+		}
+		cs := make([]float32, b)
+		for i, k := range cond.Classes {
 			cs[i] = float32(k)
 		}
 		return m.Set("class", cs)
+	case n.text != nil:
+		if len(cond.Tokens) != b {
+			return fmt.Errorf("diffusion: %d prompts for %d images", len(cond.Tokens), b)
+		}
+		for _, row := range cond.Tokens {
+			if len(row) != n.text.Config.Length {
+				return fmt.Errorf("diffusion: a prompt of %d tokens, the model reads %d", len(row), n.text.Config.Length)
+			}
+		}
+		return m.Set("tokens", models.TokenFloats(cond.Tokens))
+	case n.Config.Cond == "lowres":
+		if len(cond.LowRes) != len(x) {
+			return fmt.Errorf("diffusion: %d low-resolution values for %d images of %d", len(cond.LowRes), b, n.Dim())
+		}
+		return m.Set("lowres", cond.LowRes)
 	}
 	return nil
 }
 
+// coordinates fills b images of 2×s×s with each pixel's x (channel 0) and
+// y (channel 1), from -1 at the left and top edges' pixels to 1 at the
+// right and bottom ones.
+func coordinates(dst []float32, b, s int) {
+	for i := range b {
+		img := dst[i*2*s*s:]
+		for y := range s {
+			for x := range s {
+				img[y*s+x] = float32(2*x-(s-1)) / float32(s-1)
+				img[s*s+y*s+x] = float32(2*y-(s-1)) / float32(s-1)
+			}
+		}
+	}
+}
+
 // EpsModel is the network over weights p as a sampler's Model, for images
-// of the given classes (NullClass for unconditional; ignored by an
-// unconditional network). Graphs are built once per batch size and kept.
+// of the given classes (NullClass for unconditional). Any other network
+// ignores classes and runs with its null condition (a text model with the
+// null prompt); a super-resolution model has none and needs CondModel.
+// Graphs are built once per batch size and kept.
 func (n *Network) EpsModel(p *models.Params, classes []int) Model {
+	if n.Classes() > 0 {
+		return n.CondModel(p, Condition{Classes: classes})
+	}
+	return func(ctx context.Context, x []float32, t []int, eps []float32) error {
+		c, ok := n.NullCondition(len(t))
+		if !ok {
+			return fmt.Errorf("diffusion: a %s model needs its low-resolution images", condName(n.Config.Cond))
+		}
+		return n.CondModel(p, c)(ctx, x, t, eps)
+	}
+}
+
+// CondModel is the network over weights p as a sampler's Model for images
+// conditioned by c (one entry per image of every batch the sampler passes).
+func (n *Network) CondModel(p *models.Params, c Condition) Model {
 	return func(ctx context.Context, x []float32, t []int, eps []float32) error {
 		b := len(t)
 		key := samplerKey{p, b}
@@ -166,7 +419,7 @@ func (n *Network) EpsModel(p *models.Params, classes []int) Model {
 			f = &forward{m, out}
 			n.samplers[key] = f
 		}
-		if err := n.setInputs(f.m, x, t, classes); err != nil {
+		if err := n.setInputs(f.m, x, t, c); err != nil {
 			return err
 		}
 		if err := f.m.Run(); err != nil {
@@ -191,15 +444,29 @@ func ToPixels(dst, x []float32) {
 	}
 }
 
-// dropConditions replaces each class by NullClass with probability p:
-// classifier-free guidance's joint training of both models in one network.
-func (n *Network) dropConditions(classes []int, p float64, rng *rand.Rand) []int {
-	out := make([]int, len(classes))
-	for i, k := range classes {
-		if n.Classes() == 0 || rng.Float64() < p {
-			out[i] = n.NullClass()
-		} else {
-			out[i] = k
+// dropConditions replaces each image's condition by the null one with
+// probability p: classifier-free guidance's joint training of both models
+// in one network.
+func (n *Network) dropConditions(c Condition, p float64, rng *rand.Rand) Condition {
+	null, ok := n.NullCondition(max(len(c.Classes), len(c.Tokens)))
+	if !ok || p <= 0 {
+		return c
+	}
+	out := c
+	if c.Classes != nil {
+		out.Classes = slices.Clone(c.Classes)
+		for i := range out.Classes {
+			if rng.Float64() < p {
+				out.Classes[i] = null.Classes[i]
+			}
+		}
+	}
+	if c.Tokens != nil {
+		out.Tokens = slices.Clone(c.Tokens)
+		for i := range out.Tokens {
+			if rng.Float64() < p {
+				out.Tokens[i] = null.Tokens[i]
+			}
 		}
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 
 	"genlab/checkpoint"
 	"genlab/datasets"
+	"genlab/images"
 	"genlab/models"
 	"genlab/train"
 )
@@ -19,11 +20,16 @@ const Family = "diffusion"
 // clipping and an EMA that sampling uses. It is the train.Trainee of the
 // diffusion family.
 type Trainer struct {
-	Net   *Network
-	opt   *train.Optimizer
-	m     *models.Machine
-	batch int
-	x0    []float32
+	Net *Network
+	// GridSource holds what the progress grids of a conditional model are
+	// drawn for: a text model's grid takes its first captions (a row
+	// each), a lowres model's its first images (bicubic, sample, truth).
+	GridSource *datasets.Set
+	opt        *train.Optimizer
+	m          *models.Machine
+	batch      int
+	x0         []float32
+	tokens     map[string][]int // captions tokenized so far
 }
 
 var _ train.Trainee = (*Trainer)(nil)
@@ -42,7 +48,7 @@ func NewTrainer(net *Network, steps int) (*Trainer, error) {
 		Adam: models.NewAdamW(c.LR, 0), BaseLR: c.LR, Warmup: c.Warmup, Cosine: c.Cosine, Clip: c.Clip, Total: steps,
 		EMA: models.NewEMA(net.Params, c.EMA),
 	}
-	return &Trainer{Net: net, opt: opt, m: m, batch: c.Batch, x0: make([]float32, c.Batch*net.Dim())}, nil
+	return &Trainer{Net: net, opt: opt, m: m, batch: c.Batch, x0: make([]float32, c.Batch*net.Dim()), tokens: map[string][]int{}}, nil
 }
 
 func (t *Trainer) Family() string          { return Family }
@@ -61,11 +67,12 @@ func (t *Trainer) Step(ctx context.Context, step int, b datasets.Batch, rng *ran
 	}
 	ToModelRange(t.x0, b.X)
 	xt, eps, ts := t.Net.Sched.NoisyBatch(rng, t.x0, t.batch, t.Net.Dim())
-	var classes []int
-	if t.Net.Classes() > 0 {
-		classes = t.Net.dropConditions(b.Labels, t.Net.Config.CondDrop, rng)
+	cond, err := t.condition(b, rng)
+	if err != nil {
+		return nil, err
 	}
-	if err := t.Net.setInputs(t.m, xt, ts, classes); err != nil {
+	cond = t.Net.dropConditions(cond, t.Net.Config.CondDrop, rng)
+	if err := t.Net.setInputs(t.m, xt, ts, cond); err != nil {
 		return nil, err
 	}
 	if err := t.m.Set("eps", eps); err != nil {
@@ -86,14 +93,102 @@ func (t *Trainer) Step(ctx context.Context, step int, b datasets.Batch, rng *ran
 	return map[string]float64{"loss": loss, "grad_norm": t.opt.GradNorm, "lr": t.opt.Adam.LR}, nil
 }
 
-// Sample draws the progress grid from the EMA weights: DDIM, 50 steps,
-// guidance 2 with classes in rows for a class-conditional network.
+// condition is a batch's condition as the network takes it: its labels,
+// its captions' tokens, or its images degraded at one of the configured
+// scales (drawn from rng per image when there are several).
+func (t *Trainer) condition(b datasets.Batch, rng *rand.Rand) (Condition, error) {
+	var c Condition
+	switch t.Net.Config.Cond {
+	case "class":
+		c.Classes = b.Labels
+	case "text":
+		if b.Captions == nil {
+			return c, fmt.Errorf("diffusion: a text model trains on captioned images")
+		}
+		c.Tokens = make([][]int, len(b.Captions))
+		for i, s := range b.Captions {
+			ids, ok := t.tokens[s]
+			if !ok {
+				var err error
+				if ids, err = t.Net.Tokenize(s); err != nil {
+					return c, fmt.Errorf("diffusion: caption %q: %w", s, err)
+				}
+				t.tokens[s] = ids
+			}
+			c.Tokens[i] = ids
+		}
+	case "lowres":
+		u, dim := t.Net.Config.UNet, t.Net.Dim()
+		c.LowRes = make([]float32, len(b.X))
+		scales := t.Net.Config.Scales
+		for i := range len(b.X) / dim {
+			f := scales[0]
+			if len(scales) > 1 {
+				f = scales[rng.IntN(len(scales))]
+			}
+			low := Shrink(b.X[i*dim:(i+1)*dim], u.InChannels, u.Size, f)
+			copy(c.LowRes[i*dim:], LowResCondition(low, u.InChannels, u.Size/f, u.Size))
+		}
+	}
+	return c, nil
+}
+
+// Sample draws the progress grid from the EMA weights: DDIM, 50 steps;
+// guidance 2 with classes in rows for a class-conditional network, or the
+// first captions of GridSource in rows for a text one; for a lowres one,
+// each tile is GridSource's image i upscaled by bicubic interpolation, by
+// the model, and as it is.
 func (t *Trainer) Sample(ctx context.Context, n int, seed uint64) ([]float32, int, int, int, error) {
 	o := GenerateOptions{N: n, Seed: seed, Steps: 50}
-	if k := t.Net.Classes(); k > 0 {
-		o.Classes, o.Guidance = GridClasses(n, k), 2
+	u := t.Net.Config.UNet
+	src := t.GridSource
+	switch t.Net.Config.Cond {
+	case "class":
+		o.Classes, o.Guidance = GridClasses(n, t.Net.Classes()), 2
+	case "text":
+		if src == nil || src.Captions == nil {
+			return nil, 0, 0, 0, fmt.Errorf("diffusion: a text model's grid needs captions (Trainer.GridSource)")
+		}
+		rows := images.GridColumns(n)
+		o.Prompts, o.Guidance = make([]string, n), 2
+		for i := range o.Prompts {
+			o.Prompts[i] = src.Captions[(i/rows)%src.N]
+		}
+	case "lowres":
+		return t.sampleLowRes(ctx, n, seed)
 	}
 	pix, err := t.Net.Generate(ctx, t.Weights(), o)
-	u := t.Net.Config.UNet
 	return pix, u.InChannels, u.Size, u.Size, err
+}
+
+func (t *Trainer) sampleLowRes(ctx context.Context, n int, seed uint64) ([]float32, int, int, int, error) {
+	src, u, dim := t.GridSource, t.Net.Config.UNet, t.Net.Dim()
+	if src == nil || src.Dim() != dim || src.N < 1 {
+		return nil, 0, 0, 0, fmt.Errorf("diffusion: a lowres model's grid needs images of its size (Trainer.GridSource)")
+	}
+	f := t.Net.Config.Scales[len(t.Net.Config.Scales)-1]
+	up := make([]float32, n*dim)
+	for i := range n {
+		low := Shrink(src.Image(i%src.N), u.InChannels, u.Size, f)
+		copy(up[i*dim:], LowResCondition(low, u.InChannels, u.Size/f, u.Size))
+	}
+	sr, err := t.Net.Generate(ctx, t.Weights(), GenerateOptions{N: n, Seed: seed, Steps: 50, LowRes: up})
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	// Three images side by side: rows of 3s values per channel row.
+	s, c := u.Size, u.InChannels
+	out := make([]float32, 3*n*dim)
+	for i := range n {
+		parts := [3][]float32{up[i*dim : (i+1)*dim], sr[i*dim : (i+1)*dim], src.Image(i % src.N)}
+		ToPixels(parts[0], parts[0])
+		for ch := range c {
+			for y := range s {
+				for k, p := range parts {
+					copy(out[i*3*dim+ch*3*s*s+y*3*s+k*s:][:s], p[ch*s*s+y*s:][:s])
+				}
+			}
+		}
+	}
+	return out, c, s, 3 * s, nil
 }
