@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,6 +111,9 @@ func trainDiffusion(c *cli.Context) error {
 		if set.H != set.W {
 			return userErrorf("train diffusion: %s images are %dx%d; the UNet takes square images", dataName, set.W, set.H)
 		}
+		if err := condFlags(c, &cfg, set, dataName); err != nil {
+			return err
+		}
 		cfg.Data = dataName
 		if cfg.Schedule = c.String("schedule"); cfg.Schedule != "linear" && cfg.Schedule != "cosine" {
 			return userErrorf("train diffusion: --schedule %s: use linear or cosine", cfg.Schedule)
@@ -125,12 +130,8 @@ func trainDiffusion(c *cli.Context) error {
 		if v := c.Int("warmup"); v >= 0 {
 			cfg.Warmup = v
 		}
-		switch c.String("lr-schedule") {
-		case "constant":
-		case "cosine":
-			cfg.Cosine = true
-		default:
-			return userErrorf("train diffusion: --lr-schedule %s: use constant or cosine", c.String("lr-schedule"))
+		if cfg.Cosine, err = cosineLR(c, diffusion.Family); err != nil {
+			return err
 		}
 		if net, err = diffusion.NewNetwork(cfg, c.Uint64("seed")); err != nil {
 			return err
@@ -148,12 +149,51 @@ func trainDiffusion(c *cli.Context) error {
 		return err
 	}
 	gridN := 64
-	if net.Classes() > 0 {
+	switch cfg.Cond {
+	case "class":
 		gridN = 10 * net.Classes() // one row per class
+	case "text":
+		tr.GridSource = set // a row per caption
+	case "lowres":
+		gridN = 16 // bicubic, sample and truth side by side
+		tr.GridSource = set
+		if test, err := datasets.Load(dataName, "test"); err == nil && test.Dim() == set.Dim() {
+			tr.GridSource = test
+		}
 	}
 	fmt.Fprintf(c.App.ErrWriter, "training a %s %s diffusion model (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
 		cfg.Size, cfg.Cond, net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
 	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, gridN, resume)
+}
+
+// condFlags completes a fresh run's config for its conditioning: a text
+// model's vocabulary comes from the dataset's captions, a super-resolution
+// model's factors from --scale (2, 4, or 2,4 for a model of both).
+func condFlags(c *cli.Context, cfg *diffusion.Config, set *datasets.Set, dataName string) error {
+	if c.IsSet("scale") && cfg.Cond != "lowres" {
+		return userErrorf("train diffusion: --scale is for super-resolution models (--cond lowres)")
+	}
+	switch cfg.Cond {
+	case "text":
+		if set.Captions == nil {
+			return userErrorf("train diffusion: --cond text needs captions; %s has none (use --data shapes)", dataName)
+		}
+		if err := cfg.SetCaptions(set.Captions); err != nil {
+			return err
+		}
+	case "lowres":
+		if v := c.String("scale"); v != "" {
+			cfg.Scales = nil
+			for _, f := range strings.Split(v, ",") {
+				k, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || k < 2 || set.H%k != 0 || slices.Contains(cfg.Scales, k) {
+					return userErrorf("train diffusion: --scale %s: want factors such as 2, 4 or 2,4 that divide the %d-pixel image side", v, set.H)
+				}
+				cfg.Scales = append(cfg.Scales, k)
+			}
+		}
+	}
+	return nil
 }
 
 // runTraining runs the shared loop for any family with the CLI's flags,
@@ -219,7 +259,7 @@ func resumeConfig(c *cli.Context, out, family string) (string, json.RawMessage, 
 		return "", nil, err
 	}
 	var ignored []string
-	for _, f := range []string{"data", "size", "cond", "schedule", "lr", "batch", "ema", "warmup", "lr-schedule"} {
+	for _, f := range []string{"data", "size", "cond", "scale", "schedule", "lr", "batch", "ema", "warmup", "lr-schedule"} {
 		if c.IsSet(f) {
 			ignored = append(ignored, "--"+f)
 		}
