@@ -1,0 +1,31 @@
+// Package ui is genlab's desktop app, on Gio: pick a model, set the knobs,
+// watch the images form, keep what you like.
+//
+// The window has three columns. The left one lists the checkpoints found
+// in the model folders (models/ and the run folders of `genlab train` in
+// runs/ by default) with each one's family, size, data, step and weight
+// count, and opens any checkpoint or genlab PNG by path; on a machine with
+// no checkpoint it offers to train a quick one. The middle one holds the
+// controls of the panel shown: Generate (seed, count, steps, sampler,
+// guidance, class or prompt, temperature, as the model's family has
+// them), Inpaint, Super-res, Style and Edit. The right one shows the
+// progress with its ETA, the live preview (diffusion's predicted clean
+// image, every few steps), the mask canvas of inpainting, and the gallery,
+// whose images save as PNGs with their A1111 parameters chunk.
+//
+// The parts are kept apart so they can be tested without a display:
+//
+//   - Scan and ReadEntry list checkpoints; Load makes a Model of any
+//     family that draws images, and Model.Generate draws with Settings.
+//   - Job runs work in a goroutine under a context; the window reads
+//     Status snapshots and is told to redraw through a callback.
+//   - Tasks is the set of task functions the panels call (package tasks
+//     fills it in); Mask is the inpainting mask painted by the mouse.
+//   - UI holds the state and widgets; UI.Layout handles a frame's events
+//     and draws. Run (built with cgo) opens the window.
+//
+// A run from the command line:
+//
+//	genlab ui                      # lists models/ and runs/
+//	genlab ui --models DIR --open runs/diffusion/ckpt-005000.safetensors
+package ui

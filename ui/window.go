@@ -1,0 +1,47 @@
+//go:build cgo
+
+package ui
+
+import (
+	"gioui.org/app"
+	"gioui.org/op"
+	"gioui.org/unit"
+)
+
+// Run opens the app's window and runs it until the window is closed. Call
+// it from a goroutine other than main's, and app.Main (Main does both)
+// from main's.
+func Run(cfg Config) error {
+	w := new(app.Window)
+	w.Option(app.Title("genlab"), app.Size(unit.Dp(1280), unit.Dp(820)), app.MinSize(unit.Dp(960), unit.Dp(600)))
+	u := New(cfg, w.Invalidate)
+	return u.loop(w)
+}
+
+// loop turns the window's events into frames of u.
+func (u *UI) loop(w *app.Window) error {
+	var ops op.Ops
+	for {
+		switch e := w.Event().(type) {
+		case app.DestroyEvent:
+			u.Cancel()
+			return e.Err
+		case app.FrameEvent:
+			gtx := app.NewContext(&ops, e)
+			u.Layout(gtx)
+			e.Frame(gtx.Ops)
+		}
+	}
+}
+
+// Main runs the app: the window in a goroutine and the platform's event
+// loop in this one, which must be the program's main goroutine. done gets
+// Run's error when the window closes; Main itself never returns on most
+// platforms, so done is where to exit.
+func Main(cfg Config, done func(error)) {
+	go func() { done(Run(cfg)) }()
+	app.Main()
+}
+
+// Available reports whether this build can open windows.
+const Available = true
