@@ -92,7 +92,8 @@ func (h *harness) frame() {
 	h.r.Frame(&h.ops)
 }
 
-// flat is the semantic tree in pre-order, each node with its parent.
+// flat is the semantic tree in pre-order, each node with its nearest
+// ancestor that is a widget (a button, a check box...).
 type flatNode struct {
 	n, parent input.SemanticNode
 }
@@ -102,8 +103,11 @@ func (h *harness) flat() []flatNode {
 	var walk func(n, parent input.SemanticNode)
 	walk = func(n, parent input.SemanticNode) {
 		out = append(out, flatNode{n, parent})
+		if n.Desc.Class != semantic.Unknown {
+			parent = n
+		}
 		for _, c := range n.Children {
-			walk(c, n)
+			walk(c, parent)
 		}
 	}
 	for _, n := range h.r.AppendSemantics(nil) {
@@ -222,7 +226,7 @@ func (h *harness) typeInto(ed interface{ Text() string }, where f32.Point, text 
 func (h *harness) drag(pts ...f32.Point) {
 	h.r.Queue(pointer.Event{Kind: pointer.Press, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pts[0]})
 	for _, p := range pts[1:] {
-		h.r.Queue(pointer.Event{Kind: pointer.Drag, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: p})
+		h.r.Queue(pointer.Event{Kind: pointer.Move, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: p}) // a move with the button down is a drag
 	}
 	h.r.Queue(pointer.Event{Kind: pointer.Release, Source: pointer.Mouse, Buttons: pointer.ButtonPrimary, Position: pts[len(pts)-1]})
 	h.frame()
