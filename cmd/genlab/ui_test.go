@@ -41,9 +41,9 @@ func TestUINoDisplay(t *testing.T) {
 // checkpoint selected and the Generate button. GENLAB_UI_SHOT=FILE keeps
 // the screenshot.
 func TestUIOpensUnderXvfb(t *testing.T) {
-	for _, tool := range []string{"Xvfb", "xwd"} {
+	for _, tool := range []string{"Xvfb", "xwd", "xdotool"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed (Debian: xvfb x11-apps; make deps installs them)", tool)
+			t.Fatalf("%s is not installed (Debian: xvfb x11-apps xdotool; make deps installs them)", tool)
 		}
 	}
 	dir := t.TempDir()
@@ -111,6 +111,41 @@ func TestUIOpensUnderXvfb(t *testing.T) {
 	}
 	if n := count(shot, blue); n < 3000 {
 		t.Errorf("%d pixels of the buttons' blue", n)
+	}
+
+	// Press Generate with the real mouse: the gallery fills and its
+	// buttons turn blue.
+	btn, ok := findButton(shot, blue, image.Rect(280, 46, 620, 800))
+	if !ok {
+		t.Fatal("no Generate button in the sampling panel")
+	}
+	gallery := image.Rect(600, 440, 1400, 900)
+	before := countIn(shot, blue, gallery)
+	click := exec.Command("xdotool", "mousemove", fmt.Sprint(btn.X), fmt.Sprint(btn.Y), "click", "1")
+	click.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := click.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool: %v: %s", err, out)
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		shot, err = screenshot(display)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if countIn(shot, blue, gallery) > before+2000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a click on Generate at %v, the gallery did not fill in 60 s", btn)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if path := os.Getenv("GENLAB_UI_SHOT"); path != "" {
+		f, err := os.Create(strings.TrimSuffix(path, ".png") + "-generated.png")
+		if err == nil {
+			png.Encode(f, shot)
+			f.Close()
+		}
 	}
 	if strings.Contains(stderr.String(), "panic") {
 		t.Errorf("stderr:\n%s", stderr.String())
@@ -212,6 +247,26 @@ func decodeXWD(b []byte) (*image.RGBA, error) {
 		}
 	}
 	return img, nil
+}
+
+// findButton is the centre of the first run of c at least 50 pixels wide
+// in r, top to bottom: a text button (check boxes and radio buttons are
+// narrower).
+func findButton(img *image.RGBA, c color.RGBA, r image.Rectangle) (image.Point, bool) {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		run := 0
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if img.RGBAAt(x, y) == c {
+				run++
+				continue
+			}
+			if run >= 50 {
+				return image.Pt(x-run/2, y+10), true
+			}
+			run = 0
+		}
+	}
+	return image.Point{}, false
 }
 
 func count(img *image.RGBA, c color.RGBA) int { return countIn(img, c, img.Bounds()) }
