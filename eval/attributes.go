@@ -162,9 +162,15 @@ func (m *AttributeClassifier) Train(ctx context.Context, set *datasets.Set, o At
 	g := models.NewGraph(m.Params)
 	x := g.Input("x", o.Batch, 3, datasets.ShapesSize, datasets.ShapesSize)
 	logits := m.Fwd(g, x)
+	pad := g.Input("pad", o.Batch, 1, 1)
+	if g.Err() == nil {
+		for i := range o.Batch {
+			pad.Value().Data().([]float32)[i] = logitPad
+		}
+	}
 	var loss *models.Node
 	for i, l := range logits {
-		ce := g.CrossEntropy(l, g.Input(fmt.Sprintf("onehot%d", i), o.Batch, len(m.Config.values()[i])))
+		ce := paddedCrossEntropy(g, l, g.Input(fmt.Sprintf("onehot%d", i), o.Batch, len(m.Config.values()[i])+1), pad)
 		if g.Err() != nil {
 			return g.Err()
 		}
@@ -184,7 +190,7 @@ func (m *AttributeClassifier) Train(ctx context.Context, set *datasets.Set, o At
 	rng := rand.New(rand.NewPCG(o.Seed, 0xa77))
 	onehots := make([][]float32, len(logits))
 	for i := range onehots {
-		onehots[i] = make([]float32, o.Batch*len(m.Config.values()[i]))
+		onehots[i] = make([]float32, o.Batch*(len(m.Config.values()[i])+1))
 	}
 	for step := 1; step <= o.Steps; step++ {
 		if err := ctx.Err(); err != nil {
@@ -200,9 +206,9 @@ func (m *AttributeClassifier) Train(ctx context.Context, set *datasets.Set, o At
 		}
 		for i, oh := range onehots {
 			clear(oh)
-			k := len(m.Config.values()[i])
+			k := len(m.Config.values()[i]) + 1 // after the pad column
 			for j, idx := range b.Index {
-				oh[j*k+labels[idx][i]] = 1
+				oh[j*k+1+labels[idx][i]] = 1
 			}
 			if err := mach.Set(fmt.Sprintf("onehot%d", i), oh); err != nil {
 				return err
@@ -233,6 +239,26 @@ func (m *AttributeClassifier) Train(ctx context.Context, set *datasets.Set, o At
 		}
 	}
 	return nil
+}
+
+// logitPad leads every row of logits in the training loss, as a class no
+// image has: gorgonia's float32 LogSoftMax (tensor v0.9.24,
+// softMaxLastDimF32) starts each row's maximum at the first row's first
+// value instead of the row's own, and so overflows to NaN once a row's
+// first logit is ~88 above it, which a confident two-way head reaches. With
+// the same very negative first value in every row, the maximum is right and
+// the pad adds exp(−10⁴) = 0 to each row's sum.
+const logitPad = -1e4
+
+// paddedCrossEntropy is g.CrossEntropy of logits (N,K) behind a pad
+// column (pad is (N,1,1), every value logitPad); onehot is (N,K+1) with
+// the pad's column 0.
+func paddedCrossEntropy(g *models.Graph, logits, onehot, pad *models.Node) *models.Node {
+	if g.Err() != nil {
+		return nil
+	}
+	n, k := logits.Shape()[0], logits.Shape()[1]
+	return g.CrossEntropy(g.Reshape(g.Concat(pad, g.Reshape(logits, n, k, 1)), n, k+1), onehot)
 }
 
 type attrInference struct {

@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"genlab/datasets"
+	"genlab/models"
+
+	"gorgonia.org/tensor"
 )
 
 // A short training already tells colours apart and beats chance on every
@@ -76,5 +79,33 @@ func TestAttributeClassifierLearnsAndRoundTrips(t *testing.T) {
 	}
 	if _, err := LoadAttributeClassifier(filepath.Join(t.TempDir(), "missing.safetensors")); err == nil {
 		t.Error("loaded a missing file")
+	}
+}
+
+// Logits whose first value in a later row is far above the first row's
+// first value: gorgonia's LogSoftMax alone gives NaN, the padded loss the
+// right value.
+func TestPaddedCrossEntropyIsFinite(t *testing.T) {
+	p := models.NewParams(tensor.Float32, 1)
+	g := models.NewGraph(p)
+	logits := g.Input("logits", 2, 2)
+	plain := g.CrossEntropy(logits, g.Input("onehot", 2, 2))
+	pad := g.Input("pad", 2, 1, 1)
+	padded := paddedCrossEntropy(g, logits, g.Input("onehot+", 2, 3), pad)
+	m, err := g.Compile(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Set("logits", []float32{-100, 100, 100, -100})
+	m.Set("onehot", []float32{0, 1, 1, 0})
+	m.Set("onehot+", []float32{0, 0, 1, 0, 1, 0})
+	m.Set("pad", []float32{logitPad, logitPad})
+	if err := m.Run(); err != nil {
+		t.Fatal(err)
+	}
+	v := func(n *models.Node) float64 { return float64(n.Value().Data().(float32)) }
+	t.Logf("plain %v, padded %v", v(plain), v(padded))
+	if math.IsNaN(v(padded)) || math.Abs(v(padded)) > 1e-6 {
+		t.Errorf("padded cross-entropy %v, want 0", v(padded))
 	}
 }
