@@ -279,6 +279,11 @@ func (u *UI) selectEntry(i int) {
 	} else if s, err := u.readSettings(); err == nil && s.Class >= m.Classes {
 		u.class.SetText("none")
 	}
+	if net := m.Diffusion; net != nil && net.Config.Cond == "lowres" && len(net.Config.Scales) > 0 {
+		// A super-resolution model does one thing.
+		u.scale.Value = strconv.Itoa(slices.Max(net.Config.Scales))
+		u.tab = TabSuperRes
+	}
 	u.say("loaded %s (%s)", e.Name(), e.Summary())
 }
 
