@@ -8,15 +8,21 @@ export CGO_ENABLED := 1
 GO      ?= go
 BIN     := bin/genlab
 DEMO    := out/demo
-# Debian packages the build needs: OpenBLAS for GEMM through cgo, and a C
-# toolchain for cgo itself.
-DEB_BUILD := gcc libc6-dev pkg-config libopenblas-dev
+# Debian packages the build needs: OpenBLAS for GEMM through cgo, a C
+# toolchain for cgo itself, and the X11/Wayland/EGL headers Gio (the
+# desktop app) links against.
+DEB_BUILD := gcc libc6-dev pkg-config libopenblas-dev \
+	libwayland-dev libx11-dev libx11-xcb-dev libxkbcommon-x11-dev libgles2-mesa-dev \
+	libegl1-mesa-dev libffi-dev libxcursor-dev libvulkan-dev
+# What the app's tests need: a virtual X server, Mesa's software GL/EGL,
+# xwd for screenshots and xdotool to click.
+DEB_TEST := xvfb x11-apps xdotool libgl1-mesa-dri libegl-mesa0
 # The PyTorch side of `make bench`.
 DEB_BENCH := python3-torch
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps deps-bench build demo test test-short bench fuzz vet clean \
+.PHONY: all deps deps-test deps-bench build demo test test-short bench fuzz vet clean \
 	train-classifier train-diffusion eval-diffusion
 
 all: build
@@ -30,6 +36,14 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@$(GO) mod download
+
+deps-test: deps
+	@missing=$$(for p in $(DEB_TEST); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing $$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 deps-bench: deps
 	@missing=$$(for p in $(DEB_BENCH); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -76,7 +90,7 @@ eval-diffusion: build $(CLASSIFIER)
 # The whole suite: gradient checks, the checkpoint fuzz seed corpus, round
 # trips, short training runs and the CLI end to end; then the pure-Go build
 # (no cgo, no OpenBLAS) compiles and its op tests pass too.
-test: deps vet
+test: deps deps-test vet
 	$(GO) test -timeout 25m ./...
 	CGO_ENABLED=0 $(GO) build ./...
 	CGO_ENABLED=0 $(GO) test -short -timeout 10m ./models/
