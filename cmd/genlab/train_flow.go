@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+
+	"genlab/flow"
+	"genlab/models"
+
+	"github.com/urfave/cli/v2"
+)
+
+func trainFlow(c *cli.Context) error {
+	r, err := startRun(c, flow.Family)
+	if err != nil {
+		return err
+	}
+	out, steps, resume := r.out, r.steps, r.resume
+	var cfg flow.Config
+	if resume != "" {
+		if cfg, err = flow.ParseConfig(r.config); err != nil {
+			return fmt.Errorf("%s: %w", resume, err)
+		}
+	} else if cond := c.String("cond"); cond != "none" {
+		return userErrorf("train flow: --cond %s: the flow is unconditional; use --cond none", cond)
+	}
+	set, dataName, err := trainData(c, flow.Family, r, cfg.Data)
+	if err != nil {
+		return err
+	}
+	if resume == "" {
+		if cfg, err = flow.NewConfig(c.String("size"), set.C, set.H); err != nil {
+			return userErrorf("train flow: --size %s: use tiny, small or base", c.String("size"))
+		}
+		cfg.Data = dataName
+		if v := c.Float64("lr"); v > 0 {
+			cfg.LR = v
+		}
+		if v := c.Int("batch"); v > 0 {
+			cfg.Batch = v
+		}
+		if c.IsSet("ema") {
+			cfg.EMA = c.Float64("ema")
+		}
+		if v := c.Int("warmup"); v >= 0 {
+			cfg.Warmup = v
+		}
+		switch s := c.String("lr-schedule"); s {
+		case "constant":
+		case "cosine":
+			cfg.Cosine = true
+		default:
+			return userErrorf("train flow: --lr-schedule %s: use constant or cosine", s)
+		}
+		if err := cfg.Validate(); err != nil {
+			return userErrorf("train %v", err)
+		}
+	}
+	if err := checkFits(flow.Family, dataName, set, cfg.InChannels, cfg.Size); err != nil {
+		return err
+	}
+	net, err := flow.NewNetwork(cfg, c.Uint64("seed"))
+	if err != nil {
+		return err
+	}
+	tr, err := flow.NewTrainer(net, steps)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.ErrWriter, "training a flow (%d levels of %d steps, %d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+		cfg.Levels, cfg.Depth, net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
+	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, 64, resume)
+}
