@@ -41,15 +41,19 @@ func DefaultConfig(c, s int) Config {
 
 // NewConfig is the recipe of a named size for images of c channels and
 // side s: tiny (a few seconds of training, for tests), small (the
-// documented MNIST recipe) or base (wider and deeper).
+// documented MNIST recipe: Glow-style couplings of 128 channels, 8 steps
+// per level, which learned faster per second on this CPU than residual
+// couplings of 64) or base (wider and deeper). The small recipe's EMA of
+// 0.995 forgets the initial weights within a few hundred steps, so a run
+// cut short by a busy machine still samples from trained weights.
 func NewConfig(size string, c, s int) (Config, error) {
-	cfg := Config{InChannels: c, Size: s, Levels: 2, Alpha: 1e-4, LR: 1e-3, Warmup: 100, Clip: 50,
+	cfg := Config{InChannels: c, Size: s, Levels: 2, Alpha: 1e-4, LR: 1e-3, Warmup: 100, Clip: 10,
 		EMA: 0.999, Batch: 64, Groups: 8}
 	switch size {
 	case "tiny":
 		cfg.Depth, cfg.Hidden, cfg.Blocks, cfg.Groups, cfg.Warmup, cfg.EMA = 2, 16, 0, 4, 10, 0.9
 	case "small":
-		cfg.Depth, cfg.Hidden, cfg.Blocks = 8, 128, 0
+		cfg.Depth, cfg.Hidden, cfg.Blocks, cfg.LR, cfg.EMA = 8, 128, 0, 2e-3, 0.995
 	case "base":
 		cfg.Depth, cfg.Hidden, cfg.Blocks = 12, 128, 1
 	default:

@@ -5,7 +5,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"genlab/models"
+
 	"gonum.org/v1/gonum/mat"
+	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -312,4 +315,74 @@ func TestConfigValidate(t *testing.T) {
 	if _, err := NewConfig("huge", 1, 28); err == nil {
 		t.Error("size huge accepted")
 	}
+}
+
+// TestGradientOfTheWholeFlow checks the gradients autodiff gives the flow's
+// log-likelihood (every op and block composed, both levels, the learned
+// prior) against central differences, in float64, for a few entries of
+// every parameter.
+func TestGradientOfTheWholeFlow(t *testing.T) {
+	cfg := tinyConfig(4)
+	cfg.Blocks = 1
+	net := testNet(t, cfg)
+	y := randomImages(net, 2, 5)
+	x, _ := net.toLogit64(y)
+	g := models.NewGraph(net.Params)
+	in := g.Input("x", 2, 1, 4, 4)
+	logp := net.logDensity(g, in)
+	b := &builder{g: g}
+	loss := b.do(func() (*gorgonia.Node, error) { return gorgonia.Sum(logp) })
+	if b.Err() != nil {
+		t.Fatal(b.Err())
+	}
+	m, err := g.Compile(loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setInput(m, "x", x)
+	if err := m.Run(); err != nil {
+		t.Fatal(err)
+	}
+	grads, err := m.Grads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ana := map[string][]float64{}
+	for name, gt := range grads {
+		ana[name] = append([]float64(nil), gt.Data().([]float64)...)
+	}
+	eval := func() float64 {
+		lp, err := net.logLikelihood(net.Params, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lp[0] + lp[1]
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	const h = 1e-6
+	checked := 0
+	for _, name := range net.Params.Names() {
+		d := net.Params.Get(name).Data().([]float64)
+		a, ok := ana[name]
+		if !ok {
+			continue
+		}
+		for _, j := range rng.Perm(len(d))[:min(3, len(d))] {
+			old := d[j]
+			d[j] = old + h
+			fp := eval()
+			d[j] = old - h
+			fm := eval()
+			d[j] = old
+			num := (fp - fm) / (2 * h)
+			if diff := math.Abs(num-a[j]) / math.Max(1, math.Max(math.Abs(num), math.Abs(a[j]))); diff > 1e-5 {
+				t.Errorf("%s[%d]: autodiff %.9g, numerical %.9g", name, j, a[j], num)
+			}
+			checked++
+		}
+	}
+	if len(ana) != len(net.Params.Names())-len(net.buffers()) {
+		t.Errorf("gradients for %d parameters; the flow has %d learned ones", len(ana), len(net.Params.Names())-len(net.buffers()))
+	}
+	t.Logf("%d entries of %d parameters checked", checked, len(ana))
 }
