@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"strconv"
+
+	"genlab/images"
+	"genlab/tasks"
+
+	"github.com/urfave/cli/v2"
+)
+
+func editCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "edit",
+		Usage: "redraw an image as another class at a strength (SDEdit image-to-image)",
+		Description: "The image is noised to --strength (0: kept as is, 1: ignored) and denoised towards --class K\n" +
+			"(or --prompt TEXT with a text-conditioned model). Low strengths keep the layout and change\n" +
+			"details; high ones keep little but the position and thickness of strokes.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "ckpt", Usage: "class-conditional diffusion checkpoint", Required: true},
+			&cli.StringFlag{Name: "image", Usage: "the image (PNG or JPEG)", Required: true},
+			&cli.Float64Flag{Name: "strength", Usage: "how much to redraw, more than 0 and at most 1", Required: true},
+			&cli.StringFlag{Name: "class", Usage: "the class K to turn the image into"},
+			&cli.StringFlag{Name: "prompt", Usage: "the text to turn the image into (text-conditioned models only)"},
+			&cli.StringFlag{Name: "out", Usage: "the result PNG", Required: true},
+			&cli.IntFlag{Name: "steps", Value: 50, Usage: "sampler steps at strength 1 (a strength s runs s x steps of them)"},
+			&cli.StringFlag{Name: "sampler", Value: "ddim", Usage: "ddim, ddpm or dpmpp2m"},
+			&cli.Float64Flag{Name: "eta", Usage: "DDIM's η (0: deterministic)"},
+			&cli.Float64Flag{Name: "guidance", Value: 3, Usage: "classifier-free guidance scale (1: none)"},
+			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
+			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
+		},
+		Action: editAction,
+	}
+}
+
+func editAction(c *cli.Context) error {
+	s := c.Float64("strength")
+	if !(s > 0 && s <= 1) {
+		return userErrorf("edit: --strength %g: want more than 0 and at most 1 (0 would keep the image, 1 ignores it)", s)
+	}
+	switch c.String("sampler") {
+	case "ddpm", "ddim", "dpmpp2m":
+	default:
+		return userErrorf("edit: --sampler %s: use ddim, ddpm or dpmpp2m", c.String("sampler"))
+	}
+	if st := c.Int("steps"); st < 1 || st > 1000 {
+		return userErrorf("edit: --steps %d: want 1 to 1000", st)
+	}
+	if e := c.Float64("eta"); e < 0 || e > 1 {
+		return userErrorf("edit: --eta %g: want 0 to 1", e)
+	}
+	if err := checkGuidance("edit", c); err != nil {
+		return err
+	}
+	hasClass, hasPrompt := c.String("class") != "" && c.String("class") != "none", c.String("prompt") != ""
+	switch {
+	case hasClass && hasPrompt:
+		return userErrorf("edit: give --class or --prompt, not both")
+	case !hasClass && !hasPrompt:
+		return userErrorf("edit: say what to turn the image into: --class K (or --prompt TEXT with a text-conditioned model)")
+	}
+	net, hash, err := loadTaskNetwork("edit", c.String("ckpt"))
+	if err != nil {
+		return err
+	}
+	var cond tasks.Condition
+	if hasPrompt {
+		if kind := net.Config.Cond; kind != "text" {
+			return userErrorf("edit: --prompt: %s is conditioned on %s, not text: use --class K", c.String("ckpt"), condName(kind))
+		}
+		cond.Prompt = c.String("prompt")
+	} else if cond, err = classCondition("edit", c, net); err != nil {
+		return err
+	}
+	img, err := loadUserImage("edit", "image", c.String("image"))
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	bar := newProgress(c.App.ErrWriter, "edit", 1, 1)
+	out, err := tasks.Edit(ctx, tasks.EditParams{
+		Net: net, Image: img, Strength: s, Cond: cond, Guidance: c.Float64("guidance"),
+		EditOptions: tasks.EditOptions{Steps: c.Int("steps"), Sampler: c.String("sampler"), Eta: c.Float64("eta")},
+		Seed:        c.Uint64("seed"),
+		Progress: func(done, total int) {
+			bar.total, bar.every = total, max(1, total/10)
+			bar.step(done, "")
+		},
+	})
+	bar.done()
+	if err != nil {
+		return taskError("edit", err)
+	}
+	p := taskParameters(c, "edit", hash, out, net)
+	p.Sampler = samplerLabel(c.String("sampler"))
+	if hasPrompt {
+		p.Prompt, p.CFGScale = cond.Prompt, c.Float64("guidance")
+	}
+	p.Extra = append(p.Extra, images.Field{Key: "Denoising strength", Value: strconv.FormatFloat(s, 'g', -1, 64)})
+	return saveTaskResult(c, "edit", out, p)
+}
+
+// condName says in words what a diffusion config's Cond conditions on.
+func condName(kind string) string {
+	switch kind {
+	case "", "none":
+		return "nothing (unconditional)"
+	case "class":
+		return "classes"
+	}
+	return kind
+}

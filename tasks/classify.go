@@ -1,0 +1,99 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"genlab/diffusion"
+)
+
+// Zero-shot classification by the diffusion model itself (Li, Prabhudesai,
+// Duggal, Brown and Pathak 2023, "Your Diffusion Model is Secretly a
+// Zero-Shot Classifier"): the class c whose conditional denoiser best
+// predicts the noise added to the image is the one under which the image
+// is most likely, since the denoising error at every noise level bounds
+// −log p(x | c) (the ELBO). For a partly known image the error is summed
+// over the known pixels only, so the class explains what is visible:
+//
+//	score(c) = Σ_k ‖(1−m) ⊙ (ε_k − ε_θ(√ᾱ_{t_k} x + √(1−ᾱ_{t_k}) ε_k, t_k, c))‖²
+//
+// with the same (t_k, ε_k) for every class (paired differences have far
+// less variance), t_k stratified over [0.1 T, 0.6 T] where the classes
+// differ most, and the hole of x filled by BlurFill as neutral context.
+
+// inferLevels is the default number of noise levels k.
+const inferLevels = 32
+
+// InferClasses returns the most likely class of each of n partly known
+// images: known holds them in the model's range (the masked values are
+// ignored), mask one value per pixel (1 = unknown). levels noise levels
+// are drawn per image from rngs[j]. It costs levels × Classes network
+// evaluations per image; progress, if not nil, is told them.
+func InferClasses(ctx context.Context, net *diffusion.Network, known, mask []float32, n, levels int, rngs []*rand.Rand, progress func(done, total int)) ([]int, error) {
+	k := net.Classes()
+	if k < 2 {
+		return nil, fmt.Errorf("tasks: the model is not class-conditional, it cannot tell classes apart")
+	}
+	u := net.Config.UNet
+	dim, plane := net.Dim(), u.Size*u.Size
+	if n < 1 || len(known) != n*dim || len(mask) != n*plane || len(rngs) != n || levels < 1 {
+		return nil, fmt.Errorf("tasks: infer classes: %d values, %d mask values, %d rngs for %d images at %d levels", len(known), len(mask), len(rngs), n, levels)
+	}
+	x0 := make([]float32, n*dim)
+	for j := range n {
+		copy(x0[j*dim:], BlurFill(known[j*dim:(j+1)*dim], mask[j*plane:(j+1)*plane], u.InChannels, u.Size, u.Size, 100))
+	}
+	T := net.Sched.T
+	lo, span := T/10, max(1, T/2)
+	scores := make([]float64, n*k)
+	eps := make([]float32, n*dim)
+	xt := make([]float32, n*dim)
+	pred := make([]float32, n*dim)
+	ts := make([]int, n)
+	classes := make([]int, n)
+	done, total := 0, levels*k
+	for l := range levels {
+		for j, r := range rngs {
+			ts[j] = min(T-1, lo+(l*span)/levels+r.IntN(max(1, span/levels)))
+		}
+		gaussian(eps, rngs)
+		net.Sched.AddNoise(xt, x0, eps, ts, dim)
+		for c := range k {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			for j := range classes {
+				classes[j] = c
+			}
+			if err := net.EpsModel(net.Params, classes)(ctx, xt, ts, pred); err != nil {
+				return nil, err
+			}
+			for j := range n {
+				s := 0.0
+				for p := range dim {
+					if mask[j*plane+p%plane] <= 0.5 {
+						d := float64(pred[j*dim+p] - eps[j*dim+p])
+						s += d * d
+					}
+				}
+				scores[j*k+c] += s
+			}
+			done++
+			if progress != nil {
+				progress(done, total)
+			}
+		}
+	}
+	out := make([]int, n)
+	for j := range out {
+		best := 0
+		for c := range k {
+			if scores[j*k+c] < scores[j*k+best] {
+				best = c
+			}
+		}
+		out[j] = best
+	}
+	return out, nil
+}
