@@ -45,6 +45,20 @@
 //	diffusion.InitialNoise(x, rngs, dim)
 //	err = diffusion.Sample(ctx, model, s, x, n, dim, rngs, nil, nil)
 //
+// # Networks and their conditions
+//
+// Network is genlab's UNet as the noise predictor, built from a Config
+// whose Cond says what it is conditioned on: "none"; "class" (a class
+// embedding added to the time embedding); "text" (a small transformer
+// encoder of the caption, trained jointly, read through cross-attention,
+// with two coordinate channels on the input so positions are easy to
+// say); or "lowres" (SR3 super-resolution: the bicubic upsampling of the
+// low-resolution image, LowResCondition, concatenated to the input).
+// Class and text models drop their condition for a share of the training
+// examples, so Generate can apply classifier-free guidance against the
+// null class or the null prompt. CondModel turns a Network and a
+// Condition into the Model the samplers call.
+//
 // # Likelihood
 //
 // Schedule.BitsPerDim evaluates the variational bound of Ho et al. 2020

@@ -149,10 +149,10 @@ func (t *Trainer) Sample(ctx context.Context, n int, seed uint64) ([]float32, in
 		if src == nil || src.Captions == nil {
 			return nil, 0, 0, 0, fmt.Errorf("diffusion: a text model's grid needs captions (Trainer.GridSource)")
 		}
-		rows := images.GridColumns(n)
+		cols := images.GridColumns(n)
 		o.Prompts, o.Guidance = make([]string, n), 2
 		for i := range o.Prompts {
-			o.Prompts[i] = src.Captions[(i/rows)%src.N]
+			o.Prompts[i] = src.Captions[(i/cols)%src.N]
 		}
 	case "lowres":
 		return t.sampleLowRes(ctx, n, seed)
