@@ -30,6 +30,7 @@ func compareCommand() *cli.Command {
 		&cli.StringSliceFlag{Name: "ckpt", Usage: "a checkpoint to compare (repeat the flag, one per model)", Required: true},
 		&cli.StringFlag{Name: "out", Value: "out/compare", Usage: "folder for compare.md and compare.png"},
 		&cli.IntFlag{Name: "grid", Value: 64, Usage: "samples per family in compare.png"},
+		&cli.IntFlag{Name: "diffusion-bpd-images", Value: 100, Usage: "at most this many test images for a diffusion model's bits/dim (its bound is slow)"},
 	}
 	for _, f := range evalCommand().Flags {
 		if f.Names()[0] != "ckpt" && f.Names()[0] != "json" {
