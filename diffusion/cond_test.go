@@ -228,3 +228,39 @@ func TestLowResModelTrainsAndNeedsItsImage(t *testing.T) {
 		t.Error("the third tile of a grid image is not the ground truth")
 	}
 }
+
+// With EMAWarmup the average follows the first steps closely: after one
+// step the shadow has moved 9/11 of the way to the new weights.
+func TestEMAWarmup(t *testing.T) {
+	cfg, err := NewConfig("tiny", 1, 28, "lowres", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, _ := NewConfig("tiny", 3, 32, "text", 0); !text.EMAWarmup || cfg.EMAWarmup {
+		t.Fatal("EMA warm-up is for text models (the lowres recipe was measured without)")
+	}
+	cfg.Batch, cfg.EMAWarmup = 2, true
+	net, err := NewNetwork(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := slices.Clone(net.Params.Float32s("outc.bias"))
+	tr, err := NewTrainer(net, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mnist, err := datasets.LoadMNIST("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Step(context.Background(), 1, datasets.NewLoader(mnist, 2, 1).Next(), rand.New(rand.NewPCG(1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	raw, ema := net.Params.Float32s("outc.bias"), tr.Weights().Float32s("outc.bias")
+	for i := range raw {
+		want := before[i] + (raw[i]-before[i])*9/11
+		if math.Abs(float64(ema[i]-want)) > 1e-6 || raw[i] == before[i] {
+			t.Fatalf("bias %d: before %v, raw %v, EMA %v, want %v", i, before[i], raw[i], ema[i], want)
+		}
+	}
+}

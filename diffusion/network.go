@@ -37,8 +37,13 @@ type Config struct {
 	Cosine bool    `json:"cosine_lr,omitempty"` // decay the learning rate to 0 after warm-up
 	Clip   float64 `json:"clip"`
 	EMA    float64 `json:"ema"`
-	Batch  int     `json:"batch"`
-	Data   string  `json:"data"`
+	// EMAWarmup caps the EMA's decay at (1+step)/(10+step), so that the
+	// average forgets the random initialisation within the first hundred
+	// steps rather than the first few thousand: a short run's samples
+	// come from its trained weights.
+	EMAWarmup bool   `json:"ema_warmup,omitempty"`
+	Batch     int    `json:"batch"`
+	Data      string `json:"data"`
 }
 
 // Conds are the conditionings a Config may have.
@@ -70,7 +75,7 @@ func NewConfig(size string, c, s int, cond string, k int) (Config, error) {
 		cfg.Text = &models.TextEncoderConfig{Dim: dim, Layers: 2, Heads: heads}
 		cfg.UNet.ContextDim = dim
 		cfg.Coords, cfg.UNet.CondChannels = true, 2
-		cfg.CondDrop = 0.1
+		cfg.CondDrop, cfg.EMAWarmup = 0.1, true
 	case "lowres":
 		cfg.Scales = []int{4}
 		cfg.UNet.CondChannels = c

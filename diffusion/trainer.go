@@ -86,6 +86,9 @@ func (t *Trainer) Step(ctx context.Context, step int, b datasets.Batch, rng *ran
 		return nil, err
 	}
 	loss := t.m.Loss()
+	if t.Net.Config.EMAWarmup && t.opt.EMA != nil {
+		t.opt.EMA.Decay = min(t.Net.Config.EMA, float64(1+step)/float64(10+step))
+	}
 	if err := t.opt.Apply(step, t.Net.Params, grads); err != nil {
 		return nil, err
 	}
