@@ -36,6 +36,10 @@ func flagsFirst(app *cli.App, args []string) []string {
 		case a == "--":
 			pos = append(pos, args[j:]...)
 			j = len(args)
+		case a == "-h" || a == "--help":
+			// urfave/cli would read a positional after it as the name of
+			// a subcommand to explain: `train vae --help` is the command's help.
+			return append(append([]string{}, args[:i]...), a)
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			flags = append(flags, a)
 			if !strings.Contains(a, "=") && takesValue(leaf, strings.TrimLeft(a, "-")) && j+1 < len(args) {

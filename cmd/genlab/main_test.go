@@ -197,3 +197,12 @@ func checkWithIndependentReader(t *testing.T, path string, h *checkpoint.Header)
 		}
 	}
 }
+
+func TestHelpAfterTheFamily(t *testing.T) {
+	for _, args := range [][]string{{"train", "vae", "--help"}, {"sample", "gan", "-h", "--n", "3"}} {
+		status, stdout, stderr := genlab(t, args...)
+		if status != 0 || !strings.Contains(stdout, "USAGE") || strings.Contains(stdout+stderr, "unknown command") {
+			t.Errorf("%v: exit %d\nstdout %q\nstderr %q", args, status, stdout, stderr)
+		}
+	}
+}
