@@ -44,12 +44,8 @@ func trainFlow(c *cli.Context) error {
 		if v := c.Int("warmup"); v >= 0 {
 			cfg.Warmup = v
 		}
-		switch s := c.String("lr-schedule"); s {
-		case "constant":
-		case "cosine":
-			cfg.Cosine = true
-		default:
-			return userErrorf("train flow: --lr-schedule %s: use constant or cosine", s)
+		if cfg.Cosine, err = cosineLR(c, flow.Family); err != nil {
+			return err
 		}
 		if err := cfg.Validate(); err != nil {
 			return userErrorf("train %v", err)
