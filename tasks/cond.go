@@ -41,11 +41,26 @@ func newDenoiser(net *diffusion.Network, cond Condition, n int, guidance float64
 	if kind == "" {
 		kind = "none"
 	}
+	if kind == "lowres" {
+		return denoiser{}, fmt.Errorf("tasks: the model is a super-resolution model (conditioned on low-resolution images); use a class-conditional, text or unconditional model")
+	}
 	if cond.Prompt != "" {
 		if kind != "text" {
 			return denoiser{}, fmt.Errorf("tasks: a prompt needs a text-conditioned model, and this one is conditioned on %s; ask for a class instead", condWord(kind))
 		}
-		return denoiser{}, fmt.Errorf("tasks: text-conditioned models are not wired into the tasks yet; ask for a class with a class-conditional model")
+		tokens, err := net.Tokenize(cond.Prompt)
+		if err != nil {
+			return denoiser{}, fmt.Errorf("tasks: prompt %q: %w", cond.Prompt, err)
+		}
+		c := diffusion.Condition{Tokens: make([][]int, n)}
+		for i := range c.Tokens {
+			c.Tokens[i] = tokens
+		}
+		d := denoiser{model: net.CondModel(net.Params, c)}
+		if null, ok := net.NullCondition(n); ok && guidance != 1 {
+			d.guide = &diffusion.Guidance{Scale: guidance, Uncond: net.CondModel(net.Params, null)}
+		}
+		return d, nil
 	}
 	classes := func(k int) []int {
 		cs := make([]int, n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -84,12 +85,19 @@ func evalEdit(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 	if err := row("strength 0", "input as is (reference)", true, set.Pixels, 0); err != nil {
 		return nil, err
 	}
-	ex := Examples{Name: "edit", Columns: []string{"input", "target"}}
+	// The baseline's column shows the strength nearest one half.
+	mid := env.Strengths[0]
+	for _, s := range env.Strengths {
+		if math.Abs(s-0.5) < math.Abs(mid-0.5) {
+			mid = s
+		}
+	}
+	ex := Examples{Name: "edit", Columns: []string{"input", "target", "blend s=" + strconv.FormatFloat(mid, 'g', -1, 64)}}
 	nEx := min(n, 8)
 	exRows := make([][]image.Image, nEx)
 	tile := func(p []float32) image.Image { return images.FromFloats(p, c, h, w) }
 	for i := range nEx {
-		exRows[i] = []image.Image{tile(set.Image(i)), tile(classMean[target[i]])}
+		exRows[i] = []image.Image{tile(set.Image(i)), tile(classMean[target[i]]), tile(Blend(set.Image(i), classMean[target[i]], mid))}
 	}
 	totalSteps := 0
 	for _, s := range env.Strengths {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"genlab/datasets"
 	"genlab/diffusion"
 )
 
@@ -91,5 +92,39 @@ func TestEditUserImage(t *testing.T) {
 	}
 	if b := out.Bounds(); b.Dx() != 20 || b.Dy() != 12 {
 		t.Errorf("result is %v, want the input's 20x12", b)
+	}
+}
+
+// A text model edits towards a prompt; an unknown word is an error that
+// lists the vocabulary.
+func TestEditWithAPrompt(t *testing.T) {
+	set := datasets.Shapes(8, 1, "train")
+	cfg, err := diffusion.NewConfig("tiny", 3, 16, "text", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.SetCaptions(set.Captions); err != nil {
+		t.Fatal(err)
+	}
+	cfg.T = 100
+	net, err := diffusion.NewNetwork(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, 16, 16))
+	out, err := Edit(context.Background(), EditParams{Net: net, Image: img, Strength: 0.5, Guidance: 2,
+		Cond: Condition{Prompt: set.Captions[0]}, EditOptions: EditOptions{Steps: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := out.Bounds(); b.Dx() != 16 || b.Dy() != 16 {
+		t.Errorf("result is %v", b)
+	}
+	_, err = Edit(context.Background(), EditParams{Net: net, Image: img, Strength: 0.5, Cond: Condition{Prompt: "a purple unicorn"}, EditOptions: EditOptions{Steps: 4}})
+	if err == nil || !strings.Contains(err.Error(), "unknown word") || !strings.Contains(err.Error(), "circle") {
+		t.Errorf("unknown word: %v", err)
+	}
+	if _, err := Edit(context.Background(), EditParams{Net: net, Image: img, Strength: 0.5, Cond: Class(1), EditOptions: EditOptions{Steps: 4}}); err == nil {
+		t.Error("a class was accepted by a text model")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"image/draw"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -74,7 +75,7 @@ type EvalEnv struct {
 
 	Repaint         RepaintOptions // inpainting's schedule
 	InpaintGuidance float64        // guidance of inpainting under the inferred class (2)
-	Strengths       []float64      // edit strengths (0.3, 0.5, 0.7, 0.9, 1)
+	Strengths       []float64      // edit strengths (0.3, 0.4, 0.5, 0.6, 0.8, 1)
 	Guidance        float64        // edit's guidance scale (3)
 	EditSteps       int            // edit's DDIM steps at strength 1 (50)
 	StyleN          int            // style pairs (4)
@@ -92,7 +93,7 @@ func (e *EvalEnv) defaults() {
 		e.Batch = 50
 	}
 	if e.Strengths == nil {
-		e.Strengths = []float64{0.3, 0.5, 0.7, 0.9, 1}
+		e.Strengths = []float64{0.3, 0.4, 0.5, 0.6, 0.8, 1}
 	}
 	if e.Guidance == 0 {
 		e.Guidance = 3
@@ -342,7 +343,7 @@ func (ex Examples) Sheet(scale int) image.Image {
 func SaveExamples(dir string, r *TaskResult, scale int) ([]string, error) {
 	var paths []string
 	for _, ex := range r.Examples {
-		p := dir + "/" + ex.Name + ".png"
+		p := filepath.Join(dir, ex.Name+".png")
 		if err := images.Save(p, ex.Sheet(scale), ""); err != nil {
 			return nil, err
 		}

@@ -20,32 +20,44 @@ import (
 
 // Neural style transfer (Gatys, Ecker and Bethge 2016, "Image Style
 // Transfer Using Convolutional Neural Networks"): the output image x is
-// optimised so that the Gram matrices of its conv features match the
-// style image's and its deep features match the content image's:
+// optimised so that the statistics of its conv features match the style
+// image's and its deeper features match the content image's. Gatys et al.
+// match Gram matrices G = F Fᵀ/M; here G is split into the mean of the
+// features and their covariance, matched as two terms (random features
+// have large mean activations that would otherwise drown the
+// correlations that carry the texture), each relative to its target's
+// size so that the default weights suit any image and either bank:
 //
-//	G_l(x)   = F_l(x) F_l(x)ᵀ / M_l            F_l: C_l×M_l features of layer l
-//	L_style  = Σ_l ‖G_l(x) − G_l(s)‖² / ‖G_l(s)‖²
-//	L_content= Σ_l ‖F_l(x) − F_l(c)‖² / ‖F_l(c)‖²
-//	L        = w_style·L_style + w_content·L_content
+//	F_l            C_l×M_l features of layer l (M_l positions)
+//	μ_l, Σ_l       F_l 1/M_l and F_l F_lᵀ/M_l − μ_l μ_lᵀ
+//	L_style        mean_l ( ‖Σ_l(x) − Σ_l(s)‖²/‖Σ_l(s)‖² + ‖μ_l(x) − μ_l(s)‖²/‖μ_l(s)‖² ) / 2
+//	L_content      mean_l ‖F_l(x) − F_l(c)‖² / ‖F_l(c)‖²
+//	L              w_style L_style + w_content L_content + w_tv L_tv
 //
-// (each term relative to its target's size, so that the default weights
-// suit any image and either feature bank). No pretrained VGG is to be had
-// here; the features come from one of two banks, both applied to an image
-// pyramid (the image and its 2×2 average-pooled halvings down to about
-// 8 px), so that a small receptive field sees structure at every scale:
+// with L_tv a total-variation smoothness term against high-frequency
+// artefacts. No pretrained VGG is to be had here; the features come from
+// one of two banks, both applied to an image pyramid (the image and its
+// halvings by a 4×4 binomial blur at stride 2, down to about 8 px), so
+// that a small receptive field sees structure at every scale:
 //
 //   - "random": at each level, two 3×3 conv layers of random Gaussian
-//     weights (3→32→64) with a SiLU after each. Ustyuzhaninov, Brendel,
-//     Gatys and Bethge (2017, "What does it take to generate natural
-//     textures?") showed that a single layer of random multi-scale filters
-//     with a non-linearity already synthesises good textures; the pyramid
-//     stands in for their large kernels.
+//     weights (3→32→64) with a SiLU after each; the content is the second
+//     layer at level 1. Ustyuzhaninov, Brendel, Gatys and Bethge (2017,
+//     "What does it take to generate natural textures?") showed that one
+//     layer of random multi-scale filters with a non-linearity already
+//     synthesises good textures; the pyramid stands in for their large
+//     kernels.
 //   - "classifier": the four conv layers of genlab's own MNIST classifier,
 //     trained on grey digits, applied to each colour channel alone (so
-//     the Gram matrix still sees colour correlations across channels).
+//     the statistics still see colour correlations across channels); the
+//     content is its last conv at level 0.
 //
-// The loss is minimised with Adam on the pixels, kept in [0, 1], starting
-// from the content image.
+// The loss is minimised over the pixels, starting from the content image,
+// by L-BFGS (Gatys et al.'s choice; the default) or Adam, the pixels kept
+// in [0, 1]. Random features keep the content's layout and take the
+// style's colours and strokes; the classifier's digit-stroke filters reach
+// lower style losses but wash the content out into a grid of strokes (see
+// the eval-tasks table).
 
 // Feature banks.
 const (
@@ -59,7 +71,7 @@ type StyleOptions struct {
 	Steps         int              // optimisation steps (200)
 	StyleWeight   float64          // w_style (1)
 	ContentWeight float64          // w_content (0.2); negative means 0, pure texture synthesis from the content image
-	LR            float64          // Adam's step on pixels in [0, 1] (0.02)
+	LR            float64          // Adam's step on pixels in [0, 1], and L-BFGS's first (0.02)
 	Features      string           // FeaturesRandom (default) or FeaturesClassifier
 	Classifier    *eval.Classifier // the network of FeaturesClassifier
 	Seed          uint64           // the random bank's weights
@@ -107,6 +119,10 @@ func (o StyleOptions) Validate() error {
 		return fmt.Errorf("tasks: content weight %g: want 0 or more", o.ContentWeight)
 	case !(o.LR > 0 && o.LR <= 1):
 		return fmt.Errorf("tasks: style learning rate %g: want more than 0, at most 1", o.LR)
+	case o.Optimizer != "" && o.Optimizer != "lbfgs" && o.Optimizer != "adam":
+		return fmt.Errorf("tasks: optimizer %q: use lbfgs or adam", o.Optimizer)
+	case !(o.TVWeight >= 0 || o.TVWeight < 0) || math.IsInf(o.TVWeight, 0):
+		return fmt.Errorf("tasks: total-variation weight %g: want 0 or more", o.TVWeight)
 	case o.Features != FeaturesRandom && o.Features != FeaturesClassifier:
 		return fmt.Errorf("tasks: features %q: use %s or %s", o.Features, FeaturesRandom, FeaturesClassifier)
 	case o.Features == FeaturesClassifier && o.Classifier == nil:
@@ -138,7 +154,8 @@ type bank struct {
 	levels  int
 }
 
-// layer is a conv layer of a bank.
+// convSpec is a conv layer of a bank: in→out channels, stride, kernel
+// size (0 channels: the classifier's own).
 type convSpec struct {
 	name            string
 	in, out, str, k int
@@ -412,13 +429,7 @@ func (lb *lossBuilder) add(sum, t *models.Node) *models.Node {
 	return n
 }
 
-// targets are the style image's Gram matrices and the content image's
-// features, as flat values.
-type targets struct {
-	grams, content [][]float32
-}
-
-// run evaluates a forward graph once and copies out the nodes' values.
+// runOnce evaluates a forward graph once and copies out the nodes' values.
 // The nodes must have no readers in the graph (gorgonia may compute an op
 // in place over an input it is the only reader of).
 func runOnce(g *models.Graph, b *bank, lb *lossBuilder, set map[string][]float32, outs []*models.Node) ([][]float32, error) {

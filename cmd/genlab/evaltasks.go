@@ -30,7 +30,7 @@ func evalTasksCommand() *cli.Command {
 		&cli.IntFlag{Name: "steps", Value: 50, Usage: "inpaint: respaced sampler steps"},
 		&cli.IntFlag{Name: "jump", Value: 5, Usage: "inpaint: RePaint's jump length"},
 		&cli.IntFlag{Name: "resample", Value: 5, Usage: "inpaint: RePaint's resampling count"},
-		&cli.StringFlag{Name: "strengths", Value: "0.3,0.5,0.7,0.9,1", Usage: "edit: the strengths to measure"},
+		&cli.StringFlag{Name: "strengths", Value: "0.3,0.4,0.5,0.6,0.8,1", Usage: "edit: the strengths to measure"},
 		&cli.Float64Flag{Name: "guidance", Value: 3, Usage: "edit: classifier-free guidance scale"},
 		&cli.IntFlag{Name: "edit-steps", Value: 50, Usage: "edit: DDIM steps at strength 1"},
 		&cli.IntFlag{Name: "style-n", Value: 4, Usage: "style: content/style pairs"},

@@ -25,7 +25,9 @@ func inpaintCommand() *cli.Command {
 		Description: "The image may be any size, PNG or JPEG; it is padded to a square, fitted to the model and the\n" +
 			"result pasted back under the mask, so unmasked pixels stay the image's own. Each network\n" +
 			"evaluation of --steps is repeated about --resample times (RePaint's resampling harmonises the\n" +
-			"fill with its surroundings): the cost is about steps x resample evaluations.",
+			"fill with its surroundings): the cost is about steps x resample evaluations. With a\n" +
+			"class-conditional model and --class auto, the model first tells which class the visible\n" +
+			"pixels show (320 more evaluations) and fills under that class with guidance.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "ckpt", Usage: "diffusion checkpoint", Required: true},
 			&cli.StringFlag{Name: "image", Usage: "the image (PNG or JPEG)", Required: true},
@@ -36,8 +38,9 @@ func inpaintCommand() *cli.Command {
 			&cli.IntFlag{Name: "resample", Value: 5, Usage: "RePaint's resampling count: times each stretch is denoised (1: plain replacement)"},
 			&cli.StringFlag{Name: "sampler", Value: "ddpm", Usage: "ddpm (ancestral, as RePaint) or ddim"},
 			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
-			&cli.StringFlag{Name: "class", Usage: "class K to steer the fill towards (class-conditional models; default: none)"},
-			&cli.Float64Flag{Name: "guidance", Value: 2, Usage: "classifier-free guidance scale with --class (1: none)"},
+			&cli.StringFlag{Name: "class", Value: "auto", Usage: "with a class-conditional model: class K to fill towards, none for the unconditional model, or auto: the class the model itself infers from the visible pixels"},
+			&cli.StringFlag{Name: "prompt", Usage: "with a text-conditioned model: the text to fill towards"},
+			&cli.Float64Flag{Name: "guidance", Value: 2, Usage: "classifier-free guidance scale under a class or prompt (1: none)"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
 		},
 		Action: inpaintAction,
@@ -64,21 +67,30 @@ func inpaintAction(c *cli.Context) error {
 	if err := opts.Validate(net.Sched.T); err != nil {
 		return userErrorf("inpaint: %s", strings.TrimPrefix(err.Error(), "tasks: "))
 	}
-	cond, err := classCondition("inpaint", c, net)
-	if err != nil {
-		return err
+	var cond tasks.Condition
+	switch {
+	case c.String("prompt") != "":
+		if net.Config.Cond != "text" {
+			return userErrorf("inpaint: --prompt: %s is conditioned on %s, not text: use --class K", c.String("ckpt"), condName(net.Config.Cond))
+		}
+		cond.Prompt = c.String("prompt")
+	case c.String("class") == "auto":
+		opts.InferClass = net.Classes() > 0
+	default:
+		if cond, err = classCondition("inpaint", c, net); err != nil {
+			return err
+		}
 	}
 	if err := checkGuidance("inpaint", c); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	total := tasks.RepaintEvals(opts)
-	bar := newProgress(c.App.ErrWriter, "inpaint", total, max(1, total/10))
+	bar := newProgress(c.App.ErrWriter, "inpaint", tasks.RepaintEvals(opts), max(1, tasks.RepaintEvals(opts)/10))
 	out, err := tasks.Inpaint(ctx, tasks.InpaintParams{
 		Net: net, Image: img, Mask: mask, RepaintOptions: opts, Cond: cond, Guidance: c.Float64("guidance"), Seed: c.Uint64("seed"),
 		Progress: func(done, total int) {
-			bar.total = total
+			bar.total, bar.every = total, max(1, total/10)
 			bar.step(done, "")
 		},
 	})
@@ -92,6 +104,13 @@ func inpaintAction(c *cli.Context) error {
 		images.Field{Key: "Jump length", Value: strconv.Itoa(opts.Jump)},
 		images.Field{Key: "Resample", Value: strconv.Itoa(opts.Resample)},
 		images.Field{Key: "Mask", Value: filepath.Base(c.String("mask"))})
+	if opts.InferClass {
+		p.Extra = append(p.Extra, images.Field{Key: "Class", Value: "auto"})
+		p.CFGScale = c.Float64("guidance")
+	}
+	if cond.Prompt != "" {
+		p.Prompt, p.CFGScale = cond.Prompt, c.Float64("guidance")
+	}
 	return saveTaskResult(c, "inpaint", out, p)
 }
 
@@ -138,7 +157,10 @@ func classCondition(verb string, c *cli.Context, net *diffusion.Network) (tasks.
 		return tasks.Condition{}, userErrorf("%s: --class %q: want a class number or none", verb, s)
 	}
 	if net.Classes() == 0 {
-		return tasks.Condition{}, userErrorf("%s: --class %d: %s is unconditional", verb, k, c.String("ckpt"))
+		if net.Config.Cond == "text" {
+			return tasks.Condition{}, userErrorf("%s: --class %d: %s is conditioned on text: use --prompt TEXT", verb, k, c.String("ckpt"))
+		}
+		return tasks.Condition{}, userErrorf("%s: --class %d: %s is not class-conditional (%s)", verb, k, c.String("ckpt"), condName(net.Config.Cond))
 	}
 	if k < 0 || k >= net.Classes() {
 		return tasks.Condition{}, userErrorf("%s: --class %d: the model knows classes 0 to %d", verb, k, net.Classes()-1)
@@ -171,7 +193,7 @@ func taskParameters(c *cli.Context, task, hash string, out image.Image, net *dif
 		p.Model = strings.TrimSuffix(filepath.Base(c.String("ckpt")), ".safetensors")
 		p.ModelHash = hash
 		p.Family = diffusion.Family
-		if s := c.String("class"); s != "" && s != "none" {
+		if s := c.String("class"); s != "" && s != "none" && s != "auto" {
 			p.Prompt = "class " + s
 			p.CFGScale = c.Float64("guidance")
 			p.Extra = append(p.Extra, images.Field{Key: "Class", Value: s})

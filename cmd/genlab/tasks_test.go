@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"genlab/images"
@@ -81,7 +83,7 @@ func TestInpaintCommand(t *testing.T) {
 		}
 	}
 	params, err := images.ReadParameters(out)
-	if err != nil || !strings.Contains(params, "Task: inpaint") || !strings.Contains(params, "Resample: 2") || !strings.Contains(params, "Seed: 3") {
+	if err != nil || !strings.Contains(params, "Task: inpaint") || !strings.Contains(params, "Resample: 2") || !strings.Contains(params, "Seed: 3") || !strings.Contains(params, "Class: auto") {
 		t.Errorf("parameters %q (%v)", params, err)
 	}
 }
@@ -161,7 +163,7 @@ func TestEvalTasksCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| inpaint | square 14x14 | *mean-fill* |", "| inpaint | bottom half | *blur-fill* |",
-		"| inpaint | bottom half | genlab RePaint", "| edit | strength 0.5 | genlab SDEdit", "| edit | strength 1 | *blend with class mean* |",
+		"| inpaint | bottom half | genlab RePaint (", "| inpaint | square 14x14 | genlab RePaint + inferred class", "| edit | strength 0.5 | genlab SDEdit", "| edit | strength 1 | *blend with class mean* |",
 		"| style | 16x16 | genlab, random features", "| style | 16x16 | genlab, classifier features", "PSNR (dB)", "SSIM to input"} {
 		if !strings.Contains(string(table), want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
@@ -175,7 +177,7 @@ func TestEvalTasksCommand(t *testing.T) {
 		Rows []struct{ Method string }
 	}
 	b, _ := os.ReadFile(filepath.Join(out, "results.json"))
-	if err := json.Unmarshal(b, &js); err != nil || len(js) != 3 || len(js[0].Rows) != 8 {
+	if err := json.Unmarshal(b, &js); err != nil || len(js) != 3 || len(js[0].Rows) != 10 {
 		t.Errorf("results.json (%v):\n%s", err, b)
 	}
 	for _, f := range []string{"inpaint-square-14x14.png", "inpaint-bottom-half.png", "edit.png", "style.png"} {
@@ -210,6 +212,7 @@ func TestTaskCommandsBadInput(t *testing.T) {
 		{"--strength 1.5", []string{"edit", "--ckpt", ckpt, "--image", img, "--strength", "1.5", "--class", "1", "--out", out}},
 		{"--class K", []string{"edit", "--ckpt", ckpt, "--image", img, "--strength", "0.5", "--out", out}},
 		{"not text", []string{"edit", "--ckpt", ckpt, "--image", img, "--strength", "0.5", "--prompt", "a red circle", "--out", out}},
+		{"conditioned on classes, not text", []string{"inpaint", "--ckpt", ckpt, "--image", img, "--mask", mask, "--prompt", "a red circle", "--out", out}},
 		{"not both", []string{"edit", "--ckpt", ckpt, "--image", img, "--strength", "0.5", "--prompt", "x", "--class", "1", "--out", out}},
 		{"--sampler", []string{"edit", "--ckpt", ckpt, "--image", img, "--strength", "0.5", "--class", "1", "--sampler", "euler", "--out", out}},
 		{"missing.png", []string{"style", "--content", img, "--style", missing, "--out", out}},
@@ -222,4 +225,73 @@ func TestTaskCommandsBadInput(t *testing.T) {
 	} {
 		t.Run(c.mention, func(t *testing.T) { wantUserError(t, c.mention, c.args...) })
 	}
+}
+
+// --class none fills with the unconditional model, --class K under K.
+func TestInpaintCommandClasses(t *testing.T) {
+	ckpt := tinyCheckpoint(t)
+	dir := t.TempDir()
+	img, mask, _ := taskInputs(t, dir)
+	for _, c := range []struct{ class, want string }{{"none", "Task: inpaint"}, {"3", "Class: 3"}} {
+		out := filepath.Join(dir, "filled-"+c.class+".png")
+		status, _, stderr := genlab(t, "inpaint", "--ckpt", ckpt, "--image", img, "--mask", mask, "--out", out,
+			"--steps", "4", "--jump", "2", "--resample", "1", "--class", c.class)
+		if status != 0 {
+			t.Fatalf("--class %s: exit %d: %s", c.class, status, stderr)
+		}
+		params, _ := images.ReadParameters(out)
+		if !strings.Contains(params, c.want) || (c.class == "none" && strings.Contains(params, "Class")) {
+			t.Errorf("--class %s: parameters %q", c.class, params)
+		}
+	}
+}
+
+// taskTextRun is a text-conditioned tiny model trained for 2 steps, for
+// edit --prompt.
+var taskTextRun struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func taskTextCheckpoint(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("trains a tiny text model")
+	}
+	taskTextRun.once.Do(func() {
+		dir, err := os.MkdirTemp("", "genlab-tasks-text-")
+		if err != nil {
+			taskTextRun.err = err
+			return
+		}
+		if status, _, stderr := genlab(t, "train", "diffusion", "--data", "shapes", "--cond", "text", "--size", "tiny", "--steps", "2",
+			"--batch", "4", "--save-every", "2", "--sample-every", "2", "--samples", "1", "--out", dir); status != 0 {
+			taskTextRun.err = fmt.Errorf("train text model: exit %d: %s", status, stderr)
+		}
+		taskTextRun.path = filepath.Join(dir, "ckpt-000002.safetensors")
+	})
+	if taskTextRun.err != nil {
+		t.Fatal(taskTextRun.err)
+	}
+	return taskTextRun.path
+}
+
+// With a text model, edit takes a prompt of its vocabulary.
+func TestEditCommandWithAPrompt(t *testing.T) {
+	ckpt := taskTextCheckpoint(t)
+	dir := t.TempDir()
+	img, _, _ := taskInputs(t, dir)
+	out := filepath.Join(dir, "edited.png")
+	status, _, stderr := genlab(t, "edit", "--ckpt", ckpt, "--image", img, "--strength", "0.5", "--prompt", "a large red circle in the center",
+		"--steps", "4", "--out", out)
+	if status != 0 {
+		t.Fatalf("exit %d: %s", status, stderr)
+	}
+	params, _ := images.ReadParameters(out)
+	if !strings.HasPrefix(params, "a large red circle in the center\n") {
+		t.Errorf("parameters %q", params)
+	}
+	wantUserError(t, "unknown word \"unicorn\"", "edit", "--ckpt", ckpt, "--image", img, "--strength", "0.5", "--prompt", "a red unicorn", "--out", out)
+	wantUserError(t, "conditioned on text: use --prompt", "edit", "--ckpt", ckpt, "--image", img, "--strength", "0.5", "--class", "2", "--out", out)
 }
