@@ -13,6 +13,10 @@ type UNetConfig struct {
 	Groups     int `json:"groups"`      // GroupNorm groups (8)
 	ContextDim int `json:"context_dim"` // >0: cross-attention to a (N,L,ContextDim) context at the lowest level
 	Classes    int `json:"classes"`     // >0: class-conditional, with an embedding row per class plus one for "no class"
+	// >0: an image of this many channels is concatenated to x before the
+	// first conv (SR3's upsampled low-resolution input); the output keeps
+	// InChannels.
+	CondChannels int `json:"cond_channels,omitempty"`
 }
 
 // UNetSize is a named size of genlab's UNet for images of the given
@@ -74,8 +78,8 @@ func (c UNetConfig) Validate() error {
 		return fmt.Errorf("unet: %d channels do not split into %d groups", c.Channels, c.Groups)
 	case (2*c.Channels)%c.Heads != 0:
 		return fmt.Errorf("unet: %d channels do not split into %d heads", 2*c.Channels, c.Heads)
-	case c.Classes < 0 || c.ContextDim < 0:
-		return fmt.Errorf("unet: negative classes or context_dim")
+	case c.Classes < 0 || c.ContextDim < 0 || c.CondChannels < 0:
+		return fmt.Errorf("unet: negative classes, context_dim or cond_channels")
 	case c.TimeDim%2 != 0:
 		return fmt.Errorf("unet: time_dim %d must be even", c.TimeDim)
 	}
@@ -118,7 +122,7 @@ func NewUNet(p *Params, c UNetConfig) (*UNet, error) {
 		u.classEmb = "class_emb.weight"
 		p.Add(u.classEmb, []int{c.Classes + 1, td}, Normal(1))
 	}
-	u.inc = NewConv(p, "inc", c.InChannels, ch, 3, 1, 1)
+	u.inc = NewConv(p, "inc", c.InChannels+c.CondChannels, ch, 3, 1, 1)
 	u.d1 = NewResBlock(p, "d1", ch, ch, td, gr)
 	u.down1 = NewConv(p, "down1", ch, ch, 3, 2, 1)
 	u.d2 = NewResBlock(p, "d2", ch, 2*ch, td, gr)
@@ -144,6 +148,7 @@ func NewUNet(p *Params, c UNetConfig) (*UNet, error) {
 type Cond struct {
 	Class   *Node // (N) class indices as floats; Classes means "no class"
 	Context *Node // (N,L,ContextDim) token encodings, e.g. of a caption
+	Image   *Node // (N,CondChannels,S,S), concatenated to x (super-resolution)
 }
 
 // Fwd: x (N,C,S,S); temb the sinusoidal embedding of the time (N,TimeDim);
@@ -166,6 +171,12 @@ func (u *UNet) Predict(g *Graph, x, temb *Node, c Cond) *Node {
 	}
 	if u.cross != nil && ctx == nil {
 		return g.fail(fmt.Errorf("unet: a cross-attention UNet needs a context"))
+	}
+	if u.Config.CondChannels > 0 {
+		if c.Image == nil {
+			return g.fail(fmt.Errorf("unet: a UNet with cond_channels needs a conditioning image"))
+		}
+		x = g.Concat(x, c.Image)
 	}
 	h0 := u.d1.Fwd(g, u.inc.Fwd(g, x), e)
 	h1 := u.d2.Fwd(g, u.down1.Fwd(g, h0), e)
