@@ -30,6 +30,7 @@ func evalTasksCommand() *cli.Command {
 		&cli.IntFlag{Name: "steps", Value: 50, Usage: "inpaint: respaced sampler steps"},
 		&cli.IntFlag{Name: "jump", Value: 5, Usage: "inpaint: RePaint's jump length"},
 		&cli.IntFlag{Name: "resample", Value: 5, Usage: "inpaint: RePaint's resampling count"},
+		&cli.Float64Flag{Name: "inpaint-guidance", Value: 2, Usage: "inpaint: guidance scale under the inferred class"},
 		&cli.StringFlag{Name: "strengths", Value: "0.3,0.4,0.5,0.6,0.8,1", Usage: "edit: the strengths to measure"},
 		&cli.Float64Flag{Name: "guidance", Value: 3, Usage: "edit: classifier-free guidance scale"},
 		&cli.IntFlag{Name: "edit-steps", Value: 50, Usage: "edit: DDIM steps at strength 1"},
@@ -57,26 +58,29 @@ func evalTasksCommand() *cli.Command {
 
 func evalTasksAction(c *cli.Context) error {
 	env := &tasks.EvalEnv{
-		Ckpts:          map[string]string{},
-		ClassifierPath: c.String("classifier"),
-		N:              c.Int("n"),
-		Batch:          c.Int("batch"),
-		Seed:           c.Uint64("seed"),
-		Log:            c.App.ErrWriter,
-		Repaint:        tasks.RepaintOptions{Steps: c.Int("steps"), Jump: c.Int("jump"), Resample: c.Int("resample")},
-		Guidance:       c.Float64("guidance"),
-		EditSteps:      c.Int("edit-steps"),
-		StyleN:         c.Int("style-n"),
-		StyleSize:      c.Int("style-size"),
-		StyleIter:      c.Int("style-steps"),
+		Ckpts:           map[string]string{},
+		ClassifierPath:  c.String("classifier"),
+		N:               c.Int("n"),
+		Batch:           c.Int("batch"),
+		Seed:            c.Uint64("seed"),
+		Log:             c.App.ErrWriter,
+		Repaint:         tasks.RepaintOptions{Steps: c.Int("steps"), Jump: c.Int("jump"), Resample: c.Int("resample")},
+		Guidance:        c.Float64("guidance"),
+		InpaintGuidance: c.Float64("inpaint-guidance"),
+		EditSteps:       c.Int("edit-steps"),
+		StyleN:          c.Int("style-n"),
+		StyleSize:       c.Int("style-size"),
+		StyleIter:       c.Int("style-steps"),
 	}
 	switch {
 	case env.N < 1 || env.N > 10000:
 		return userErrorf("eval-tasks: --n %d: want 1 to 10000", env.N)
 	case env.Batch < 1:
 		return userErrorf("eval-tasks: --batch %d: want at least 1", env.Batch)
-	case env.Guidance < 0:
-		return userErrorf("eval-tasks: --guidance %g: want 0 or more", env.Guidance)
+	case !(env.Guidance > 0):
+		return userErrorf("eval-tasks: --guidance %g: want more than 0 (1: none)", env.Guidance)
+	case !(env.InpaintGuidance > 0):
+		return userErrorf("eval-tasks: --inpaint-guidance %g: want more than 0 (1: none)", env.InpaintGuidance)
 	case env.EditSteps < 1 || env.EditSteps > 1000:
 		return userErrorf("eval-tasks: --edit-steps %d: want 1 to 1000", env.EditSteps)
 	case env.StyleN < 1 || env.StyleN > 100:

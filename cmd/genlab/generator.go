@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"genlab/diffusion"
+	"genlab/flow"
 	"genlab/gan"
 	"genlab/images"
 	"genlab/models"
@@ -62,6 +63,9 @@ func loadGenerator(c *cli.Context, verb, ckpt string) (*generator, error) {
 			}
 		}
 	}
+	if fam != flow.Family && c.IsSet("temperature") {
+		return nil, userErrorf("%s: --temperature: %s is a %s checkpoint; that flag is the flow's", verb, ckpt, fam)
+	}
 	hash, err := images.ModelHash(ckpt)
 	if err != nil {
 		return nil, err
@@ -71,6 +75,8 @@ func loadGenerator(c *cli.Context, verb, ckpt string) (*generator, error) {
 	switch fam {
 	case diffusion.Family:
 		return diffusionGenerator(c, g, base)
+	case flow.Family:
+		return flowGenerator(c, verb, g, base)
 	case gan.Family:
 		net, err := gan.LoadNetworks(ckpt)
 		if err != nil {
@@ -157,6 +163,13 @@ func diffusionGenerator(c *cli.Context, g *generator, base images.Parameters) (*
 	}
 	u := net.Config.UNet
 	g.channels, g.size, g.classes, g.anyClass = u.InChannels, u.Size, net.Classes(), true
+	if net.Config.Cond == "lowres" {
+		return nil, userErrorf("%s is a super-resolution model: it draws from a low-resolution image, use 'genlab superres'", g.ckpt)
+	}
+	prompt, prompts, err := promptFlag(c, net)
+	if err != nil {
+		return nil, err
+	}
 	batch := c.Int("batch")
 	if batch < 1 {
 		batch = 16
@@ -173,7 +186,7 @@ func diffusionGenerator(c *cli.Context, g *generator, base images.Parameters) (*
 			}
 		}
 		return net.Generate(ctx, net.Params, diffusion.GenerateOptions{
-			N: len(seeds), Seeds: seeds, Classes: cs, Sampler: c.String("sampler"), Steps: c.Int("steps"),
+			N: len(seeds), Seeds: seeds, Classes: cs, Prompts: prompts(len(seeds)), Sampler: c.String("sampler"), Steps: c.Int("steps"),
 			Eta: c.Float64("eta"), Guidance: c.Float64("guidance"), Batch: batch,
 			Progress: func(done, total int, _ []float32) error {
 				if progress != nil {
@@ -184,7 +197,11 @@ func diffusionGenerator(c *cli.Context, g *generator, base images.Parameters) (*
 		})
 	}
 	g.settings = func(seed uint64, class int) images.Parameters {
-		return sampleParameters(c, g.ckpt, base.ModelHash, seed, class, u.Size)
+		p := sampleParameters(c, g.ckpt, base.ModelHash, seed, class, u.Size)
+		if prompt != "" {
+			p.Prompt = prompt
+		}
+		return p
 	}
 	terms := c.Int("bpd-terms")
 	g.bpd = func(ctx context.Context, pix []float32, n int, seed uint64) (float64, string, error) {

@@ -39,6 +39,13 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			batchCommand(),
 			dataCommand(),
 			infoCommand(),
+			uiCommand(),
+			superresCommand(),
+			txt2imgCommand(),
+			inpaintCommand(),
+			editCommand(),
+			styleCommand(),
+			evalTasksCommand(),
 		},
 		CommandNotFound: func(c *cli.Context, name string) {
 			// Reported as an error by run: unknown commands exit 1.

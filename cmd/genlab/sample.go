@@ -23,6 +23,7 @@ func sampleFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "eta", Usage: "DDIM's η (0: deterministic)"},
 		&cli.Float64Flag{Name: "guidance", Value: 2, Usage: "classifier-free guidance scale (1: none)"},
 		&cli.IntFlag{Name: "batch", Value: 16, Usage: "images per forward pass (never changes the images)"},
+		&cli.Float64Flag{Name: "temperature", Value: 0.7, Usage: "flow: scale of the latent noise (1 samples the model itself)"},
 	}
 }
 
@@ -35,6 +36,7 @@ func sampleCommand() *cli.Command {
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "how many images"},
 			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "image i's noise comes from seed+i, its file is NNNNN-SEED.png"},
 			&cli.StringFlag{Name: "out", Value: "out/samples", Usage: "folder for the PNGs"},
+			&cli.StringFlag{Name: "prompt", Usage: "what a text-to-image model draws (default: the null prompt)"},
 			&cli.StringFlag{Name: "class", Usage: "class K for every image, none for unconditional (default: all classes in equal blocks, one row each in a grid of 10 per class)"},
 			&cli.StringFlag{Name: "grid", Usage: "also write a grid of all images to this PNG"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
@@ -47,13 +49,11 @@ func sampleCommand() *cli.Command {
 func family(c *cli.Context, verb string) error {
 	switch fam := c.Args().First(); {
 	case c.NArg() != 1:
-		return userErrorf("%s: name the family: diffusion, vae or gan", verb)
-	case fam == "diffusion" || fam == "gan" || fam == "vae":
+		return userErrorf("%s: name the family: diffusion, vae, flow or gan", verb)
+	case fam == "diffusion" || fam == "gan" || fam == "vae" || fam == "flow":
 		return nil
-	case fam == "flow":
-		return userErrorf("%s: family %q is not in this build yet; it has: diffusion, vae, gan", verb, fam)
 	default:
-		return userErrorf("%s: unknown family %q: want diffusion, vae or gan", verb, fam)
+		return userErrorf("%s: unknown family %q: want diffusion, vae, flow or gan", verb, fam)
 	}
 }
 

@@ -16,12 +16,12 @@ import (
 )
 
 // families lists what `genlab train` can train in this build.
-var families = []string{"diffusion", "vae", "gan", "classifier"}
+var families = []string{"diffusion", "vae", "flow", "gan", "classifier", "attributes"}
 
 func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "train",
-		Usage:     "train a model: genlab train diffusion|vae|gan|classifier",
+		Usage:     "train a model: genlab train diffusion|vae|flow|gan|classifier|attributes",
 		ArgsUsage: "FAMILY",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "mnist", Usage: "mnist, shapes or a folder of images"},
@@ -37,7 +37,8 @@ func trainCommand() *cli.Command {
 			&cli.IntFlag{Name: "keep", Value: 3, Usage: "checkpoints to keep"},
 			&cli.IntFlag{Name: "samples", Usage: "images per sample grid (default 64, or 10 per class)"},
 			&cli.StringFlag{Name: "size", Value: "small", Usage: "tiny, small or base"},
-			&cli.StringFlag{Name: "cond", Value: "none", Usage: "none or class (diffusion and GAN; text arrives with text-to-image)"},
+			&cli.StringFlag{Name: "cond", Value: "none", Usage: "none, class (diffusion and GAN), text (diffusion on captioned data) or lowres (diffusion super-resolution)"},
+			&cli.StringFlag{Name: "scale", Usage: "--cond lowres: the upscaling factor, 2 or 4, or 2,4 for one model of both (default 4)"},
 			&cli.StringFlag{Name: "schedule", Value: "linear", Usage: "noise schedule: linear or cosine"},
 			&cli.IntFlag{Name: "warmup", Value: -1, Usage: "learning-rate warm-up steps (default: the recipe's)"},
 			&cli.StringFlag{Name: "lr-schedule", Value: "constant", Usage: "after warm-up: constant, or cosine (decay to 0 at the last step)"},
@@ -58,6 +59,8 @@ func trainAction(c *cli.Context) error {
 	switch fam := c.Args().First(); fam {
 	case "classifier":
 		return trainClassifier(c)
+	case "attributes":
+		return trainAttributes(c)
 	case "diffusion":
 		return trainDiffusion(c)
 	case "gan":
@@ -65,7 +68,7 @@ func trainAction(c *cli.Context) error {
 	case "vae":
 		return trainVAE(c)
 	case "flow":
-		return userErrorf("train: family %q is not in this build yet; it can train: %v", fam, families)
+		return trainFlow(c)
 	default:
 		return userErrorf("train: unknown family %q: want one of %v", fam, families)
 	}
