@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"genlab/diffusion"
+	"genlab/flow"
 	"genlab/gan"
 	"genlab/images"
 	"genlab/vae"
@@ -165,6 +166,7 @@ func Load(path string) (*Model, error) {
 // loaders fill in a Model of each family from its checkpoint.
 var loaders = map[string]func(m *Model) error{
 	diffusion.Family: loadDiffusion,
+	flow.Family:      loadFlow,
 	gan.Family:       loadGAN,
 	vae.Family:       loadVAE,
 }
@@ -241,6 +243,32 @@ func loadGAN(m *Model) error {
 				cs = classes[lo:hi]
 			}
 			pix, err := net.GenerateSeeds(ctx, net.GP, seeds[lo:hi], cs)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, pix...)
+			progress(hi, len(seeds), pix)
+		}
+		return out, nil
+	}
+	return nil
+}
+
+// loadFlow draws from a flow at the settings' temperature. The app runs
+// one job at a time, which the flow's graph cache needs.
+func loadFlow(m *Model) error {
+	net, err := flow.LoadNetwork(m.Path)
+	if err != nil {
+		return err
+	}
+	cfg := net.Config
+	m.Channels, m.Size = cfg.InChannels, cfg.Size
+	m.Controls = Controls{Temperature: true}
+	m.draw = func(ctx context.Context, s Settings, seeds []uint64, progress func(int, int, []float32)) ([]float32, error) {
+		out := make([]float32, 0, len(seeds)*net.Dim())
+		for lo := 0; lo < len(seeds); lo += 16 {
+			hi := min(len(seeds), lo+16)
+			pix, err := net.SampleSeeds(ctx, net.Params, seeds[lo:hi], s.Temperature)
 			if err != nil {
 				return nil, err
 			}
