@@ -23,7 +23,7 @@ DEB_BENCH := python3-torch
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps deps-test deps-bench build demo test test-short bench fuzz vet clean \
-	train-classifier train-diffusion eval-diffusion train-vae train-flow train-gan compare
+	train-classifier train-diffusion eval-diffusion train-vae train-flow train-gan compare eval-tasks
 
 all: build
 
@@ -105,6 +105,19 @@ COMPARE_CKPTS := runs/diffusion-small/ckpt-005000.safetensors runs/vae/ckpt-0060
 compare: build $(CLASSIFIER)
 	./$(BIN) compare $(addprefix --ckpt ,$(COMPARE_CKPTS)) --n 1000 --bpd-images 1000 --bpd-k 100 \
 		--sampler dpmpp2m --steps 20 --guidance 2 --out out/compare
+
+# The tasks beside their naive baselines: one Markdown table
+# (out/eval-tasks/table.md) and a PNG of examples per task. Inpainting,
+# editing and style transfer use the diffusion recipe's model; super-
+# resolution and text-to-image join when their checkpoints exist
+# (genlab train diffusion --cond lowres / --data shapes --cond text).
+SR_CKPT  := $(lastword $(sort $(wildcard runs/superres/ckpt-*[0-9].safetensors)))
+T2I_CKPT := $(lastword $(sort $(wildcard runs/txt2img/ckpt-*[0-9].safetensors)))
+eval-tasks: build $(CLASSIFIER)
+	./$(BIN) eval-tasks --ckpt runs/diffusion-small/ckpt-005000.safetensors --n 200 \
+		$(if $(SR_CKPT),--sr-ckpt $(SR_CKPT)) \
+		$(if $(T2I_CKPT),--txt2img-ckpt $(T2I_CKPT) --attributes runs/attributes/attributes.safetensors) \
+		--out out/eval-tasks
 
 # The whole suite: gradient checks, the checkpoint fuzz seed corpus, round
 # trips, short training runs and the CLI end to end; then the pure-Go build
