@@ -19,8 +19,12 @@ import (
 //	score(c) = Σ_k ‖(1−m) ⊙ (ε_k − ε_θ(√ᾱ_{t_k} x + √(1−ᾱ_{t_k}) ε_k, t_k, c))‖²
 //
 // with the same (t_k, ε_k) for every class (paired differences have far
-// less variance), t_k stratified over [0.1 T, 0.6 T] where the classes
-// differ most, and the hole of x filled by BlurFill as neutral context.
+// less variance), t_k stratified over [0.3 T, 0.9 T), and the hole of x
+// filled by BlurFill as neutral context. On 200 MNIST test digits under a
+// random 14×14 square (diffusion-small, 32 levels) this names the true
+// class of 83.5% of them; noise levels in [0.1 T, 0.6 T) gave 81.5%,
+// [0.02 T, 0.3 T) 56%, [0.5 T, T) 75%, a black hole instead of the blur
+// 77.5%, and 64 levels instead of 32 no gain.
 
 // inferLevels is the default number of noise levels k.
 const inferLevels = 32
@@ -45,7 +49,7 @@ func InferClasses(ctx context.Context, net *diffusion.Network, known, mask []flo
 		copy(x0[j*dim:], BlurFill(known[j*dim:(j+1)*dim], mask[j*plane:(j+1)*plane], u.InChannels, u.Size, u.Size, 100))
 	}
 	T := net.Sched.T
-	lo, span := T/10, max(1, T/2)
+	lo, span := 3*T/10, max(1, 6*T/10)
 	scores := make([]float64, n*k)
 	eps := make([]float32, n*dim)
 	xt := make([]float32, n*dim)
