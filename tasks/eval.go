@@ -26,8 +26,9 @@ import (
 // table and one PNG of examples per task.
 //
 // To add a task, write its EvalTask (Name, the checkpoint it needs, Run)
-// and append it to EvalTasks; the CLI makes a flag for each checkpoint
-// and the table gains the task's rows and metric columns.
+// and append it to EvalTasks (and any further file it reads to
+// EvalFiles); the CLI makes a flag for each and the table gains the
+// task's rows and metric columns.
 
 // EvalTask is one task's evaluation.
 type EvalTask struct {
@@ -49,6 +50,17 @@ var EvalTasks = []EvalTask{
 		Ckpt: "ckpt", CkptUsage: "class-conditional MNIST diffusion checkpoint (inpaint, edit)", Run: evalEdit},
 	{Name: "style", About: "style transfer between procedural content and texture images, random-filter features against the classifier's, beside colour matching",
 		Run: evalStyle},
+}
+
+// EvalFile is a further file the evaluations read, such as a judge: the
+// CLI takes it as --Flag and passes it in EvalEnv.Ckpts[Flag].
+type EvalFile struct {
+	Flag, Usage string
+}
+
+// EvalFiles are the further files the evaluations read.
+var EvalFiles = []EvalFile{
+	{Flag: AttributesKey, Usage: "the shapes attribute classifier (genlab train attributes): judges text-to-image and super-resolution on shapes"},
 }
 
 // FindEvalTask returns the task of that name.

@@ -38,13 +38,9 @@ func evalTasksCommand() *cli.Command {
 		&cli.IntFlag{Name: "style-size", Value: 64, Usage: "style: their side in pixels"},
 		&cli.IntFlag{Name: "style-steps", Value: 150, Usage: "style: optimisation steps per pair"},
 	}
-	// One flag per checkpoint the tasks need (--ckpt for the MNIST model).
-	seen := map[string]bool{}
-	for _, t := range tasks.EvalTasks {
-		if t.Ckpt != "" && !seen[t.Ckpt] {
-			seen[t.Ckpt] = true
-			flags = append(flags, &cli.StringFlag{Name: t.Ckpt, Usage: t.CkptUsage})
-		}
+	// One flag per file the tasks read (--ckpt for the MNIST model).
+	for _, f := range evalFileFlags() {
+		flags = append(flags, &cli.StringFlag{Name: f.Flag, Usage: f.Usage})
 	}
 	return &cli.Command{
 		Name:  "eval-tasks",
@@ -100,15 +96,12 @@ func evalTasksAction(c *cli.Context) error {
 		}
 		env.Strengths = append(env.Strengths, s)
 	}
-	for _, t := range tasks.EvalTasks {
-		if t.Ckpt == "" {
-			continue
-		}
-		if p := c.String(t.Ckpt); p != "" {
+	for _, f := range evalFileFlags() {
+		if p := c.String(f.Flag); p != "" {
 			if _, err := os.Stat(p); err != nil {
-				return userErrorf("eval-tasks: --%s %s: no such file", t.Ckpt, p)
+				return userErrorf("eval-tasks: --%s %s: no such file", f.Flag, p)
 			}
-			env.Ckpts[t.Ckpt] = p
+			env.Ckpts[f.Flag] = p
 		}
 	}
 	var names []string
@@ -183,6 +176,25 @@ func evalTasksAction(c *cli.Context) error {
 	w.Write(table.Bytes())
 	fmt.Fprintf(w, "\nwrote %s, %s and %d example sheets to %s\n", filepath.Join(out, "table.md"), filepath.Join(out, "results.json"), len(pngs), out)
 	return nil
+}
+
+// evalFileFlags are the tasks' checkpoints and further files, each once.
+func evalFileFlags() []tasks.EvalFile {
+	var out []tasks.EvalFile
+	seen := map[string]bool{}
+	for _, t := range tasks.EvalTasks {
+		if t.Ckpt != "" && !seen[t.Ckpt] {
+			seen[t.Ckpt] = true
+			out = append(out, tasks.EvalFile{Flag: t.Ckpt, Usage: t.CkptUsage})
+		}
+	}
+	for _, f := range tasks.EvalFiles {
+		if !seen[f.Flag] {
+			seen[f.Flag] = true
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // jsonResults is results.json: each task's rows, with NaN (not

@@ -222,6 +222,7 @@ func TestTaskCommandsBadInput(t *testing.T) {
 		{"unknown task", []string{"eval-tasks", "--ckpt", ckpt, "--tasks", "painting"}},
 		{"needs --ckpt", []string{"eval-tasks", "--tasks", "inpaint"}},
 		{"--strengths", []string{"eval-tasks", "--ckpt", ckpt, "--strengths", "0.5,2"}},
+		{"--attributes", []string{"eval-tasks", "--ckpt", ckpt, "--attributes", missing}},
 	} {
 		t.Run(c.mention, func(t *testing.T) { wantUserError(t, c.mention, c.args...) })
 	}
