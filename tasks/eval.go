@@ -93,6 +93,7 @@ type EvalEnv struct {
 	StyleN          int            // style pairs (4)
 	StyleSize       int            // their side (64)
 	StyleIter       int            // optimisation steps per pair (150)
+	TextSampler     string         // text-to-image's sampler (DefaultTextSampler)
 
 	judge *eval.Classifier
 }
@@ -115,6 +116,9 @@ func (e *EvalEnv) defaults() {
 	}
 	if e.EditSteps == 0 {
 		e.EditSteps = 50
+	}
+	if e.TextSampler == "" {
+		e.TextSampler = DefaultTextSampler
 	}
 	if e.StyleN == 0 {
 		e.StyleN = 4

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"strings"
 	"time"
 
 	"genlab/datasets"
@@ -52,7 +53,7 @@ func evalTextToImage(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 	done := 0
 	for si, sp := range splits {
 		set := datasets.Shapes(env.N, 2000+env.Seed+uint64(si), sp.split)
-		r, err := TextToImageScores(ctx, net, attr, set, TextGuidances, env.Seed, env.Batch, func(d int) {
+		r, err := TextToImageScores(ctx, net, attr, set, TextGuidances, env.TextSampler, env.Seed, env.Batch, func(d int) {
 			if env.Progress != nil {
 				env.Progress("txt2img", done+d, total)
 			}
@@ -81,7 +82,7 @@ func evalTextToImage(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 		r.Examples.Name = "txt2img-" + slug(sp.name)
 		res.Examples = append(res.Examples, r.Examples)
 	}
-	res.Notes = append(res.Notes, fmt.Sprintf("%d captions per setting, one image each (DDIM, 50 steps); the held-out captions name (colour, shape) pairs never shown in training (datasets.ShapesHeldOut); the attribute classifier reads colour, shape, size and position; \"attribute acc.\" is the mean of the four, \"all four\" the share of images right on every one", env.N))
+	res.Notes = append(res.Notes, fmt.Sprintf("%d captions per setting, one image each (%s, 50 steps); the held-out captions name (colour, shape) pairs never shown in training (datasets.ShapesHeldOut); the attribute classifier reads colour, shape, size and position; \"attribute acc.\" is the mean of the four, \"all four\" the share of images right on every one", env.N, strings.ToUpper(env.TextSampler)))
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }
@@ -96,10 +97,10 @@ type TextToImageResult struct {
 }
 
 // TextToImageScores draws one image for each caption of set (image i from
-// seed+i) at each guidance scale and asks the attribute classifier whether
+// seed+i) with sampler (50 steps) at each guidance scale and asks the attribute classifier whether
 // it shows the caption's attributes. progress is told the sampler steps
 // done (images times steps).
-func TextToImageScores(ctx context.Context, net *diffusion.Network, attr *eval.AttributeClassifier, set *datasets.Set, guidances []float64, seed uint64, batch int, progress func(done int)) (TextToImageResult, error) {
+func TextToImageScores(ctx context.Context, net *diffusion.Network, attr *eval.AttributeClassifier, set *datasets.Set, guidances []float64, sampler string, seed uint64, batch int, progress func(done int)) (TextToImageResult, error) {
 	if batch <= 0 {
 		batch = 16
 	}
@@ -130,7 +131,7 @@ func TextToImageScores(ctx context.Context, net *diffusion.Network, attr *eval.A
 	dim := net.Dim()
 	for gi, g := range guidances {
 		t0 := time.Now()
-		pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{N: n, Seeds: seeds, Steps: 50, Guidance: g, Prompts: set.Captions, Batch: batch,
+		pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{N: n, Seeds: seeds, Sampler: sampler, Steps: 50, Guidance: g, Prompts: set.Captions, Batch: batch,
 			Progress: func(d, _ int, _ []float32) error {
 				if progress != nil {
 					progress(gi*n*50 + d*batch)

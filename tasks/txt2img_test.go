@@ -68,7 +68,7 @@ func TestTextToImageScores(t *testing.T) {
 		t.Fatal(err)
 	}
 	set := datasets.Shapes(4, 3, "heldout")
-	r, err := TextToImageScores(context.Background(), net, attr, set, []float64{1, 3}, 1, 2, nil)
+	r, err := TextToImageScores(context.Background(), net, attr, set, []float64{1, 3}, "ddim", 1, 2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func txt2imgCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Value: "out/txt2img", Usage: "folder for the PNGs (NNNNN-SEED.png)"},
 			&cli.Uint64Flag{Name: "seed", Usage: "image i's noise comes from seed+i"},
 			&cli.IntFlag{Name: "steps", Value: 50, Usage: "sampler steps"},
-			&cli.StringFlag{Name: "sampler", Value: "ddim", Usage: "ddpm, ddim or dpmpp2m"},
+			&cli.StringFlag{Name: "sampler", Value: tasks.DefaultTextSampler, Usage: "ddpm, ddim or dpmpp2m (DDIM leaves grainy backgrounds on shapes)"},
 			&cli.Float64Flag{Name: "guidance", Value: 3, Usage: "classifier-free guidance scale (1: none)"},
 			&cli.IntFlag{Name: "batch", Value: 16, Usage: "images per forward pass (never changes the images)"},
 			&cli.StringFlag{Name: "grid", Usage: "also write a grid of all images to this PNG"},
