@@ -120,12 +120,16 @@ func (m *AttributeClassifier) index(a datasets.ShapeAttrs) ([4]int, error) {
 
 // AttributesTrainOptions configures Train; zero fields take the defaults.
 type AttributesTrainOptions struct {
-	Steps    int     // 1500 (about 10 epochs of 20000 images at batch 128)
-	Batch    int     // 128
-	LR       float64 // 1e-3, cosine-decayed to 0
-	Noise    float64 // largest std of the Gaussian noise added to each training image (0.05), so generated images' grain does not fool it
-	Seed     uint64
-	Progress func(step, total int, loss float64) // after every step; may be nil
+	Steps int     // 1500 (about 10 epochs of 20000 images at batch 128)
+	Batch int     // 128
+	LR    float64 // 1e-3, cosine-decayed to 0
+	// Each training image gets Gaussian noise of a std drawn up to Noise
+	// (0.2) and a tint, a constant added to each channel, drawn up to Tint
+	// (0.1), both clamped to [0,1]: the grain and the grey or coloured
+	// backgrounds of generated images, which otherwise read as "white".
+	Noise, Tint float64
+	Seed        uint64
+	Progress    func(step, total int, loss float64) // after every step; may be nil
 }
 
 // Train fits the classifier to a captioned shapes set with AdamW on the
@@ -144,7 +148,10 @@ func (m *AttributeClassifier) Train(ctx context.Context, set *datasets.Set, o At
 		o.LR = 1e-3
 	}
 	if o.Noise == 0 {
-		o.Noise = 0.05
+		o.Noise = 0.2
+	}
+	if o.Tint == 0 {
+		o.Tint = 0.1
 	}
 	if set.N < o.Batch {
 		return fmt.Errorf("attributes: %s has %d images, fewer than a batch of %d", set.Name, set.N, o.Batch)
@@ -200,8 +207,12 @@ func (m *AttributeClassifier) Train(ctx context.Context, set *datasets.Set, o At
 		d := set.Dim()
 		for j := range o.Batch {
 			std := o.Noise * rng.Float64()
-			for k := j * d; k < (j+1)*d; k++ {
-				b.X[k] = min(1, max(0, b.X[k]+float32(std*rng.NormFloat64())))
+			plane := d / 3
+			for ch := range 3 {
+				tint := float32(o.Tint * rng.Float64())
+				for k := j*d + ch*plane; k < j*d+(ch+1)*plane; k++ {
+					b.X[k] = min(1, max(0, b.X[k]+tint+float32(std*rng.NormFloat64())))
+				}
 			}
 		}
 		for i, oh := range onehots {

@@ -26,7 +26,7 @@ func TestAttributeClassifierLearnsAndRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Train(context.Background(), train, AttributesTrainOptions{Steps: 200, Batch: 64, LR: 3e-3, Seed: 1}); err != nil {
+	if err := m.Train(context.Background(), train, AttributesTrainOptions{Steps: 200, Batch: 64, LR: 3e-3, Seed: 1, Noise: 0.05, Tint: 0.02}); err != nil {
 		t.Fatal(err)
 	}
 	want := make([]datasets.ShapeAttrs, test.N)
@@ -44,8 +44,8 @@ func TestAttributeClassifierLearnsAndRoundTrips(t *testing.T) {
 			t.Errorf("%s accuracy %.2f, chance is %.2f", AttributeNames[a], v, chance[a])
 		}
 	}
-	if s.Each[0] < 0.9 || s.Each[3] < 0.9 {
-		t.Errorf("colour %.2f and position %.2f: want both above 0.9", s.Each[0], s.Each[3])
+	if s.Each[0] < 0.85 || s.Each[3] < 0.85 {
+		t.Errorf("colour %.2f and position %.2f: want both above 0.85", s.Each[0], s.Each[3])
 	}
 	if s.AllFour > s.Mean || s.AllFour > s.Each[1] {
 		t.Errorf("all four (%.2f) cannot beat the mean (%.2f) or one attribute (%.2f)", s.AllFour, s.Mean, s.Each[1])
