@@ -21,6 +21,10 @@ type progress struct {
 	every      int
 	start      time.Time
 	lastLogged int
+	// first is the step before the first one reported: a resumed run
+	// starts part way, and its rate counts only the steps this process did.
+	first   int
+	started bool
 }
 
 func newProgress(w io.Writer, what string, total, every int) *progress {
@@ -42,6 +46,9 @@ func newProgress(w io.Writer, what string, total, every int) *progress {
 
 // step records that step (1-based) is done; note is shown beside it (e.g. the loss).
 func (p *progress) step(step int, note string) {
+	if !p.started {
+		p.first, p.started = step-1, true
+	}
 	if p.bar != nil {
 		p.bar.Describe(p.what + " " + note)
 		p.bar.Set(step)
@@ -51,7 +58,7 @@ func (p *progress) step(step int, note string) {
 		return
 	}
 	el := time.Since(p.start)
-	rate := float64(step) / el.Seconds()
+	rate := float64(step-p.first) / el.Seconds()
 	eta := time.Duration(float64(p.total-step) / rate * float64(time.Second)).Round(time.Second)
 	fmt.Fprintf(p.w, "%s %d/%d  %s  %.2f steps/s  elapsed %s  ETA %s\n", p.what, step, p.total, note, rate, el.Round(time.Second), eta)
 	p.lastLogged = step
