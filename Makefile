@@ -23,7 +23,8 @@ DEB_BENCH := python3-torch
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps deps-test deps-bench build demo test test-short bench fuzz vet clean \
-	train-classifier train-diffusion eval-diffusion train-vae train-flow train-gan compare eval-tasks
+	train-classifier train-diffusion eval-diffusion train-vae train-flow train-gan compare eval-tasks \
+	train-superres train-txt2img train-attributes
 
 all: build
 
@@ -106,17 +107,32 @@ compare: build $(CLASSIFIER)
 	./$(BIN) compare $(addprefix --ckpt ,$(COMPARE_CKPTS)) --n 1000 --bpd-images 1000 --bpd-k 100 \
 		--sampler dpmpp2m --steps 20 --guidance 2 --out out/compare
 
+# The tasks' own models, each within an hour on 2 cores. Super-resolution
+# (SR3): one MNIST model for 14->28 and 7->28. Text-to-image: a text
+# encoder and a cross-attention UNet trained together on captioned shapes.
+train-superres: build
+	./$(BIN) train diffusion --data mnist --cond lowres --scale 2,4 --size small --batch 32 --lr 4e-4 \
+		--steps 4000 --save-every 500 --sample-every 1000 --out runs/superres
+train-txt2img: build
+	./$(BIN) train diffusion --data shapes --cond text --size small --batch 32 --lr 4e-4 \
+		--steps 7500 --save-every 250 --sample-every 1000 --out runs/txt2img
+# The shapes attribute classifier that judges text-to-image (about 7 minutes).
+ATTRIBUTES := runs/attributes/attributes.safetensors
+$(ATTRIBUTES):
+	$(MAKE) build
+	./$(BIN) train attributes --data shapes --out runs/attributes
+train-attributes: $(ATTRIBUTES)
+
 # The tasks beside their naive baselines: one Markdown table
 # (out/eval-tasks/table.md) and a PNG of examples per task. Inpainting,
 # editing and style transfer use the diffusion recipe's model; super-
-# resolution and text-to-image join when their checkpoints exist
-# (genlab train diffusion --cond lowres / --data shapes --cond text).
+# resolution and text-to-image join when their recipes' runs exist.
 SR_CKPT  := $(lastword $(sort $(wildcard runs/superres/ckpt-*[0-9].safetensors)))
 T2I_CKPT := $(lastword $(sort $(wildcard runs/txt2img/ckpt-*[0-9].safetensors)))
-eval-tasks: build $(CLASSIFIER)
+eval-tasks: build $(CLASSIFIER) $(if $(T2I_CKPT),$(ATTRIBUTES))
 	./$(BIN) eval-tasks --ckpt runs/diffusion-small/ckpt-005000.safetensors --n 200 \
 		$(if $(SR_CKPT),--sr-ckpt $(SR_CKPT)) \
-		$(if $(T2I_CKPT),--txt2img-ckpt $(T2I_CKPT) --attributes runs/attributes/attributes.safetensors) \
+		$(if $(T2I_CKPT),--txt2img-ckpt $(T2I_CKPT) --attributes $(ATTRIBUTES)) \
 		--out out/eval-tasks
 
 # The whole suite: gradient checks, the checkpoint fuzz seed corpus, round
