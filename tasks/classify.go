@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 
 	"genlab/diffusion"
 )
@@ -35,42 +36,98 @@ const inferLevels = 32
 // are drawn per image from rngs[j]. It costs levels × Classes network
 // evaluations per image; progress, if not nil, is told them.
 func InferClasses(ctx context.Context, net *diffusion.Network, known, mask []float32, n, levels int, rngs []*rand.Rand, progress func(done, total int)) ([]int, error) {
+	ranked, err := RankClasses(ctx, net, known, mask, n, levels, rngs, progress)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, n)
+	for j, r := range ranked {
+		out[j] = r[0]
+	}
+	return out, nil
+}
+
+// RankClasses is InferClasses with every class: image j's classes from
+// the most likely to the least.
+func RankClasses(ctx context.Context, net *diffusion.Network, known, mask []float32, n, levels int, rngs []*rand.Rand, progress func(done, total int)) ([][]int, error) {
+	ranked, _, err := rankClasses(ctx, net, known, mask, n, levels, rngs, progress)
+	return ranked, err
+}
+
+// rankClasses is RankClasses that also returns the scores, scores[c][j]
+// for class c of image j.
+func rankClasses(ctx context.Context, net *diffusion.Network, known, mask []float32, n, levels int, rngs []*rand.Rand, progress func(done, total int)) ([][]int, [][]float64, error) {
 	k := net.Classes()
 	if k < 2 {
-		return nil, fmt.Errorf("tasks: the model is not class-conditional, it cannot tell classes apart")
+		return nil, nil, fmt.Errorf("tasks: the model is not class-conditional, it cannot tell classes apart")
 	}
 	u := net.Config.UNet
 	dim, plane := net.Dim(), u.Size*u.Size
 	if n < 1 || len(known) != n*dim || len(mask) != n*plane || len(rngs) != n || levels < 1 {
-		return nil, fmt.Errorf("tasks: infer classes: %d values, %d mask values, %d rngs for %d images at %d levels", len(known), len(mask), len(rngs), n, levels)
+		return nil, nil, fmt.Errorf("tasks: infer classes: %d values, %d mask values, %d rngs for %d images at %d levels", len(known), len(mask), len(rngs), n, levels)
 	}
 	x0 := make([]float32, n*dim)
 	for j := range n {
 		copy(x0[j*dim:], BlurFill(known[j*dim:(j+1)*dim], mask[j*plane:(j+1)*plane], u.InChannels, u.Size, u.Size, 100))
 	}
+	contexts := make([][]float32, k)
+	classes := make([][]int, k)
+	for c := range k {
+		contexts[c] = x0
+		classes[c] = make([]int, n)
+		for j := range n {
+			classes[c][j] = c
+		}
+	}
+	scores, err := knownErrors(ctx, net, contexts, classes, mask, n, levels, rngs, progress)
+	if err != nil {
+		return nil, nil, err
+	}
+	ranked := make([][]int, n)
+	for j := range n {
+		order := make([]int, k)
+		for c := range order {
+			order[c] = c
+		}
+		sort.SliceStable(order, func(a, b int) bool { return scores[order[a]][j] < scores[order[b]][j] })
+		ranked[j] = order
+	}
+	return ranked, scores, nil
+}
+
+// knownErrors scores m candidate explanations of each of n partly known
+// images: candidate i of image j is the whole image contexts[i][j] (the
+// known pixels plus some filling of the hole, in the model's range) under
+// class classes[i][j]. Its score is the denoising error over the known
+// pixels summed over levels noise levels, every candidate of an image
+// seeing the same (t, ε) at each level; lower is likelier. It costs
+// levels × m network evaluations per image.
+func knownErrors(ctx context.Context, net *diffusion.Network, contexts [][]float32, classes [][]int, mask []float32, n, levels int, rngs []*rand.Rand, progress func(done, total int)) ([][]float64, error) {
+	u := net.Config.UNet
+	dim, plane := net.Dim(), u.Size*u.Size
+	m := len(contexts)
 	T := net.Sched.T
 	lo, span := 3*T/10, max(1, 6*T/10)
-	scores := make([]float64, n*k)
+	scores := make([][]float64, m)
+	for i := range scores {
+		scores[i] = make([]float64, n)
+	}
 	eps := make([]float32, n*dim)
 	xt := make([]float32, n*dim)
 	pred := make([]float32, n*dim)
 	ts := make([]int, n)
-	classes := make([]int, n)
-	done, total := 0, levels*k
+	done, total := 0, levels*m
 	for l := range levels {
 		for j, r := range rngs {
 			ts[j] = min(T-1, lo+(l*span)/levels+r.IntN(max(1, span/levels)))
 		}
 		gaussian(eps, rngs)
-		net.Sched.AddNoise(xt, x0, eps, ts, dim)
-		for c := range k {
+		for i := range m {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			for j := range classes {
-				classes[j] = c
-			}
-			if err := net.EpsModel(net.Params, classes)(ctx, xt, ts, pred); err != nil {
+			net.Sched.AddNoise(xt, contexts[i], eps, ts, dim)
+			if err := net.EpsModel(net.Params, classes[i])(ctx, xt, ts, pred); err != nil {
 				return nil, err
 			}
 			for j := range n {
@@ -81,7 +138,7 @@ func InferClasses(ctx context.Context, net *diffusion.Network, known, mask []flo
 						s += d * d
 					}
 				}
-				scores[j*k+c] += s
+				scores[i][j] += s
 			}
 			done++
 			if progress != nil {
@@ -89,15 +146,5 @@ func InferClasses(ctx context.Context, net *diffusion.Network, known, mask []flo
 			}
 		}
 	}
-	out := make([]int, n)
-	for j := range out {
-		best := 0
-		for c := range k {
-			if scores[j*k+c] < scores[j*k+best] {
-				best = c
-			}
-		}
-		out[j] = best
-	}
-	return out, nil
+	return scores, nil
 }

@@ -45,7 +45,15 @@ type RepaintOptions struct {
 	// diffusion model itself (InferClasses) and fills it conditioned on
 	// that class, rather than with the unconditional model.
 	InferClass bool
+	// Candidates, with InferClass, fills under each of that many likeliest
+	// classes and keeps the fill whose class best explains the known
+	// pixels with the fill in the hole (DefaultCandidates; 1: the
+	// likeliest class only).
+	Candidates int
 }
+
+// DefaultCandidates is how many inferred classes RePaint fills under.
+const DefaultCandidates = 3
 
 func (o RepaintOptions) withDefaults() RepaintOptions {
 	if o.Steps == 0 {
@@ -59,6 +67,9 @@ func (o RepaintOptions) withDefaults() RepaintOptions {
 	}
 	if o.Sampler == "" {
 		o.Sampler = "ddpm"
+	}
+	if o.Candidates == 0 {
+		o.Candidates = DefaultCandidates
 	}
 	return o
 }
@@ -77,6 +88,8 @@ func (o RepaintOptions) Validate(T int) error {
 		return fmt.Errorf("tasks: sampler %q for inpainting: use ddpm or ddim (a multistep solver cannot jump back)", o.Sampler)
 	case !(o.Eta >= 0 && o.Eta <= 1):
 		return fmt.Errorf("tasks: eta %g: want 0 to 1", o.Eta)
+	case o.Candidates < 1 || o.Candidates > 1000:
+		return fmt.Errorf("tasks: %d candidate classes: want at least 1", o.Candidates)
 	}
 	return nil
 }
@@ -148,28 +161,103 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 	case len(rngs) != n:
 		return nil, fmt.Errorf("tasks: repaint: %d rngs for %d images", len(rngs), n)
 	}
-	var den denoiser
-	var err error
 	infer := o.InferClass && cond.Class == nil && cond.Prompt == "" && net.Classes() > 0
-	if infer {
-		// Ask the network for the class of the known pixels, then fill
-		// under that class.
-		fills := RepaintEvals(o)
-		if guidance != 1 && guidance != 0 {
-			fills *= 2
-		}
-		classes, err := InferClasses(ctx, net, known, mask, n, inferLevels, rngs, func(d, _ int) {
-			if progress != nil {
-				progress(d, inferLevels*net.Classes()+fills)
-			}
-		})
+	if !infer {
+		den, err := newDenoiser(net, cond, n, guidance)
 		if err != nil {
 			return nil, err
 		}
-		den = classDenoiser(net, classes, guidance)
-	} else if den, err = newDenoiser(net, cond, n, guidance); err != nil {
+		r := repainter{net: net, o: o, known: known, mask: mask, n: n, rngs: rngs, progress: progress}
+		r.total = RepaintEvals(o) * den.evals()
+		return r.run(ctx, den)
+	}
+	// Ask the network for the likeliest classes of the known pixels, fill
+	// under each of the first o.Candidates, and keep, per image, the fill
+	// whose class best explains the known pixels with that fill as the
+	// context as well as with the blur fill the classes were first ranked
+	// with (a poor stand-in for a digit's missing strokes).
+	k := min(o.Candidates, net.Classes())
+	r := repainter{net: net, o: o, known: known, mask: mask, n: n, rngs: rngs, progress: progress}
+	r.total = InferEvals(o, net.Classes(), guidance)
+	ranked, first, err := rankClasses(ctx, net, known, mask, n, inferLevels, rngs, func(d, _ int) { r.tell(d) })
+	if err != nil {
 		return nil, err
 	}
+	r.done = inferLevels * net.Classes()
+	outs := make([][]float32, k)
+	classes := make([][]int, k)
+	for i := range k {
+		classes[i] = make([]int, n)
+		for j := range n {
+			classes[i][j] = ranked[j][i]
+		}
+		if outs[i], err = r.run(ctx, classDenoiser(net, classes[i], guidance)); err != nil {
+			return nil, err
+		}
+	}
+	if k == 1 {
+		return outs[0], nil
+	}
+	base := r.done
+	scores, err := knownErrors(ctx, net, outs, classes, mask, n, inferLevels, rngs, func(d, _ int) { r.tell(base + d) })
+	if err != nil {
+		return nil, err
+	}
+	// Both scores estimate how badly class c explains the known pixels,
+	// from independent noise and with different hole contents; their sum
+	// is the better estimate.
+	x := make([]float32, n*dim)
+	for j := range n {
+		best := 0
+		score := func(i int) float64 { return first[ranked[j][i]][j] + scores[i][j] }
+		for i := range k {
+			if score(i) < score(best) {
+				best = i
+			}
+		}
+		copy(x[j*dim:(j+1)*dim], outs[best][j*dim:(j+1)*dim])
+	}
+	return x, nil
+}
+
+// InferEvals is how many network evaluations per image Repaint costs with
+// o.InferClass on a model of classes classes at this guidance scale.
+func InferEvals(o RepaintOptions, classes int, guidance float64) int {
+	o = o.withDefaults()
+	k := min(o.Candidates, classes)
+	fills := RepaintEvals(o)
+	if guidance != 1 && guidance != 0 {
+		fills *= 2
+	}
+	n := inferLevels*classes + k*fills
+	if k > 1 {
+		n += inferLevels * k
+	}
+	return n
+}
+
+// repainter is one RePaint job over n images; run fills them under a
+// denoiser, and may be called again (with the rngs where it left them).
+type repainter struct {
+	net         *diffusion.Network
+	o           RepaintOptions
+	known, mask []float32
+	n           int
+	rngs        []*rand.Rand
+	progress    func(done, total int)
+	done, total int
+}
+
+func (r *repainter) tell(done int) {
+	if r.progress != nil {
+		r.progress(done, r.total)
+	}
+}
+
+func (r *repainter) run(ctx context.Context, den denoiser) ([]float32, error) {
+	net, o, known, n, rngs := r.net, r.o, r.known, r.n, r.rngs
+	dim := net.Dim()
+	plane := net.Config.UNet.Size * net.Config.UNet.Size
 	s, err := diffusion.NewSampler(o.Sampler, net.Sched, o.Steps, o.Eta)
 	if err != nil {
 		return nil, err
@@ -187,17 +275,11 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 	for j := range n {
 		for ch := range c {
 			for q := range plane {
-				fill[j*dim+ch*plane+q] = mask[j*plane+q] > 0.5
+				fill[j*dim+ch*plane+q] = r.mask[j*plane+q] > 0.5
 			}
 		}
 	}
 	plan := repaintPlan(o.Steps, o.Jump, o.Resample)
-	total := RepaintEvals(o) * den.evals()
-	done := 0
-	if infer {
-		done = inferLevels * net.Classes()
-		total += done
-	}
 
 	x := make([]float32, n*dim)
 	gaussian(x, rngs) // x_T
@@ -210,8 +292,8 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 		}
 		if mv.to < mv.from {
 			// Back up: x_{to} ~ q(x_{to} | x_{from}).
-			r := alphaBar(mv.to) / alphaBar(mv.from)
-			a, b := math.Sqrt(r), math.Sqrt(1-r)
+			ratio := alphaBar(mv.to) / alphaBar(mv.from)
+			a, b := math.Sqrt(ratio), math.Sqrt(1-ratio)
 			gaussian(z, rngs)
 			for k := range x {
 				x[k] = float32(a*float64(x[k]) + b*float64(z[k]))
@@ -224,7 +306,7 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 		if err := den.eps(ctx, x, t, eps); err != nil {
 			return nil, fmt.Errorf("tasks: repaint: model at t=%d: %w", ts[mv.from], err)
 		}
-		done += den.evals()
+		r.done += den.evals()
 		prev, _, err := s.Step(mv.from, eps, x, rngs)
 		if err != nil {
 			return nil, err
@@ -244,9 +326,7 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 				x[k] = known[k]
 			}
 		}
-		if progress != nil {
-			progress(done, total)
-		}
+		r.tell(r.done)
 	}
 	return x, nil
 }

@@ -158,8 +158,11 @@ func evalInpaint(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 		oi := o
 		oi.InferClass = true
 		g := env.InpaintGuidance
-		variants = append(variants, variant{fmt.Sprintf("genlab RePaint + inferred class (guidance %g)", g), oi, g,
-			inferLevels*net.Classes() + RepaintEvals(o)*2})
+		name := fmt.Sprintf("genlab RePaint + inferred class (guidance %g)", g)
+		if oi.Candidates > 1 {
+			name = fmt.Sprintf("genlab RePaint + inferred class (best of %d, guidance %g)", oi.Candidates, g)
+		}
+		variants = append(variants, variant{name, oi, g, InferEvals(oi, net.Classes(), g)})
 	}
 	total := 0
 	for _, v := range variants {
@@ -244,7 +247,7 @@ func evalInpaint(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 		res.Examples = append(res.Examples, ex)
 	}
 	perImage := RepaintEvals(o)
-	res.Notes = append(res.Notes, fmt.Sprintf("%d MNIST test digits per mask; PSNR and SSIM (Gaussian window, Wang et al. 2004) over the masked pixels; class acc. is the judge's accuracy on the filled digits; mean-fill uses the training set's mean image, blur-fill diffuses the known pixels into the hole; RePaint costs %d network evaluations per image with the unconditional model (the null class); inferring the class (the diffusion model's own zero-shot classification of the known pixels, %d noise levels x %d classes) and filling under guidance costs %d", n, perImage, inferLevels, net.Classes(), inferLevels*net.Classes()+2*perImage))
+	res.Notes = append(res.Notes, fmt.Sprintf("%d MNIST test digits per mask; PSNR and SSIM (Gaussian window, Wang et al. 2004) over the masked pixels; class acc. is the judge's accuracy on the filled digits; mean-fill uses the training set's mean image, blur-fill diffuses the known pixels into the hole; RePaint costs %d network evaluations per image with the unconditional model (the null class); inferring the class (the diffusion model's own zero-shot classification of the known pixels, %d noise levels x %d classes), filling under guidance for each of the %d likeliest classes and keeping the fill whose class best explains the known pixels costs %d", n, perImage, inferLevels, net.Classes(), min(o.Candidates, net.Classes()), InferEvals(o, net.Classes(), env.InpaintGuidance)))
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }

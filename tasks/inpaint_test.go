@@ -231,3 +231,48 @@ func TestInferClasses(t *testing.T) {
 		t.Fatalf("repaint with an inferred class: %v", err)
 	}
 }
+
+// With several candidate classes RePaint fills under each of the likeliest
+// and returns, per image, one of those fills: the known pixels exactly, and
+// progress that ends at the cost InferEvals gives.
+func TestRepaintCandidates(t *testing.T) {
+	net := tinyNet(t, 1, 8)
+	dim := 64
+	known := make([]float32, 3*dim)
+	mask := make([]float32, 3*dim)
+	for i := range known {
+		known[i] = float32(i%9)/4 - 1
+		if i%dim < 24 {
+			mask[i] = 1
+		}
+	}
+	o := RepaintOptions{Steps: 4, Jump: 2, Resample: 2, InferClass: true, Candidates: 1}
+	first, err := Repaint(context.Background(), net, Condition{}, 2, known, mask, 3, diffusion.ImageRNGs(1, 0, 3), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Candidates = 3
+	var done, total int
+	x, err := Repaint(context.Background(), net, Condition{}, 2, known, mask, 3, diffusion.ImageRNGs(1, 0, 3), o, func(d, tot int) { done, total = d, tot })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := InferEvals(o, 3, 2); total != want || done != want {
+		t.Errorf("progress ended at %d of %d, want %d of %d", done, total, want, want)
+	}
+	// Ranking 3 classes, 3 guided fills, rescoring 3 fills.
+	if got, want := InferEvals(o, 3, 2), inferLevels*3+3*2*RepaintEvals(o)+inferLevels*3; got != want {
+		t.Errorf("InferEvals = %d, want %d", got, want)
+	}
+	for k := range x {
+		if mask[k] <= 0.5 && x[k] != known[k] {
+			t.Fatalf("known value %d changed: %g, was %g", k, x[k], known[k])
+		}
+	}
+	if slices.Equal(x, first) {
+		t.Log("every image kept the likeliest class's fill")
+	}
+	if err := (RepaintOptions{Candidates: -1}).Validate(1000); err == nil {
+		t.Error("-1 candidates accepted")
+	}
+}

@@ -26,8 +26,10 @@ func inpaintCommand() *cli.Command {
 			"result pasted back under the mask, so unmasked pixels stay the image's own. Each network\n" +
 			"evaluation of --steps is repeated about --resample times (RePaint's resampling harmonises the\n" +
 			"fill with its surroundings): the cost is about steps x resample evaluations. With a\n" +
-			"class-conditional model and --class auto, the model first tells which class the visible\n" +
-			"pixels show (320 more evaluations) and fills under that class with guidance.",
+			"class-conditional model and --class auto, the model first ranks the classes by how well each\n" +
+			"explains the visible pixels (320 more evaluations), fills under each of the --candidates\n" +
+			"likeliest with guidance, and keeps the fill whose class, with that fill in the hole, best\n" +
+			"explains the visible pixels.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "ckpt", Usage: "diffusion checkpoint", Required: true},
 			&cli.StringFlag{Name: "image", Usage: "the image (PNG or JPEG)", Required: true},
@@ -39,6 +41,7 @@ func inpaintCommand() *cli.Command {
 			&cli.StringFlag{Name: "sampler", Value: "ddpm", Usage: "ddpm (ancestral, as RePaint) or ddim"},
 			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
 			&cli.StringFlag{Name: "class", Value: "auto", Usage: "with a class-conditional model: class K to fill towards, none for the unconditional model, or auto: the class the model itself infers from the visible pixels"},
+			&cli.IntFlag{Name: "candidates", Value: tasks.DefaultCandidates, Usage: "with --class auto: how many of the likeliest classes to fill under (1: the likeliest only)"},
 			&cli.StringFlag{Name: "prompt", Usage: "with a text-conditioned model: the text to fill towards"},
 			&cli.Float64Flag{Name: "guidance", Value: 2, Usage: "classifier-free guidance scale under a class or prompt (1: none)"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
@@ -63,7 +66,7 @@ func inpaintAction(c *cli.Context) error {
 	if mb, ib := mask.Bounds(), img.Bounds(); mb.Dx() != ib.Dx() || mb.Dy() != ib.Dy() {
 		return userErrorf("inpaint: --mask %s is %dx%d but --image %s is %dx%d: draw the mask at the image's size", c.String("mask"), mb.Dx(), mb.Dy(), c.String("image"), ib.Dx(), ib.Dy())
 	}
-	opts := tasks.RepaintOptions{Steps: c.Int("steps"), Jump: c.Int("jump"), Resample: c.Int("resample"), Sampler: c.String("sampler")}
+	opts := tasks.RepaintOptions{Steps: c.Int("steps"), Jump: c.Int("jump"), Resample: c.Int("resample"), Sampler: c.String("sampler"), Candidates: c.Int("candidates")}
 	if err := opts.Validate(net.Sched.T); err != nil {
 		return userErrorf("inpaint: %s", strings.TrimPrefix(err.Error(), "tasks: "))
 	}
@@ -105,7 +108,7 @@ func inpaintAction(c *cli.Context) error {
 		images.Field{Key: "Resample", Value: strconv.Itoa(opts.Resample)},
 		images.Field{Key: "Mask", Value: filepath.Base(c.String("mask"))})
 	if opts.InferClass {
-		p.Extra = append(p.Extra, images.Field{Key: "Class", Value: "auto"})
+		p.Extra = append(p.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Candidates", Value: strconv.Itoa(opts.Candidates)})
 		p.CFGScale = c.Float64("guidance")
 	}
 	if cond.Prompt != "" {
