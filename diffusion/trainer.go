@@ -138,7 +138,8 @@ func (t *Trainer) condition(b datasets.Batch, rng *rand.Rand) (Condition, error)
 
 // Sample draws the progress grid from the EMA weights: DDIM, 50 steps;
 // guidance 2 with classes in rows for a class-conditional network, or the
-// first captions of GridSource in rows for a text one; for a lowres one,
+// first captions of GridSource in rows for a text one (with DDPM); for a
+// lowres one,
 // each tile is GridSource's image i upscaled by bicubic interpolation, by
 // the model, and as it is.
 func (t *Trainer) Sample(ctx context.Context, n int, seed uint64) ([]float32, int, int, int, error) {
@@ -152,8 +153,9 @@ func (t *Trainer) Sample(ctx context.Context, n int, seed uint64) ([]float32, in
 		if src == nil || src.Captions == nil {
 			return nil, 0, 0, 0, fmt.Errorf("diffusion: a text model's grid needs captions (Trainer.GridSource)")
 		}
+		// DDPM: DDIM leaves grainy, tinted backgrounds on shapes images.
 		cols := images.GridColumns(n)
-		o.Prompts, o.Guidance = make([]string, n), 2
+		o.Prompts, o.Guidance, o.Sampler = make([]string, n), 2, "ddpm"
 		for i := range o.Prompts {
 			o.Prompts[i] = src.Captions[(i/cols)%src.N]
 		}
