@@ -94,6 +94,7 @@ type EvalEnv struct {
 	StyleSize       int            // their side (64)
 	StyleIter       int            // optimisation steps per pair (150)
 	TextSampler     string         // text-to-image's sampler (DefaultTextSampler)
+	SRSampler       string         // super-resolution's sampler (DefaultSuperResSampler)
 
 	judge *eval.Classifier
 }
@@ -119,6 +120,9 @@ func (e *EvalEnv) defaults() {
 	}
 	if e.TextSampler == "" {
 		e.TextSampler = DefaultTextSampler
+	}
+	if e.SRSampler == "" {
+		e.SRSampler = DefaultSuperResSampler
 	}
 	if e.StyleN == 0 {
 		e.StyleN = 4

@@ -16,7 +16,8 @@ import (
 // upsampling of the low-resolution image (SR3, Saharia et al. 2021,
 // "Image Super-Resolution via Iterative Refinement"): genlab train
 // diffusion --cond lowres trains it, and the result is a sample of
-// p(x | bicubic(low)), drawn here with DDIM.
+// p(x | bicubic(low)), drawn here with DDPM by default (see
+// DefaultSuperResSampler).
 //
 // The model sees Size×Size tiles. An image whose upscaled size is not
 // exactly that is handled as one canvas of its own size (scale times the
@@ -29,12 +30,20 @@ import (
 // grows with the number of tiles, (side/(Size/2))² of them.
 const MaxSuperResSide = 1024
 
+// DefaultSuperResSampler draws super-resolved images. SR3 samples
+// ancestrally, and here too DDPM beats deterministic DDIM at the same 50
+// steps on every measure: on 200 held-out MNIST digits (eval-tasks --seed
+// 2), PSNR 27.47 against 25.97 dB at 2x and 18.89 against 17.96 dB at 4x,
+// SSIM 0.798 against 0.730 at 4x, class accuracy 93.0% against 92.0%.
+const DefaultSuperResSampler = "ddpm"
+
 // SuperResParams is one super-resolution job on a user's image.
 type SuperResParams struct {
 	Net      *diffusion.Network // a lowres model (genlab train diffusion --cond lowres)
 	Image    image.Image        // the low-resolution image, any size, grey or colour
 	Scale    int                // the factor, one of the model's (Config.Scales); 0: the model's largest
-	Steps    int                // DDIM steps (50)
+	Steps    int                // sampler steps (50)
+	Sampler  string             // ddpm (DefaultSuperResSampler), ddim or dpmpp2m
 	Seed     uint64             // the noise's seed
 	Batch    int                // tiles per network pass (16)
 	Progress func(done, total int)
@@ -57,6 +66,9 @@ func SuperRes(ctx context.Context, p SuperResParams) (image.Image, error) {
 	}
 	if p.Steps == 0 {
 		p.Steps = 50
+	}
+	if p.Sampler == "" {
+		p.Sampler = DefaultSuperResSampler
 	}
 	if p.Batch <= 0 {
 		p.Batch = 16
@@ -134,8 +146,8 @@ func (cv canvas) crop(dst, x []float32, c int, p image.Point) {
 	}
 }
 
-// sample runs DDIM over the whole canvas: its ε̂ is the average of the
-// tiles' predictions where they overlap.
+// sample runs p.Sampler over the whole canvas: its ε̂ is the average of
+// the tiles' predictions where they overlap.
 func (cv canvas) sample(ctx context.Context, net *diffusion.Network, cond []float32, c int, p SuperResParams) ([]float32, error) {
 	s, n := cv.s, len(cv.tiles)
 	dim := c * s * s
@@ -192,7 +204,7 @@ func (cv canvas) sample(ctx context.Context, net *diffusion.Network, cond []floa
 		}
 		return nil
 	}
-	sampler, err := diffusion.NewSampler("ddim", net.Sched, p.Steps, 0)
+	sampler, err := diffusion.NewSampler(p.Sampler, net.Sched, p.Steps, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"strings"
 	"time"
 
 	"genlab/datasets"
@@ -87,7 +88,7 @@ func evalSuperRes(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 	}
 	total := len(net.Config.Scales) * set.N * 50
 	for si, scale := range net.Config.Scales {
-		r, err := SuperResScores(ctx, net, set, scale, env.Seed, env.Batch, judge, func(done int) {
+		r, err := SuperResScores(ctx, net, set, scale, env.SRSampler, env.Seed, env.Batch, judge, func(done int) {
 			if env.Progress != nil {
 				env.Progress("superres", si*set.N*50+done, total)
 			}
@@ -100,7 +101,7 @@ func evalSuperRes(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 			name     string
 			s        srScores
 			baseline bool
-		}{{"bicubic (imaging)", r.Bicubic, true}, {"genlab SR3 (DDIM 50)", r.Genlab, false}} {
+		}{{"bicubic (imaging)", r.Bicubic, true}, {fmt.Sprintf("genlab SR3 (%s 50)", strings.ToUpper(env.SRSampler)), r.Genlab, false}} {
 			ms := []Metric{{"PSNR (dB)", m.s.PSNR, "dB"}, {"SSIM", m.s.SSIM, ""}}
 			if judge != nil {
 				ms = append(ms, Metric{judgeName, m.s.Accuracy, "%"})
@@ -114,7 +115,7 @@ func evalSuperRes(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 			scale, r.Bicubic.PSNR, r.Bicubic.SSIM, r.Bicubic.Accuracy, r.Genlab.PSNR, r.Genlab.SSIM, r.Genlab.Accuracy, r.Seconds)
 		res.Examples = append(res.Examples, r.Examples)
 	}
-	note := fmt.Sprintf("%d held-out %s images per scale; the low-resolution input is each image's block means (8-bit), bicubic is imaging's Catmull-Rom, genlab samples p(x | bicubic) with DDIM, 50 steps, no guidance; PSNR and SSIM over the whole image", set.N, setName(set))
+	note := fmt.Sprintf("%d held-out %s images per scale; the low-resolution input is each image's block means (8-bit), bicubic is imaging's Catmull-Rom, genlab samples p(x | bicubic) with %s, 50 steps, no guidance; PSNR and SSIM over the whole image", set.N, setName(set), strings.ToUpper(env.SRSampler))
 	if judge == nil {
 		note += fmt.Sprintf("; no %s: pass the attribute classifier (genlab train attributes) as --%s", judgeName, AttributesKey)
 	}
@@ -159,10 +160,10 @@ type SuperResResult struct {
 }
 
 // SuperResScores shrinks every image of set by scale (block means, 8-bit),
-// brings it back by bicubic interpolation and by the model (image i's
-// noise from seed+i), and measures both against the truth; judge, if not
+// brings it back by bicubic interpolation and by the model (sampler, 50
+// steps; image i's noise from seed+i), and measures both against the truth; judge, if not
 // nil, gives the accuracy. progress is told the sampler steps done.
-func SuperResScores(ctx context.Context, net *diffusion.Network, set *datasets.Set, scale int, seed uint64, batch int, judge srJudge, progress func(done int)) (SuperResResult, error) {
+func SuperResScores(ctx context.Context, net *diffusion.Network, set *datasets.Set, scale int, sampler string, seed uint64, batch int, judge srJudge, progress func(done int)) (SuperResResult, error) {
 	u := net.Config.UNet
 	c, s, l := u.InChannels, u.Size, u.Size/scale
 	if set.C != c || set.H != s || set.W != s {
@@ -186,7 +187,7 @@ func SuperResScores(ctx context.Context, net *diffusion.Network, set *datasets.S
 	}
 	t0 := time.Now()
 	done := 0
-	genlab, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{N: n, Seeds: seeds, Steps: 50, LowRes: cond, Batch: batch,
+	genlab, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{N: n, Seeds: seeds, Sampler: sampler, Steps: 50, LowRes: cond, Batch: batch,
 		Progress: func(d, _ int, _ []float32) error {
 			done = d
 			if progress != nil {

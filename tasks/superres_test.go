@@ -60,7 +60,7 @@ func TestSuperRes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{N: 1, Seeds: []uint64{3}, Steps: 5,
+	want, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{N: 1, Seeds: []uint64{3}, Steps: 5, Sampler: DefaultSuperResSampler,
 		LowRes: diffusion.LowResCondition(low, 1, 7, 28)})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestSuperResScores(t *testing.T) {
 		judged++
 		return 0.5, nil
 	}
-	r, err := SuperResScores(context.Background(), net, set, 2, 1, 2, judge, nil)
+	r, err := SuperResScores(context.Background(), net, set, 2, "ddpm", 1, 2, judge, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestSuperResScores(t *testing.T) {
 	if judged != 2 || r.Genlab.Accuracy != 0.5 || !(r.Genlab.SSIM < r.Bicubic.SSIM) || len(r.Examples.Rows) != 3 {
 		t.Errorf("an untrained model scored %+v beside bicubic %+v (%d judged, %d example rows)", r.Genlab, r.Bicubic, judged, len(r.Examples.Rows))
 	}
-	if _, err := SuperResScores(context.Background(), tinyLowRes(t, 1, 28, 4), set, 4, 1, 2, nil, nil); err == nil {
+	if _, err := SuperResScores(context.Background(), tinyLowRes(t, 1, 28, 4), set, 4, "ddpm", 1, 2, nil, nil); err == nil {
 		t.Error("scored shapes images with an MNIST model")
 	}
 }

@@ -38,6 +38,7 @@ func evalTasksCommand() *cli.Command {
 		&cli.IntFlag{Name: "style-n", Value: 4, Usage: "style: content/style pairs"},
 		&cli.IntFlag{Name: "style-size", Value: 64, Usage: "style: their side in pixels"},
 		&cli.IntFlag{Name: "style-steps", Value: 150, Usage: "style: optimisation steps per pair"},
+		&cli.StringFlag{Name: "sr-sampler", Value: tasks.DefaultSuperResSampler, Usage: "superres: ddpm, ddim or dpmpp2m (50 steps)"},
 		&cli.StringFlag{Name: "txt2img-sampler", Value: tasks.DefaultTextSampler, Usage: "txt2img: ddpm, ddim or dpmpp2m (50 steps)"},
 	}
 	// One flag per file the tasks read (--ckpt for the MNIST model).
@@ -70,6 +71,7 @@ func evalTasksAction(c *cli.Context) error {
 		StyleSize:       c.Int("style-size"),
 		StyleIter:       c.Int("style-steps"),
 		TextSampler:     c.String("txt2img-sampler"),
+		SRSampler:       c.String("sr-sampler"),
 	}
 	switch {
 	case env.N < 1 || env.N > 10000:
@@ -88,8 +90,10 @@ func evalTasksAction(c *cli.Context) error {
 		return userErrorf("eval-tasks: --style-size %d: want 16 to 512", env.StyleSize)
 	case env.StyleIter < 1:
 		return userErrorf("eval-tasks: --style-steps %d: want at least 1", env.StyleIter)
-	case env.TextSampler != "ddpm" && env.TextSampler != "ddim" && env.TextSampler != "dpmpp2m":
+	case !validSampler(env.TextSampler):
 		return userErrorf("eval-tasks: --txt2img-sampler %s: use ddpm, ddim or dpmpp2m", env.TextSampler)
+	case !validSampler(env.SRSampler):
+		return userErrorf("eval-tasks: --sr-sampler %s: use ddpm, ddim or dpmpp2m", env.SRSampler)
 	}
 	if err := env.Repaint.Validate(1000); err != nil {
 		return userErrorf("eval-tasks: %s", strings.TrimPrefix(err.Error(), "tasks: "))

@@ -57,10 +57,13 @@ func family(c *cli.Context, verb string) error {
 	}
 }
 
+// validSampler says whether name is one of the diffusion samplers.
+func validSampler(name string) bool {
+	return name == "ddpm" || name == "ddim" || name == "dpmpp2m"
+}
+
 func checkSampler(c *cli.Context) error {
-	switch c.String("sampler") {
-	case "ddpm", "ddim", "dpmpp2m":
-	default:
+	if !validSampler(c.String("sampler")) {
 		return userErrorf("--sampler %s: use ddpm, ddim or dpmpp2m", c.String("sampler"))
 	}
 	if s := c.Int("steps"); s < 1 || s > 1000 {
