@@ -55,6 +55,12 @@ type RepaintOptions struct {
 // DefaultCandidates is how many inferred classes RePaint fills under.
 const DefaultCandidates = 3
 
+// rescoreLevels is the number of noise levels each candidate's fill is
+// scored at. Two draws of 32 levels disagreed often (on 100 masked digits
+// the pick was right for 83 with one and 89 with the other); 64 halves
+// that variance for 5% more work.
+const rescoreLevels = 64
+
 func (o RepaintOptions) withDefaults() RepaintOptions {
 	if o.Steps == 0 {
 		o.Steps = 50
@@ -199,17 +205,19 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 		return outs[0], nil
 	}
 	base := r.done
-	scores, err := knownErrors(ctx, net, outs, classes, mask, n, inferLevels, rngs, func(d, _ int) { r.tell(base + d) })
+	scores, err := knownErrors(ctx, net, outs, classes, mask, n, rescoreLevels, rngs, func(d, _ int) { r.tell(base + d) })
 	if err != nil {
 		return nil, err
 	}
 	// Both scores estimate how badly class c explains the known pixels,
-	// from independent noise and with different hole contents; their sum
-	// is the better estimate.
+	// from independent noise and with different hole contents; the sum of
+	// their means per level is the better estimate.
 	x := make([]float32, n*dim)
 	for j := range n {
 		best := 0
-		score := func(i int) float64 { return first[ranked[j][i]][j] + scores[i][j] }
+		score := func(i int) float64 {
+			return first[ranked[j][i]][j]/inferLevels + scores[i][j]/rescoreLevels
+		}
 		for i := range k {
 			if score(i) < score(best) {
 				best = i
@@ -231,7 +239,7 @@ func InferEvals(o RepaintOptions, classes int, guidance float64) int {
 	}
 	n := inferLevels*classes + k*fills
 	if k > 1 {
-		n += inferLevels * k
+		n += rescoreLevels * k
 	}
 	return n
 }

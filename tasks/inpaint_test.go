@@ -261,7 +261,7 @@ func TestRepaintCandidates(t *testing.T) {
 		t.Errorf("progress ended at %d of %d, want %d of %d", done, total, want, want)
 	}
 	// Ranking 3 classes, 3 guided fills, rescoring 3 fills.
-	if got, want := InferEvals(o, 3, 2), inferLevels*3+3*2*RepaintEvals(o)+inferLevels*3; got != want {
+	if got, want := InferEvals(o, 3, 2), inferLevels*3+3*2*RepaintEvals(o)+rescoreLevels*3; got != want {
 		t.Errorf("InferEvals = %d, want %d", got, want)
 	}
 	for k := range x {
