@@ -192,14 +192,7 @@ func TestBaselines(t *testing.T) {
 func TestInferClasses(t *testing.T) {
 	net := tinyNet(t, 1, 8)
 	dim := 64
-	known := make([]float32, 3*dim)
-	mask := make([]float32, 3*dim)
-	for i := range known {
-		known[i] = float32(i%9)/4 - 1
-		if i%dim < 16 {
-			mask[i] = 1
-		}
-	}
+	known, mask := partlyKnown(3, dim, 16)
 	calls := 0
 	all, err := InferClasses(context.Background(), net, known, mask, 3, 4, diffusion.ImageRNGs(1, 0, 3), func(d, total int) {
 		calls = d
@@ -238,14 +231,7 @@ func TestInferClasses(t *testing.T) {
 func TestRepaintCandidates(t *testing.T) {
 	net := tinyNet(t, 1, 8)
 	dim := 64
-	known := make([]float32, 3*dim)
-	mask := make([]float32, 3*dim)
-	for i := range known {
-		known[i] = float32(i%9)/4 - 1
-		if i%dim < 24 {
-			mask[i] = 1
-		}
-	}
+	known, mask := partlyKnown(3, dim, 24)
 	o := RepaintOptions{Steps: 4, Jump: 2, Resample: 2, InferClass: true, Candidates: 1}
 	first, err := Repaint(context.Background(), net, Condition{}, 2, known, mask, 3, diffusion.ImageRNGs(1, 0, 3), o, nil)
 	if err != nil {
@@ -275,4 +261,18 @@ func TestRepaintCandidates(t *testing.T) {
 	if err := (RepaintOptions{Candidates: -1}).Validate(1000); err == nil {
 		t.Error("-1 candidates accepted")
 	}
+}
+
+// partlyKnown is n one-channel images of dim values in the model's range
+// with masks (one value per pixel) whose first hole pixels are unknown.
+func partlyKnown(n, dim, hole int) (known, mask []float32) {
+	known = make([]float32, n*dim)
+	mask = make([]float32, n*dim)
+	for i := range known {
+		known[i] = float32(i%9)/4 - 1
+		if i%dim < hole {
+			mask[i] = 1
+		}
+	}
+	return known, mask
 }
