@@ -36,7 +36,7 @@ const inferLevels = 32
 // are drawn per image from rngs[j]. It costs levels × Classes network
 // evaluations per image; progress, if not nil, is told them.
 func InferClasses(ctx context.Context, net *diffusion.Network, known, mask []float32, n, levels int, rngs []*rand.Rand, progress func(done, total int)) ([]int, error) {
-	ranked, err := RankClasses(ctx, net, known, mask, n, levels, rngs, progress)
+	ranked, _, err := rankClasses(ctx, net, known, mask, n, levels, rngs, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -47,15 +47,9 @@ func InferClasses(ctx context.Context, net *diffusion.Network, known, mask []flo
 	return out, nil
 }
 
-// RankClasses is InferClasses with every class: image j's classes from
-// the most likely to the least.
-func RankClasses(ctx context.Context, net *diffusion.Network, known, mask []float32, n, levels int, rngs []*rand.Rand, progress func(done, total int)) ([][]int, error) {
-	ranked, _, err := rankClasses(ctx, net, known, mask, n, levels, rngs, progress)
-	return ranked, err
-}
-
-// rankClasses is RankClasses that also returns the scores, scores[c][j]
-// for class c of image j.
+// rankClasses is InferClasses with every class: image j's classes from
+// the most likely to the least, and the scores, scores[c][j] for class c
+// of image j.
 func rankClasses(ctx context.Context, net *diffusion.Network, known, mask []float32, n, levels int, rngs []*rand.Rand, progress func(done, total int)) ([][]int, [][]float64, error) {
 	k := net.Classes()
 	if k < 2 {

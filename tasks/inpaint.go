@@ -95,7 +95,7 @@ func (o RepaintOptions) Validate(T int) error {
 	case !(o.Eta >= 0 && o.Eta <= 1):
 		return fmt.Errorf("tasks: eta %g: want 0 to 1", o.Eta)
 	case o.Candidates < 1 || o.Candidates > 1000:
-		return fmt.Errorf("tasks: %d candidate classes: want at least 1", o.Candidates)
+		return fmt.Errorf("tasks: %d candidate classes: want 1 to 1000", o.Candidates)
 	}
 	return nil
 }
@@ -173,7 +173,10 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 		if err != nil {
 			return nil, err
 		}
-		r := repainter{net: net, o: o, known: known, mask: mask, n: n, rngs: rngs, progress: progress}
+		r, err := newRepainter(net, o, known, mask, n, rngs, progress)
+		if err != nil {
+			return nil, err
+		}
 		r.total = RepaintEvals(o) * den.evals()
 		return r.run(ctx, den)
 	}
@@ -183,7 +186,10 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 	// context as well as with the blur fill the classes were first ranked
 	// with (a poor stand-in for a digit's missing strokes).
 	k := min(o.Candidates, net.Classes())
-	r := repainter{net: net, o: o, known: known, mask: mask, n: n, rngs: rngs, progress: progress}
+	r, err := newRepainter(net, o, known, mask, n, rngs, progress)
+	if err != nil {
+		return nil, err
+	}
 	r.total = InferEvals(o, net.Classes(), guidance)
 	ranked, first, err := rankClasses(ctx, net, known, mask, n, inferLevels, rngs, func(d, _ int) { r.tell(d) })
 	if err != nil {
@@ -247,13 +253,34 @@ func InferEvals(o RepaintOptions, classes int, guidance float64) int {
 // repainter is one RePaint job over n images; run fills them under a
 // denoiser, and may be called again (with the rngs where it left them).
 type repainter struct {
-	net         *diffusion.Network
-	o           RepaintOptions
-	known, mask []float32
-	n           int
-	rngs        []*rand.Rand
-	progress    func(done, total int)
+	net      *diffusion.Network
+	o        RepaintOptions
+	known    []float32
+	fill     []bool // per value: the mask broadcast over the channels
+	n        int
+	rngs     []*rand.Rand
+	sampler  diffusion.Sampler
+	progress func(done, total int)
+	// done counts network evaluations towards total, across runs.
 	done, total int
+}
+
+func newRepainter(net *diffusion.Network, o RepaintOptions, known, mask []float32, n int, rngs []*rand.Rand, progress func(done, total int)) (*repainter, error) {
+	s, err := diffusion.NewSampler(o.Sampler, net.Sched, o.Steps, o.Eta)
+	if err != nil {
+		return nil, err
+	}
+	dim := net.Dim()
+	plane := net.Config.UNet.Size * net.Config.UNet.Size
+	fill := make([]bool, n*dim)
+	for j := range n {
+		for ch := range dim / plane {
+			for q := range plane {
+				fill[j*dim+ch*plane+q] = mask[j*plane+q] > 0.5
+			}
+		}
+	}
+	return &repainter{net: net, o: o, known: known, fill: fill, n: n, rngs: rngs, sampler: s, progress: progress}, nil
 }
 
 func (r *repainter) tell(done int) {
@@ -263,29 +290,14 @@ func (r *repainter) tell(done int) {
 }
 
 func (r *repainter) run(ctx context.Context, den denoiser) ([]float32, error) {
-	net, o, known, n, rngs := r.net, r.o, r.known, r.n, r.rngs
+	net, o, known, fill, n, rngs, s := r.net, r.o, r.known, r.fill, r.n, r.rngs, r.sampler
 	dim := net.Dim()
-	plane := net.Config.UNet.Size * net.Config.UNet.Size
-	s, err := diffusion.NewSampler(o.Sampler, net.Sched, o.Steps, o.Eta)
-	if err != nil {
-		return nil, err
-	}
 	ts := s.Timesteps()
 	alphaBar := func(p int) float64 { // ᾱ at position p; 1 for the clean image
 		if p >= len(ts) {
 			return 1
 		}
 		return net.Sched.AlphasCumprod[ts[p]]
-	}
-	// m broadcasts the mask over channels: fill[k] for value k.
-	fill := make([]bool, n*dim)
-	c := dim / plane
-	for j := range n {
-		for ch := range c {
-			for q := range plane {
-				fill[j*dim+ch*plane+q] = r.mask[j*plane+q] > 0.5
-			}
-		}
 	}
 	plan := repaintPlan(o.Steps, o.Jump, o.Resample)
 
