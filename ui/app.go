@@ -98,6 +98,7 @@ type UI struct {
 	randomSeed                                                    widget.Bool
 	reuseSeedBtn                                                  widget.Clickable
 	sampler                                                       widget.Enum
+	autoSampler                                                   string // the sampler set by selecting a model, not by the user
 	goBtn, cancelBtn                                              widget.Clickable
 	lastSeed                                                      uint64
 	haveLastSeed                                                  bool
@@ -165,6 +166,7 @@ func New(cfg Config, invalidate func()) *UI {
 	u.prompt.SingleLine = true
 	u.randomSeed.Value = true
 	u.setSettings(DefaultSettings())
+	u.autoSampler = u.sampler.Value
 	u.outDir.SetText(cfg.OutDir)
 	u.styleSteps.SetText("100")
 	u.brush.Value = 0.25
@@ -274,6 +276,9 @@ func (u *UI) selectEntry(i int) {
 		return
 	}
 	u.selected, u.model = i, m
+	if m.Sampler != "" && u.sampler.Value == u.autoSampler {
+		u.sampler.Value, u.autoSampler = m.Sampler, m.Sampler
+	}
 	if m.Classes == 0 {
 		u.class.SetText("none")
 	} else if s, err := u.readSettings(); err == nil && s.Class >= m.Classes {

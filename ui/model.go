@@ -12,6 +12,7 @@ import (
 	"genlab/flow"
 	"genlab/gan"
 	"genlab/images"
+	"genlab/tasks"
 	"genlab/vae"
 )
 
@@ -140,6 +141,9 @@ type Model struct {
 	draw func(ctx context.Context, s Settings, seeds []uint64, progress func(done, total int, preview []float32)) ([]float32, error)
 	// Diffusion is the network of a diffusion model, for the tasks.
 	Diffusion *diffusion.Network
+	// Sampler is the sampler the panel switches to when the model is
+	// selected, unless the user picked one ("" keeps the panel's).
+	Sampler string
 }
 
 // Load opens a checkpoint of any family that draws images.
@@ -181,8 +185,11 @@ func loadDiffusion(m *Model) error {
 	m.Channels, m.Size = u.InChannels, u.Size
 	m.Controls = Controls{Steps: true, Classes: net.Classes(), AnyClass: true}
 	m.Guidance = net.Config.Cond == "class" || net.Config.Cond == "text"
+	m.Sampler = DefaultSettings().Sampler
 	if net.Config.Cond == "text" {
 		m.Prompt, m.Vocabulary = true, net.Vocabulary()
+		// DDIM leaves the flat backgrounds of shapes grainy and tinted.
+		m.Sampler = tasks.DefaultTextSampler
 	}
 	m.draw = func(ctx context.Context, s Settings, seeds []uint64, progress func(int, int, []float32)) ([]float32, error) {
 		if net.Config.Cond == "lowres" {

@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"genlab/datasets"
 	"genlab/diffusion"
 	"genlab/images"
 	"genlab/models"
+	"genlab/tasks"
 
 	"gioui.org/f32"
 	"gioui.org/io/input"
@@ -304,6 +306,60 @@ func TestModelListAndControlsFitTheFamily(t *testing.T) {
 	}
 	if _, ok := h.find("Temperature"); ok {
 		t.Error("a diffusion model shows the flow's temperature")
+	}
+}
+
+// tinyTextCheckpoint writes an untrained tiny text-to-image model over
+// the shapes vocabulary.
+func tinyTextCheckpoint(t testing.TB, dir, name string) string {
+	t.Helper()
+	cfg, err := diffusion.NewConfig("tiny", 3, 32, "text", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.SetCaptions(datasets.Shapes(50, 1, "all").Captions); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Data = "shapes"
+	net, err := diffusion.NewNetwork(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := models.SaveWeights(path, net.Params, models.Meta{Family: diffusion.Family, Config: raw, Step: 1, Extra: map[string]string{"genlab.data": "shapes"}}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSelectingAModelSetsItsSamplerUnlessTheUserChoseOne(t *testing.T) {
+	dir := t.TempDir()
+	class := tinyCheckpoint(t, filepath.Join(dir, "digits"), "ckpt-000005.safetensors", 5)
+	text := tinyTextCheckpoint(t, filepath.Join(dir, "shapes"), "ckpt-000001.safetensors")
+	h := newHarness(t, Config{Dirs: []string{dir}})
+	if got := h.u.sampler.Value; got != "ddim" {
+		t.Fatalf("sampler %q at start with a class model", got)
+	}
+	h.u.open(text)
+	if got := h.u.sampler.Value; got != tasks.DefaultTextSampler {
+		t.Errorf("a text model: sampler %q, want %q", got, tasks.DefaultTextSampler)
+	}
+	h.u.open(class)
+	if got := h.u.sampler.Value; got != "ddim" {
+		t.Errorf("back to the class model: sampler %q, want ddim", got)
+	}
+	h.frame()
+	h.click("DPM++ 2M")
+	h.u.open(text)
+	if got := h.u.sampler.Value; got != "dpmpp2m" {
+		t.Errorf("the user's sampler was replaced by %q on selecting a model", got)
 	}
 }
 
