@@ -366,25 +366,44 @@ func TestSelectingAModelSetsItsSamplerUnlessTheUserChoseOne(t *testing.T) {
 func TestGenerateShowsProgressThenImages(t *testing.T) {
 	dir := t.TempDir()
 	tinyCheckpoint(t, filepath.Join(dir, "tiny"), "ckpt-000005.safetensors", 5)
-	h := newHarness(t, Config{Dirs: []string{dir}})
+	// The sampler waits at its first preview midway until the test has
+	// looked, so a busy machine cannot finish the run between frames.
+	reached, release := make(chan struct{}), make(chan struct{})
+	load := func(path string) (*Model, error) {
+		m, err := Load(path)
+		if err != nil {
+			return nil, err
+		}
+		draw, once := m.draw, false
+		m.draw = func(ctx context.Context, s Settings, seeds []uint64, progress func(int, int, []float32)) ([]float32, error) {
+			return draw(ctx, s, seeds, func(done, total int, preview []float32) {
+				progress(done, total, preview)
+				if !once && preview != nil && done > 0 && done < total {
+					once = true
+					close(reached)
+					<-release
+				}
+			})
+		}
+		return m, nil
+	}
+	h := newHarness(t, Config{Dirs: []string{dir}, Load: load})
 	h.set(map[string]string{"Count": "3", "Steps": "12", "Class": "7"})
 	h.click("Generate")
+	select {
+	case <-reached:
+	case <-time.After(time.Minute):
+		t.Fatal("no preview midway within a minute")
+	}
+	h.frame()
+	if mid := h.u.Job().Status(); !mid.Running || mid.Done <= 0 || mid.Done >= mid.Total || mid.Preview == nil {
+		t.Errorf("midway the job shows %d of %d steps, running %v, a live preview %v", mid.Done, mid.Total, mid.Running, mid.Preview != nil)
+	}
+	close(release)
 	seen := h.waitJob(time.Minute)
 	st := seen[len(seen)-1]
 	if st.Err != nil || st.Cancelled {
 		t.Fatalf("generation ended with %+v", st)
-	}
-	midway, preview := false, false
-	for _, s := range seen {
-		if s.Running && s.Done > 0 && s.Done < s.Total {
-			midway = true
-		}
-		if s.Running && s.Preview != nil {
-			preview = true
-		}
-	}
-	if !midway || !preview {
-		t.Errorf("progress seen midway %v, a live preview %v (over %d frames)", midway, preview, len(seen))
 	}
 	rs := h.u.Results()
 	if len(rs) != 3 {
