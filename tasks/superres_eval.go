@@ -19,16 +19,27 @@ import (
 // from these EvalEnv.Ckpts keys (the eval-tasks flags), and the shapes
 // attribute classifier from AttributesKey.
 const (
-	SuperResKey   = "sr-ckpt"
-	AttributesKey = "attributes"
+	SuperResKey       = "sr-ckpt"
+	SuperResShapesKey = "sr-shapes-ckpt"
+	AttributesKey     = "attributes"
 )
 
 func init() {
-	EvalTasks = append(EvalTasks, EvalTask{Name: "superres",
-		About:     "SR3 super-resolution of held-out images at each of the model's scales (MNIST 7->28 and 14->28, shapes 16->32), beside bicubic upscaling",
-		Ckpt:      SuperResKey,
-		CkptUsage: "super-resolution diffusion checkpoint (genlab train diffusion --cond lowres)",
-		Run:       evalSuperRes})
+	EvalTasks = append(EvalTasks,
+		EvalTask{Name: "superres",
+			About:     "SR3 super-resolution of held-out MNIST digits at each of the model's scales (7->28 and 14->28), beside bicubic upscaling",
+			Ckpt:      SuperResKey,
+			CkptUsage: "super-resolution diffusion checkpoint (genlab train diffusion --cond lowres)",
+			Run: func(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
+				return evalSuperRes(ctx, env, SuperResKey)
+			}},
+		EvalTask{Name: "superres-shapes",
+			About:     "SR3 super-resolution of held-out shapes (16->32), beside bicubic upscaling, judged by the attribute classifier",
+			Ckpt:      SuperResShapesKey,
+			CkptUsage: "shapes super-resolution diffusion checkpoint (genlab train diffusion --data shapes --cond lowres)",
+			Run: func(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
+				return evalSuperRes(ctx, env, SuperResShapesKey)
+			}})
 }
 
 // srJudge says how many of n images show what the truth shows: the MNIST
@@ -36,9 +47,11 @@ func init() {
 // four attributes the attribute classifier reads as the caption says.
 type srJudge func(pix []float32, n int) (float64, error)
 
-func evalSuperRes(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
+// evalSuperRes evaluates the checkpoint under env.Ckpts[key], on MNIST or
+// shapes as the model's image size says.
+func evalSuperRes(ctx context.Context, env *EvalEnv, key string) (*TaskResult, error) {
 	start := time.Now()
-	path := env.Ckpts[SuperResKey]
+	path := env.Ckpts[key]
 	net, err := diffusion.LoadNetwork(path)
 	if err != nil {
 		return nil, err
@@ -214,7 +227,11 @@ func SuperResScores(ctx context.Context, net *diffusion.Network, set *datasets.S
 			}
 		}
 	}
-	r.Examples = Examples{Name: fmt.Sprintf("superres-%dx", scale), Columns: []string{"input", "bicubic", "genlab", "truth"}}
+	name := fmt.Sprintf("superres-%dx", scale)
+	if c == 3 {
+		name = fmt.Sprintf("superres-shapes-%dx", scale)
+	}
+	r.Examples = Examples{Name: name, Columns: []string{"input", "bicubic", "genlab", "truth"}}
 	tile := func(p []float32) image.Image { return images.FromFloats(p, c, s, s) }
 	for i := range min(n, 8) {
 		in := imaging.Resize(images.FromFloats(low[i], c, l, l), s, s, imaging.NearestNeighbor)

@@ -194,3 +194,38 @@ func TestSampleDiffusionPrompt(t *testing.T) {
 	wantUserError(t, `unknown word "pink"`, "sample", "diffusion", "--ckpt", ckpt, "--prompt", "a pink square", "--out", out)
 	wantUserError(t, "genlab superres", "sample", "diffusion", "--ckpt", lowres, "--out", out)
 }
+
+// eval-tasks scores an MNIST and a shapes super-resolution model, each
+// under its own flag, with example sheets that do not overwrite each
+// other.
+func TestEvalTasksSuperRes(t *testing.T) {
+	lowres, _ := tasks2Checkpoints(t)
+	dir := t.TempDir()
+	shapes := filepath.Join(dir, "sr-shapes")
+	if status, _, stderr := genlab(t, "train", "diffusion", "--data", "shapes", "--cond", "lowres", "--scale", "2", "--size", "tiny",
+		"--steps", "2", "--batch", "4", "--save-every", "2", "--sample-every", "2", "--samples", "2", "--out", shapes); status != 0 {
+		t.Fatalf("train: exit %d: %s", status, stderr)
+	}
+	attr := filepath.Join(dir, "attr")
+	if status, _, stderr := genlab(t, "train", "attributes", "--steps", "2", "--batch", "8", "--out", attr); status != 0 {
+		t.Fatalf("train attributes: exit %d: %s", status, stderr)
+	}
+	out := filepath.Join(dir, "eval")
+	status, _, stderr := genlab(t, "eval-tasks", "--tasks", "superres,superres-shapes", "--sr-ckpt", lowres,
+		"--sr-shapes-ckpt", filepath.Join(shapes, "ckpt-000002.safetensors"), "--attributes", filepath.Join(attr, "attributes.safetensors"),
+		"--classifier", tinyJudge(t), "--n", "2", "--batch", "2", "--out", out)
+	if status != 0 {
+		t.Fatalf("eval-tasks: exit %d: %s", status, stderr)
+	}
+	table, _ := os.ReadFile(filepath.Join(out, "table.md"))
+	for _, want := range []string{"| superres | MNIST 7->28 (4x) | genlab SR3 (DDPM 50) |", "| superres | shapes 16->32 (2x) | *bicubic (imaging)* |", "attribute acc."} {
+		if !strings.Contains(string(table), want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	for _, f := range []string{"superres-2x.png", "superres-4x.png", "superres-shapes-2x.png"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("no example sheet %s: %v", f, err)
+		}
+	}
+}
