@@ -50,8 +50,8 @@ func (c ClassifierConfig) Validate() error {
 	if c.Size%4 != 0 || c.Size < 8 {
 		return fmt.Errorf("classifier: size %d: want a multiple of 4, at least 8", c.Size)
 	}
-	if c.InChannels != 1 && c.InChannels != 3 {
-		return fmt.Errorf("classifier: in_channels %d: want 1 or 3", c.InChannels)
+	if c.InChannels < 1 || c.InChannels > 4 {
+		return fmt.Errorf("classifier: in_channels %d: want 1 to 4", c.InChannels)
 	}
 	return nil
 }
@@ -106,6 +106,10 @@ type TrainOptions struct {
 	LR       float64 // 1e-3, cosine-decayed to 0
 	Seed     uint64
 	Progress func(step, total int, loss float64) // after every step; may be nil
+	// Input, if not nil, turns each batch's n images (the dataset's
+	// pixels) into the network's input, e.g. occluding them at random;
+	// the dataset's images need not then have the network's channels.
+	Input func(pixels []float32, n int) []float32
 }
 
 // Train fits the classifier to set (labels required) with AdamW, stopping
@@ -114,7 +118,7 @@ func (m *Classifier) Train(ctx context.Context, set *datasets.Set, o TrainOption
 	if set.Labels == nil {
 		return fmt.Errorf("classifier: dataset %s has no labels", set.Name)
 	}
-	if set.C != m.Config.InChannels || set.H != m.Config.Size || set.W != m.Config.Size {
+	if (set.C != m.Config.InChannels && o.Input == nil) || set.H != m.Config.Size || set.W != m.Config.Size {
 		return fmt.Errorf("classifier: dataset %s is %dx%dx%d, the classifier takes %dx%dx%d",
 			set.Name, set.C, set.H, set.W, m.Config.InChannels, m.Config.Size, m.Config.Size)
 	}
@@ -153,7 +157,11 @@ func (m *Classifier) Train(ctx context.Context, set *datasets.Set, o TrainOption
 		for i, l := range b.Labels {
 			oh[i*c.Classes+l] = 1
 		}
-		if err := mach.Set("x", b.X); err != nil {
+		x := b.X
+		if o.Input != nil {
+			x = o.Input(x, o.Batch)
+		}
+		if err := mach.Set("x", x); err != nil {
 			return err
 		}
 		if err := mach.Set("onehot", oh); err != nil {
