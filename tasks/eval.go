@@ -61,6 +61,7 @@ type EvalFile struct {
 // EvalFiles are the further files the evaluations read.
 var EvalFiles = []EvalFile{
 	{Flag: AttributesKey, Usage: "the shapes attribute classifier (genlab train attributes): judges text-to-image and super-resolution on shapes"},
+	{Flag: InpaintClassifierKey, Usage: "a classifier of occluded digits (genlab train classifier --occluded): inpaint adds a row filled under the class it names"},
 }
 
 // FindEvalTask returns the task of that name.

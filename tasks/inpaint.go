@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 
 	"genlab/diffusion"
+	"genlab/eval"
 )
 
 // Inpainting with an unconditionally trained diffusion model: RePaint
@@ -50,6 +51,10 @@ type RepaintOptions struct {
 	// pixels with the fill in the hole (DefaultCandidates; 1: the
 	// likeliest class only).
 	Candidates int
+	// ClassFrom, with InferClass, names each image's class with this
+	// classifier of occluded images (NameClasses) instead of the
+	// diffusion model's own inference, and fills under that class alone.
+	ClassFrom *eval.Classifier
 }
 
 // DefaultCandidates is how many inferred classes RePaint fills under.
@@ -180,6 +185,18 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 		r.total = RepaintEvals(o) * den.evals()
 		return r.run(ctx, den)
 	}
+	if o.ClassFrom != nil {
+		classes, err := NameClasses(o.ClassFrom, net, known, mask, n)
+		if err != nil {
+			return nil, err
+		}
+		r, err := newRepainter(net, o, known, mask, n, rngs, progress)
+		if err != nil {
+			return nil, err
+		}
+		r.total = InferEvals(o, net.Classes(), guidance)
+		return r.run(ctx, classDenoiser(net, classes, guidance))
+	}
 	// Ask the network for the likeliest classes of the known pixels, fill
 	// under each of the first o.Candidates, and keep, per image, the fill
 	// whose class best explains the known pixels with that fill as the
@@ -242,6 +259,9 @@ func InferEvals(o RepaintOptions, classes int, guidance float64) int {
 	fills := RepaintEvals(o)
 	if guidance != 1 && guidance != 0 {
 		fills *= 2
+	}
+	if o.ClassFrom != nil {
+		return fills
 	}
 	n := inferLevels*classes + k*fills
 	if k > 1 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"genlab/datasets"
@@ -163,6 +164,18 @@ func evalInpaint(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 			name = fmt.Sprintf("genlab RePaint + inferred class (best of %d, guidance %g)", oi.Candidates, g)
 		}
 		variants = append(variants, variant{name, oi, g, InferEvals(oi, net.Classes(), g)})
+		if path := env.Ckpts[InpaintClassifierKey]; path != "" {
+			if SameFile(path, env.ClassifierPath) {
+				return nil, fmt.Errorf("tasks: --%s is the judge itself; name classes with a classifier of occluded digits (genlab train classifier --occluded)", InpaintClassifierKey)
+			}
+			cl, err := eval.LoadClassifier(path)
+			if err != nil {
+				return nil, err
+			}
+			on := o
+			on.InferClass, on.ClassFrom = true, cl
+			variants = append(variants, variant{fmt.Sprintf("genlab RePaint + class named by an occluded-digit classifier (guidance %g)", g), on, g, InferEvals(on, net.Classes(), g)})
+		}
 	}
 	total := 0
 	for _, v := range variants {
@@ -232,7 +245,7 @@ func evalInpaint(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 				return nil, err
 			}
 			fills = append(fills, out)
-			ex.Columns = append(ex.Columns, []string{"genlab", "genlab+class"}[min(vi, 1)])
+			ex.Columns = append(ex.Columns, []string{"genlab", "genlab+class", "genlab+named"}[min(vi, 2)])
 		}
 		ex.Columns = append(ex.Columns, "truth")
 		tile := func(p []float32) image.Image { return images.FromFloats(p, c, h, w) }
@@ -248,8 +261,22 @@ func evalInpaint(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 	}
 	perImage := RepaintEvals(o)
 	res.Notes = append(res.Notes, fmt.Sprintf("%d MNIST test digits per mask; PSNR and SSIM (Gaussian window, Wang et al. 2004) over the masked pixels; class acc. is the judge's accuracy on the filled digits; mean-fill uses the training set's mean image, blur-fill diffuses the known pixels into the hole; RePaint costs %d network evaluations per image with the unconditional model (the null class); inferring the class (the diffusion model's own zero-shot classification of the known pixels, %d noise levels x %d classes), filling under guidance for each of the %d likeliest classes and keeping the fill whose class best explains the known pixels costs %d", n, perImage, inferLevels, net.Classes(), min(o.Candidates, net.Classes()), InferEvals(o, net.Classes(), env.InpaintGuidance)))
+	if env.Ckpts[InpaintClassifierKey] != "" {
+		res.Notes = append(res.Notes, "the occluded-digit classifier is not the judge: a second classifier, trained on training digits hidden by random masks (none, a half, or a rectangle of 6 to 20 pixels a side) with the mask as a second channel; it names the class and RePaint fills under it alone")
+	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// InpaintClassifierKey is the eval-tasks flag of the occluded-digit
+// classifier that names the class to inpaint under (a further row).
+const InpaintClassifierKey = "inpaint-classifier"
+
+// SameFile says whether two paths name one existing file.
+func SameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 // grey is an image of dim values all v.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"genlab/images"
+	"genlab/tasks"
 
 	"gioui.org/font/gofont"
 	"gioui.org/layout"
@@ -309,7 +310,7 @@ func (u *UI) open(path string) {
 			u.fail(err)
 			return
 		}
-		i := slices.IndexFunc(u.entries, func(f Entry) bool { return sameFile(f.Path, path) })
+		i := slices.IndexFunc(u.entries, func(f Entry) bool { return tasks.SameFile(f.Path, path) })
 		if i < 0 {
 			u.entries = append(u.entries, e)
 			u.entryBtns = append(u.entryBtns, widget.Clickable{})
@@ -317,12 +318,6 @@ func (u *UI) open(path string) {
 		}
 		u.selectEntry(i)
 	}
-}
-
-func sameFile(a, b string) bool {
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 // openImage adds a PNG to the gallery and, if genlab made it, reuses its
@@ -644,7 +639,7 @@ func (u *UI) takeTraining() {
 		u.fail(st.Err)
 	default:
 		u.Refresh()
-		if i := slices.IndexFunc(u.entries, func(e Entry) bool { return sameFile(e.Path, st.Note) }); i >= 0 {
+		if i := slices.IndexFunc(u.entries, func(e Entry) bool { return tasks.SameFile(e.Path, st.Note) }); i >= 0 {
 			u.selectEntry(i)
 		} else if len(u.entries) > 0 {
 			u.selectEntry(len(u.entries) - 1)

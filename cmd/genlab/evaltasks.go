@@ -130,6 +130,9 @@ func evalTasksAction(c *cli.Context) error {
 	if _, err := os.Stat(env.ClassifierPath); err != nil {
 		return userErrorf("eval-tasks: no classifier at %s: train one with 'genlab train classifier' or pass --classifier FILE", env.ClassifierPath)
 	}
+	if p := env.Ckpts[tasks.InpaintClassifierKey]; p != "" && tasks.SameFile(p, env.ClassifierPath) {
+		return userErrorf("eval-tasks: --%s %s is the judge itself; name the classes with a classifier of occluded digits (genlab train classifier --occluded)", tasks.InpaintClassifierKey, p)
+	}
 	out := c.String("out")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return userErrorf("eval-tasks: --out %s: %v", out, err)

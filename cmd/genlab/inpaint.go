@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"genlab/diffusion"
+	"genlab/eval"
 	"genlab/images"
 	"genlab/models"
 	"genlab/tasks"
@@ -29,7 +30,8 @@ func inpaintCommand() *cli.Command {
 			"class-conditional model and --class auto, the model first ranks the classes by how well each\n" +
 			"explains the visible pixels (320 more evaluations), fills under each of the --candidates\n" +
 			"likeliest with guidance, and keeps the fill whose class, with that fill in the hole, best\n" +
-			"explains the visible pixels.",
+			"explains the visible pixels. With --class-from, a classifier of occluded images (genlab train\n" +
+			"classifier --occluded) names the class instead, and the model fills under it alone.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "ckpt", Usage: "diffusion checkpoint", Required: true},
 			&cli.StringFlag{Name: "image", Usage: "the image (PNG or JPEG)", Required: true},
@@ -42,6 +44,7 @@ func inpaintCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
 			&cli.StringFlag{Name: "class", Value: "auto", Usage: "with a class-conditional model: class K to fill towards, none for the unconditional model, or auto: the class the model itself infers from the visible pixels"},
 			&cli.IntFlag{Name: "candidates", Value: tasks.DefaultCandidates, Usage: "with --class auto: how many of the likeliest classes to fill under (1: the likeliest only)"},
+			&cli.StringFlag{Name: "class-from", Usage: "with --class auto: a classifier of occluded images (genlab train classifier --occluded) names the class, not the model"},
 			&cli.StringFlag{Name: "prompt", Usage: "with a text-conditioned model: the text to fill towards"},
 			&cli.Float64Flag{Name: "guidance", Value: 2, Usage: "classifier-free guidance scale under a class or prompt (1: none)"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
@@ -70,6 +73,9 @@ func inpaintAction(c *cli.Context) error {
 	if err := opts.Validate(net.Sched.T); err != nil {
 		return userErrorf("inpaint: %s", strings.TrimPrefix(err.Error(), "tasks: "))
 	}
+	if c.String("class-from") != "" && (c.String("class") != "auto" || c.String("prompt") != "" || net.Classes() == 0) {
+		return userErrorf("inpaint: --class-from names the class of a class-conditional model's fill: use it with --class auto and no --prompt")
+	}
 	var cond tasks.Condition
 	switch {
 	case c.String("prompt") != "":
@@ -79,6 +85,11 @@ func inpaintAction(c *cli.Context) error {
 		cond.Prompt = c.String("prompt")
 	case c.String("class") == "auto":
 		opts.InferClass = net.Classes() > 0
+		if p := c.String("class-from"); p != "" && opts.InferClass {
+			if opts.ClassFrom, err = eval.LoadClassifier(p); err != nil {
+				return err
+			}
+		}
 	default:
 		if cond, err = classCondition("inpaint", c, net); err != nil {
 			return err
@@ -107,7 +118,11 @@ func inpaintAction(c *cli.Context) error {
 		images.Field{Key: "Jump length", Value: strconv.Itoa(opts.Jump)},
 		images.Field{Key: "Resample", Value: strconv.Itoa(opts.Resample)},
 		images.Field{Key: "Mask", Value: filepath.Base(c.String("mask"))})
-	if opts.InferClass {
+	switch {
+	case opts.ClassFrom != nil:
+		p.Extra = append(p.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Class from", Value: filepath.Base(c.String("class-from"))})
+		p.CFGScale = c.Float64("guidance")
+	case opts.InferClass:
 		p.Extra = append(p.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Candidates", Value: strconv.Itoa(opts.Candidates)})
 		p.CFGScale = c.Float64("guidance")
 	}

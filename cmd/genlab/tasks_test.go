@@ -152,7 +152,7 @@ func stripes(n int) []float32 {
 func TestEvalTasksCommand(t *testing.T) {
 	ckpt := tinyCheckpoint(t)
 	out := t.TempDir()
-	status, stdout, stderr := genlab(t, "eval-tasks", "--ckpt", ckpt, "--classifier", tinyJudge(t), "--tasks", "inpaint,edit,style",
+	status, stdout, stderr := genlab(t, "eval-tasks", "--ckpt", ckpt, "--classifier", tinyJudge(t), "--inpaint-classifier", tinyOccluded(t), "--tasks", "inpaint,edit,style",
 		"--n", "4", "--batch", "4", "--steps", "4", "--jump", "2", "--resample", "2", "--strengths", "0.5,1", "--edit-steps", "4",
 		"--style-n", "1", "--style-size", "16", "--style-steps", "3", "--out", out)
 	if status != 0 {
@@ -163,7 +163,7 @@ func TestEvalTasksCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| inpaint | square 14x14 | *mean-fill* |", "| inpaint | bottom half | *blur-fill* |",
-		"| inpaint | bottom half | genlab RePaint (", "| inpaint | square 14x14 | genlab RePaint + inferred class", "| edit | strength 0.5 | genlab SDEdit", "| edit | strength 1 | *blend with class mean* |",
+		"| inpaint | bottom half | genlab RePaint (", "| inpaint | square 14x14 | genlab RePaint + inferred class", "| inpaint | bottom half | genlab RePaint + class named by an occluded-digit classifier", "| edit | strength 0.5 | genlab SDEdit", "| edit | strength 1 | *blend with class mean* |",
 		"| style | 16x16 | genlab, random features", "| style | 16x16 | genlab, classifier features", "PSNR (dB)", "SSIM to input"} {
 		if !strings.Contains(string(table), want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
@@ -177,7 +177,7 @@ func TestEvalTasksCommand(t *testing.T) {
 		Rows []struct{ Method string }
 	}
 	b, _ := os.ReadFile(filepath.Join(out, "results.json"))
-	if err := json.Unmarshal(b, &js); err != nil || len(js) != 3 || len(js[0].Rows) != 10 {
+	if err := json.Unmarshal(b, &js); err != nil || len(js) != 3 || len(js[0].Rows) != 12 {
 		t.Errorf("results.json (%v):\n%s", err, b)
 	}
 	for _, f := range []string{"inpaint-square-14x14.png", "inpaint-bottom-half.png", "edit.png", "style.png"} {
@@ -223,6 +223,7 @@ func TestTaskCommandsBadInput(t *testing.T) {
 		{"needs --ckpt", []string{"eval-tasks", "--tasks", "inpaint"}},
 		{"--strengths", []string{"eval-tasks", "--ckpt", ckpt, "--strengths", "0.5,2"}},
 		{"--attributes", []string{"eval-tasks", "--ckpt", ckpt, "--attributes", missing}},
+		{"is the judge itself", []string{"eval-tasks", "--ckpt", ckpt, "--tasks", "inpaint", "--classifier", tinyJudge(t), "--inpaint-classifier", tinyJudge(t)}},
 	} {
 		t.Run(c.mention, func(t *testing.T) { wantUserError(t, c.mention, c.args...) })
 	}
@@ -245,6 +246,54 @@ func TestInpaintCommandClasses(t *testing.T) {
 			t.Errorf("--class %s: parameters %q", c.class, params)
 		}
 	}
+}
+
+// inpaint --class-from fills under the class a classifier of occluded
+// digits names; it takes no classifier without the mask channel, and no
+// class of the user's beside it.
+func TestInpaintCommandClassFrom(t *testing.T) {
+	ckpt := tinyCheckpoint(t)
+	dir := t.TempDir()
+	img, mask, _ := taskInputs(t, dir)
+	namer := tinyOccluded(t)
+	out := filepath.Join(dir, "filled.png")
+	status, _, stderr := genlab(t, "inpaint", "--ckpt", ckpt, "--image", img, "--mask", mask, "--out", out,
+		"--steps", "4", "--jump", "2", "--resample", "1", "--class-from", namer)
+	if status != 0 {
+		t.Fatalf("inpaint --class-from: exit %d: %s", status, stderr)
+	}
+	if params, _ := images.ReadParameters(out); !strings.Contains(params, "Class from: classifier.safetensors") {
+		t.Errorf("parameters %q", params)
+	}
+	wantUserError(t, "--class auto", "inpaint", "--ckpt", ckpt, "--image", img, "--mask", mask, "--out", out, "--class", "3", "--class-from", namer)
+	wantUserError(t, "--occluded", "inpaint", "--ckpt", ckpt, "--image", img, "--mask", mask, "--out", out, "--class-from", tinyJudge(t))
+}
+
+// tinyOccludedRun is a classifier of occluded digits trained for 5 steps.
+var tinyOccludedRun struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func tinyOccluded(t *testing.T) string {
+	t.Helper()
+	tinyOccludedRun.once.Do(func() {
+		dir, err := os.MkdirTemp("", "genlab-occluded-")
+		if err != nil {
+			tinyOccludedRun.err = err
+			return
+		}
+		status, stdout, stderr := genlab(t, "train", "classifier", "--occluded", "--steps", "5", "--batch", "16", "--out", dir)
+		if status != 0 || !strings.Contains(stdout, "accuracy on occluded MNIST test digits") {
+			tinyOccludedRun.err = fmt.Errorf("train classifier --occluded: exit %d: %s %s", status, stdout, stderr)
+		}
+		tinyOccludedRun.path = filepath.Join(dir, "classifier.safetensors")
+	})
+	if tinyOccludedRun.err != nil {
+		t.Fatal(tinyOccludedRun.err)
+	}
+	return tinyOccludedRun.path
 }
 
 // taskTextRun is a text-conditioned tiny model trained for 2 steps, for
