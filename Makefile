@@ -24,7 +24,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps deps-test deps-bench build demo test test-short bench fuzz vet clean \
 	train-classifier train-diffusion eval-diffusion train-vae train-flow train-gan compare eval-tasks \
-	train-superres train-txt2img train-attributes
+	train-superres train-superres-shapes train-txt2img train-attributes train-occluded
 
 all: build
 
@@ -108,11 +108,15 @@ compare: build $(CLASSIFIER)
 		--sampler dpmpp2m --steps 20 --guidance 2 --out out/compare
 
 # The tasks' own models, each within an hour on 2 cores. Super-resolution
-# (SR3): one MNIST model for 14->28 and 7->28. Text-to-image: a text
+# (SR3): one MNIST model for 14->28 and 7->28, one shapes model for
+# 16->32. Text-to-image: a text
 # encoder and a cross-attention UNet trained together on captioned shapes.
 train-superres: build
 	./$(BIN) train diffusion --data mnist --cond lowres --scale 2,4 --size small --batch 32 --lr 4e-4 \
 		--steps 4000 --save-every 500 --sample-every 1000 --out runs/superres
+train-superres-shapes: build
+	./$(BIN) train diffusion --data shapes --cond lowres --scale 2 --size small --batch 32 --lr 4e-4 \
+		--steps 7500 --save-every 250 --sample-every 1000 --out runs/superres-shapes
 train-txt2img: build
 	./$(BIN) train diffusion --data shapes --cond text --size small --batch 32 --lr 4e-4 \
 		--steps 7500 --save-every 250 --sample-every 1000 --out runs/txt2img
@@ -123,16 +127,28 @@ $(ATTRIBUTES):
 	./$(BIN) train attributes --data shapes --out runs/attributes
 train-attributes: $(ATTRIBUTES)
 
+# A classifier of occluded digits (the mask as a second channel): it names
+# the class inpainting fills under, a further inpaint row (about 8 minutes).
+OCCLUDED := runs/occluded/classifier.safetensors
+$(OCCLUDED):
+	$(MAKE) build
+	./$(BIN) train classifier --occluded --steps 3000 --out runs/occluded
+train-occluded: $(OCCLUDED)
+
 # The tasks beside their naive baselines: one Markdown table
 # (out/eval-tasks/table.md) and a PNG of examples per task. Inpainting,
 # editing and style transfer use the diffusion recipe's model; super-
 # resolution and text-to-image join when their recipes' runs exist.
 SR_CKPT  := $(lastword $(sort $(wildcard runs/superres/ckpt-*[0-9].safetensors)))
+SRS_CKPT := $(lastword $(sort $(wildcard runs/superres-shapes/ckpt-*[0-9].safetensors)))
 T2I_CKPT := $(lastword $(sort $(wildcard runs/txt2img/ckpt-*[0-9].safetensors)))
-eval-tasks: build $(CLASSIFIER) $(if $(T2I_CKPT),$(ATTRIBUTES))
+eval-tasks: build $(CLASSIFIER) $(OCCLUDED) $(if $(T2I_CKPT)$(SRS_CKPT),$(ATTRIBUTES))
 	./$(BIN) eval-tasks --ckpt runs/diffusion-small/ckpt-005000.safetensors --n 200 \
+		--inpaint-classifier $(OCCLUDED) \
 		$(if $(SR_CKPT),--sr-ckpt $(SR_CKPT)) \
-		$(if $(T2I_CKPT),--txt2img-ckpt $(T2I_CKPT) --attributes $(ATTRIBUTES)) \
+		$(if $(SRS_CKPT),--sr-shapes-ckpt $(SRS_CKPT)) \
+		$(if $(T2I_CKPT),--txt2img-ckpt $(T2I_CKPT)) \
+		$(if $(T2I_CKPT)$(SRS_CKPT),--attributes $(ATTRIBUTES)) \
 		--out out/eval-tasks
 
 # The whole suite: gradient checks, the checkpoint fuzz seed corpus, round

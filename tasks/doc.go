@@ -12,7 +12,8 @@
 // FitImage pads one to a square and fits it to the model's frame, and
 // Frame puts the result back at the image's size (imageio.go). Under the
 // entry points are batch functions over model-range tensors (Repaint,
-// SDEdit, StyleTransfer, InferClasses) that the evaluations use.
+// SDEdit, StyleTransfer, InferClasses, NameClasses) that the evaluations
+// use.
 //
 // # Evaluation
 //
