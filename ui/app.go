@@ -359,6 +359,7 @@ func (u *UI) reuse(r Result) {
 	}
 	s := SettingsFrom(r.Params, cur)
 	u.setSettings(s)
+	u.autoSampler = "" // the PNG's sampler is kept when its model is selected
 	u.randomSeed.Value = false
 	msg := fmt.Sprintf("reusing the settings of %s (seed %d)", r.Source, s.Seed)
 	if r.Params.Model != "" {

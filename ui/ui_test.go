@@ -361,6 +361,20 @@ func TestSelectingAModelSetsItsSamplerUnlessTheUserChoseOne(t *testing.T) {
 	if got := h.u.sampler.Value; got != "dpmpp2m" {
 		t.Errorf("the user's sampler was replaced by %q on selecting a model", got)
 	}
+	// A PNG's settings are the user's too: reusing one made with DDIM by
+	// the text model selects that model and keeps DDIM.
+	h2 := newHarness(t, Config{Dirs: []string{dir}})
+	if h2.u.Selected().Path != class || h2.u.sampler.Value != "ddim" {
+		t.Fatalf("at start: %s with %q", h2.u.Selected().Path, h2.u.sampler.Value)
+	}
+	tm, err := Load(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2.u.reuse(Result{Params: tm.Parameters(Settings{Count: 1, Steps: 5, Sampler: "ddim", Guidance: 2, Class: NoClass, Prompt: "a red circle"}, 3), Source: "drawn.png"})
+	if h2.u.Selected().Path != text || h2.u.sampler.Value != "ddim" {
+		t.Errorf("reusing a text model's DDIM PNG: %s with %q", h2.u.Selected().Path, h2.u.sampler.Value)
+	}
 }
 
 func TestGenerateShowsProgressThenImages(t *testing.T) {
