@@ -37,6 +37,13 @@ func tinyCheckpoint(t testing.TB, dir, name string, step int) string {
 		t.Fatal(err)
 	}
 	cfg.Data = "mnist"
+	return saveUntrained(t, cfg, dir, name, step)
+}
+
+// saveUntrained writes a freshly initialised network of cfg as a
+// checkpoint at step.
+func saveUntrained(t testing.TB, cfg diffusion.Config, dir, name string, step int) string {
+	t.Helper()
 	net, err := diffusion.NewNetwork(cfg, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +56,7 @@ func tinyCheckpoint(t testing.TB, dir, name string, step int) string {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, name)
-	if err := models.SaveWeights(path, net.Params, models.Meta{Family: diffusion.Family, Config: raw, Step: step, Extra: map[string]string{"genlab.data": "mnist"}}); err != nil {
+	if err := models.SaveWeights(path, net.Params, models.Meta{Family: diffusion.Family, Config: raw, Step: step, Extra: map[string]string{"genlab.data": cfg.Data}}); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -321,22 +328,7 @@ func tinyTextCheckpoint(t testing.TB, dir, name string) string {
 		t.Fatal(err)
 	}
 	cfg.Data = "shapes"
-	net, err := diffusion.NewNetwork(cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := models.SaveWeights(path, net.Params, models.Meta{Family: diffusion.Family, Config: raw, Step: 1, Extra: map[string]string{"genlab.data": "shapes"}}); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return saveUntrained(t, cfg, dir, name, 1)
 }
 
 func TestSelectingAModelSetsItsSamplerUnlessTheUserChoseOne(t *testing.T) {
