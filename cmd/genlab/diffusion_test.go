@@ -211,31 +211,43 @@ func writeForeignSafetensors(t *testing.T, dir string) string {
 	return path
 }
 
-// tinyJudge is a classifier trained for 20 steps, shared by the tests
-// that need a judge (its accuracy does not matter to them).
-var tinyJudgeRun struct {
+// trainedClassifier is a classifier the tests train once, in a folder of
+// their own, and share.
+type trainedClassifier struct {
 	once sync.Once
 	path string
 	err  error
 }
 
-func tinyJudge(t *testing.T) string {
+// get trains it with the train classifier flags args the first time;
+// stdout must mention want.
+func (r *trainedClassifier) get(t *testing.T, want string, args ...string) string {
 	t.Helper()
-	tinyJudgeRun.once.Do(func() {
-		dir, err := os.MkdirTemp("", "genlab-judge-")
+	r.once.Do(func() {
+		dir, err := os.MkdirTemp("", "genlab-classifier-")
 		if err != nil {
-			tinyJudgeRun.err = err
+			r.err = err
 			return
 		}
-		if status, _, stderr := genlab(t, "train", "classifier", "--steps", "20", "--batch", "32", "--out", dir); status != 0 {
-			tinyJudgeRun.err = fmt.Errorf("train classifier: exit %d: %s", status, stderr)
+		args = append(append([]string{"train", "classifier"}, args...), "--out", dir)
+		if status, stdout, stderr := genlab(t, args...); status != 0 || !strings.Contains(stdout, want) {
+			r.err = fmt.Errorf("%v: exit %d: %s %s", args, status, stdout, stderr)
 		}
-		tinyJudgeRun.path = filepath.Join(dir, "classifier.safetensors")
+		r.path = filepath.Join(dir, "classifier.safetensors")
 	})
-	if tinyJudgeRun.err != nil {
-		t.Fatal(tinyJudgeRun.err)
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	return tinyJudgeRun.path
+	return r.path
+}
+
+// tinyJudge is a classifier trained for 20 steps, shared by the tests
+// that need a judge (its accuracy does not matter to them).
+var tinyJudgeRun trainedClassifier
+
+func tinyJudge(t *testing.T) string {
+	t.Helper()
+	return tinyJudgeRun.get(t, "classifier:", "--steps", "20", "--batch", "32")
 }
 
 func TestEvalReportsEveryMetric(t *testing.T) {

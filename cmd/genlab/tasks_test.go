@@ -270,30 +270,11 @@ func TestInpaintCommandClassFrom(t *testing.T) {
 }
 
 // tinyOccludedRun is a classifier of occluded digits trained for 5 steps.
-var tinyOccludedRun struct {
-	once sync.Once
-	path string
-	err  error
-}
+var tinyOccludedRun trainedClassifier
 
 func tinyOccluded(t *testing.T) string {
 	t.Helper()
-	tinyOccludedRun.once.Do(func() {
-		dir, err := os.MkdirTemp("", "genlab-occluded-")
-		if err != nil {
-			tinyOccludedRun.err = err
-			return
-		}
-		status, stdout, stderr := genlab(t, "train", "classifier", "--occluded", "--steps", "5", "--batch", "16", "--out", dir)
-		if status != 0 || !strings.Contains(stdout, "accuracy on occluded MNIST test digits") {
-			tinyOccludedRun.err = fmt.Errorf("train classifier --occluded: exit %d: %s %s", status, stdout, stderr)
-		}
-		tinyOccludedRun.path = filepath.Join(dir, "classifier.safetensors")
-	})
-	if tinyOccludedRun.err != nil {
-		t.Fatal(tinyOccludedRun.err)
-	}
-	return tinyOccludedRun.path
+	return tinyOccludedRun.get(t, "accuracy on occluded MNIST test digits", "--occluded", "--steps", "5", "--batch", "16")
 }
 
 // taskTextRun is a text-conditioned tiny model trained for 2 steps, for
