@@ -20,6 +20,19 @@ var BLASName = "gonum (pure Go)"
 // workers is how many goroutines a kernel splits its batch over.
 var workers = runtime.GOMAXPROCS(0)
 
+// SetWorkers sets how many goroutines the kernels split a batch over (n < 1:
+// GOMAXPROCS) and returns the previous number. No result depends on it:
+// every kernel computes an image the same way whichever worker takes it.
+// For tests and benchmarks; not to be called while a graph runs.
+func SetWorkers(n int) int {
+	old := workers
+	if n < 1 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	workers = n
+	return old
+}
+
 // parallelFor runs fn(i) for i in [0,n) on up to `workers` goroutines, each
 // taking a contiguous range so per-worker scratch buffers stay warm.
 func parallelFor(n int, fn func(worker, lo, hi int)) {

@@ -5,6 +5,7 @@ package models
 /*
 #cgo LDFLAGS: -lopenblas
 void openblas_set_num_threads(int);
+char *openblas_get_corename(void);
 */
 import "C"
 
@@ -22,5 +23,7 @@ func init() {
 	blas32.Use(netlib.Implementation{})
 	blas64.Use(netlib.Implementation{})
 	gorgonia.Use(netlib.Implementation{})
-	BLASName = "OpenBLAS (cgo)"
+	// The kernel OpenBLAS picked for this CPU (or OPENBLAS_CORETYPE): results
+	// are the same bytes whatever the batch under each, not across them.
+	BLASName = "OpenBLAS (cgo, " + C.GoString(C.openblas_get_corename()) + " kernel)"
 }

@@ -126,6 +126,12 @@ func (g *Graph) Linear(x, w, b *Node) *Node {
 	}
 	return g.wrap(Linear(x, w, b))
 }
+func (g *Graph) LinearOneSample(x, w, b *Node) *Node {
+	if !g.ok(x, w, b) {
+		return nil
+	}
+	return g.wrap(LinearOneSample(x, w, b))
+}
 func (g *Graph) GroupNorm(x, gamma, beta *Node, groups int, eps float64) *Node {
 	if !g.ok(x, gamma, beta) {
 		return nil

@@ -90,7 +90,20 @@ AVX2 static void silu_row_avx2(const float *z, float *sig, float *y, long n) {
 			_mm256_storeu_ps(sig + i, s);
 		_mm256_storeu_ps(y + i, _mm256_mul_ps(v, s));
 	}
-	silu_row_base(z + i, sig ? sig + i : 0, y + i, n - i);
+	// The last n%8 go through the same vector code on a padded copy, not
+	// the scalar (non-FMA) row: an element's result must not depend on
+	// where a row was cut, since the cut moves with the batch size and the
+	// number of workers.
+	if (i < n) {
+		float zt[8] = {0}, st[8], yt[8];
+		memcpy(zt, z + i, (n - i) * sizeof(float));
+		__m256 v = _mm256_loadu_ps(zt), s = v_sigmoid(v);
+		_mm256_storeu_ps(st, s);
+		_mm256_storeu_ps(yt, _mm256_mul_ps(v, s));
+		if (sig)
+			memcpy(sig + i, st, (n - i) * sizeof(float));
+		memcpy(y + i, yt, (n - i) * sizeof(float));
+	}
 }
 
 static void silu_back_row_base(const float *x, const float *dy, float *dz, float a, float b, long n) {
@@ -108,7 +121,15 @@ AVX2 static void silu_back_row_avx2(const float *x, const float *dy, float *dz, 
 		__m256 d = _mm256_fmadd_ps(z, _mm256_sub_ps(one, s), one);
 		_mm256_storeu_ps(dz + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(dy + i), s), d));
 	}
-	silu_back_row_base(x + i, dy + i, dz + i, a, b, n - i);
+	if (i < n) { // the tail on a padded copy, as in silu_row_avx2
+		float xt[8] = {0}, dyt[8] = {0}, dzt[8];
+		memcpy(xt, x + i, (n - i) * sizeof(float));
+		memcpy(dyt, dy + i, (n - i) * sizeof(float));
+		__m256 z = _mm256_fmadd_ps(_mm256_loadu_ps(xt), va, vb), s = v_sigmoid(z);
+		__m256 d = _mm256_fmadd_ps(z, _mm256_sub_ps(one, s), one);
+		_mm256_storeu_ps(dzt, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(dyt), s), d));
+		memcpy(dz + i, dzt, (n - i) * sizeof(float));
+	}
 }
 
 // And sixteen at a time.

@@ -317,9 +317,9 @@ func (lb *lossBuilder) stats(f *models.Node) (cov, mu *models.Node) {
 	}
 	rows, m := flat.Shape()[0], flat.Shape()[1]
 	zero := lb.constant(0, rows)
-	gm := lb.scale(g.Linear(flat, flat, zero), 1/float64(m))
+	gm := lb.scale(g.LinearOneSample(flat, flat, zero), 1/float64(m))
 	mu = lb.mean(f)
-	mm := g.Linear(mu, mu, zero)
+	mm := g.LinearOneSample(mu, mu, zero)
 	if lb.failed() {
 		return nil, nil
 	}
@@ -347,7 +347,7 @@ func (lb *lossBuilder) mean(f *models.Node) *models.Node {
 		return nil
 	}
 	m := flat.Shape()[1]
-	return lb.scale(lb.g.Linear(flat, lb.constant(1, 1, m), lb.constant(0, 1)), 1/float64(m))
+	return lb.scale(lb.g.LinearOneSample(flat, lb.constant(1, 1, m), lb.constant(0, 1)), 1/float64(m))
 }
 
 // constant adds an input of the given shape filled with v by fill.
