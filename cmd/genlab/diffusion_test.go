@@ -67,7 +67,8 @@ func TestTrainDiffusionEndToEnd(t *testing.T) {
 	}
 }
 
-// The same seed gives the same PNG, byte for byte, at batch sizes 1 and 16.
+// The same seed gives the same PNG, byte for byte, at batch sizes 1, 5 and
+// 16, and on one core or two.
 func TestSampleIsTheSameAtAnyBatchSize(t *testing.T) {
 	ckpt := tinyCheckpoint(t)
 	a, b := t.TempDir(), t.TempDir()
@@ -78,6 +79,13 @@ func TestSampleIsTheSameAtAnyBatchSize(t *testing.T) {
 			t.Fatalf("sample: exit %d: %s", status, stderr)
 		}
 	}
+	// And in a process of its own on one core (GOMAXPROCS=1: the kernels
+	// then run on one worker), at batch 5.
+	one := t.TempDir()
+	if status, _, stderr := genlabProcess(t, []string{"GOMAXPROCS=1"}, "sample", "diffusion", "--ckpt", ckpt, "--n", "16",
+		"--seed", "42", "--steps", "10", "--batch", "5", "--out", one); status != 0 {
+		t.Fatalf("sample on one core: exit %d: %s", status, stderr)
+	}
 	names, _ := filepath.Glob(filepath.Join(a, "*.png"))
 	if len(names) != 16 || filepath.Base(names[3]) != "00003-45-c1.png" {
 		t.Fatalf("files %v", names)
@@ -87,6 +95,10 @@ func TestSampleIsTheSameAtAnyBatchSize(t *testing.T) {
 		y, err := os.ReadFile(filepath.Join(b, filepath.Base(n)))
 		if err != nil || !bytes.Equal(x, y) {
 			t.Errorf("%s differs between batch 1 and batch 16", filepath.Base(n))
+		}
+		z, err := os.ReadFile(filepath.Join(one, filepath.Base(n)))
+		if err != nil || !bytes.Equal(x, z) {
+			t.Errorf("%s differs between 2 cores at batch 1 and 1 core at batch 5", filepath.Base(n))
 		}
 	}
 	params, err := images.ReadParameters(names[3])
