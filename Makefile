@@ -22,7 +22,7 @@ DEB_BENCH := python3-torch
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps deps-test deps-bench build demo test test-short bench fuzz vet clean \
+.PHONY: all deps deps-test deps-bench build demo test test-invariance test-short bench fuzz vet clean \
 	train-classifier train-diffusion eval-diffusion train-vae train-flow train-gan compare eval-tasks \
 	train-superres train-superres-shapes train-txt2img train-attributes train-occluded
 
@@ -152,12 +152,32 @@ eval-tasks: build $(CLASSIFIER) $(OCCLUDED) $(if $(T2I_CKPT)$(SRS_CKPT),$(ATTRIB
 		--out out/eval-tasks
 
 # The whole suite: gradient checks, the checkpoint fuzz seed corpus, round
-# trips, short training runs and the CLI end to end; then the pure-Go build
-# (no cgo, no OpenBLAS) compiles and its op tests pass too.
+# trips, short training runs and the CLI end to end; then the batch-
+# invariance tests under every OpenBLAS kernel this CPU can run; then the
+# pure-Go build (no cgo, no OpenBLAS) compiles and its op and invariance
+# tests pass too.
 test: deps deps-test vet
 	$(GO) test -timeout 25m ./...
+	$(MAKE) --no-print-directory test-invariance
 	CGO_ENABLED=0 $(GO) build ./...
 	CGO_ENABLED=0 $(GO) test -short -timeout 10m ./models/
+	CGO_ENABLED=0 $(GO) test -count=1 -timeout 10m -run '$(INVARIANCE)' ./diffusion/ ./gan/ ./vae/ ./flow/ ./tasks/
+
+# "The same seed gives the same image whatever the batch, the number of
+# cores": the tests that hold genlab to it, run once per OpenBLAS kernel
+# (OPENBLAS_CORETYPE) so that a developer on one CPU sees what a user whose
+# OpenBLAS picks another kernel would. The list is what any x86-64 CPU with
+# AVX2 runs, plus SkylakeX where the CPU has AVX-512; -count=1 because go
+# test's cache does not know the variable.
+INVARIANCE := BatchInvariant|TestSampleIsTheSameAtAnyBatchSize|TestBatchShardsMatchOneRun|TestTextEncoderOutput|TestSampleDeterministic
+CPUFLAGS   := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+CORETYPES  ?= $(if $(filter x86_64,$(shell uname -m)),Prescott Sandybridge \
+	$(if $(filter avx2,$(CPUFLAGS)),Haswell Zen) $(if $(filter avx512f,$(CPUFLAGS)),SkylakeX))
+test-invariance: deps
+	@set -o pipefail; for c in $(CORETYPES); do \
+		echo "== batch invariance under OPENBLAS_CORETYPE=$$c"; \
+		OPENBLAS_CORETYPE=$$c $(GO) test -count=1 -timeout 15m -run '$(INVARIANCE)' ./... | grep -v 'no test files' || exit 1; \
+	done
 
 test-short: deps
 	$(GO) test -short ./...
