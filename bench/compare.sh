@@ -1,69 +1,118 @@
 #!/usr/bin/env bash
-# genlab's reference-UNet training and sampling steps beside PyTorch's,
-# measured on this machine in one run (SPEC.md, "Performance benchmark"):
+# genlab's reference-UNet steps beside PyTorch's, measured on this machine
+# in one run, interleaved so that a change of load moves both sides alike
+# (SPEC.md, "Performance benchmark"):
 #
-#   bench/compare.sh                 # COUNT=5 go test runs, N=10 PyTorch steps, 2 threads
-#   COUNT=10 N=20 bench/compare.sh
+#   bench/compare.sh                      # 5 rounds of 5 steps, batch 64, then batch 1
+#   ROUNDS=9 STEPS=10 bench/compare.sh
+#
+# Each round runs genlab's training and sampling steps (go test -bench on a
+# test binary built once), then PyTorch's (bench/unet_step.py, THREADS
+# threads, default 2), and takes the ratio genlab/PyTorch of that round. The
+# table gives each side's median over the rounds and the median and range
+# of the per-round ratios: a ratio is a figure only when the range is
+# narrow and the load average (printed before and after) stayed below the
+# number of cores. Then the same, interleaved, for the sampling step of one
+# image (batch 1: the latency of each step of the app's live preview).
+#
+# GFLOP/s: the forward pass's FLOPs as bench/unet_step.py counts them
+# (convolutions, linear layers, attention products; a multiply-add is 2),
+# a training step taken as 3 forward passes. The CPU's peak: cores x clock
+# x float32 lanes (16 with AVX-512, 8 with AVX2) x 2 (FMA) x FMA_UNITS
+# (default 2, what current x86 server cores have; set it for yours).
 #
 # PYTHON overrides the interpreter (/usr/bin/python3, Debian's python3-torch).
-# genlab's figures are the medians over COUNT runs of
-#   go test -run '^$' -bench 'ReferenceUNet' -count COUNT ./models/
-# (batch 64; genlab uses GOMAXPROCS cores, by default all of them), PyTorch's
-# the medians of N steps of bench/unet_step.py (--threads THREADS, default
-# 2). The machine's other load moves both; compare ratios from one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-COUNT=${COUNT:-5}
-N=${N:-10}
+ROUNDS=${ROUNDS:-5}
+STEPS=${STEPS:-5}
+STEPS1=${STEPS1:-40}
 THREADS=${THREADS:-2}
+FMA_UNITS=${FMA_UNITS:-2}
 PY=${PYTHON:-/usr/bin/python3} # PyTorch from Debian: python3-torch
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 cpu=${cpu:-$(uname -m)}
-cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?")
-load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
+mhz=$(awk -F: '/^cpu MHz/ { printf "%.0f", $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+if [ -z "$mhz" ]; then # some VMs leave "cpu MHz" out; BogoMIPS is twice the clock on x86
+	mhz=$(awk -F: '/^bogomips/ { printf "%.0f", $2 / 2; exit }' /proc/cpuinfo 2>/dev/null || echo 0)
+fi
+lanes=4
+case " $flags " in *" avx512f "*) lanes=16 ;; *" avx2 "*) lanes=8 ;; esac
+peak=$(awk -v c="$cores" -v m="$mhz" -v l="$lanes" -v f="$FMA_UNITS" 'BEGIN { printf "%.0f", c * m / 1000 * l * 2 * f }')
 
-echo "== genlab: go test -run '^\$' -bench 'ReferenceUNet' -count $COUNT ./models/"
-go test -run '^$' -bench 'ReferenceUNet' -count "$COUNT" ./models/ | tee "$tmp/go.txt"
-
-torch=no
-if [ -x "$PY" ] && "$PY" -c 'import torch' 2>/dev/null; then
-	torch=yes
-	echo "== PyTorch: $PY bench/unet_step.py --threads $THREADS --batch 64 --n $N"
-	"$PY" bench/unet_step.py --threads "$THREADS" --batch 64 --n "$N" | tee "$tmp/py.txt"
+if ! [ -x "$PY" ] || ! "$PY" -c 'import torch' 2>/dev/null; then
+	echo "bench: PyTorch is not installed for $PY; install Debian's build: apt-get install -y python3-torch" >&2
+	exit 1
 fi
 
+load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?"; }
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-go_ms() { # median ms/op of BenchmarkReferenceUNet$1
-	awk -v b="^BenchmarkReferenceUNet$1(-[0-9]+)?\$" '$1 ~ b { for (i = 2; i <= NF; i++) if ($i == "ns/op") print $(i - 1) / 1e6 }' "$tmp/go.txt" | median
+range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%.2f-%.2f", lo, hi }'; }
+go_ms() { # ms/op of BenchmarkReferenceUNet$1 in file $2
+	awk -v b="^BenchmarkReferenceUNet$1(-[0-9]+)?\$" '$1 ~ b { for (i = 2; i <= NF; i++) if ($i == "ns/op") print $(i - 1) / 1e6 }' "$2"
 }
-py_ms() { [ "$torch" = yes ] && awk -v k="$1" '$1 == k { print $2 }' "$tmp/py.txt"; true; }
+py_val() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 
-blas=$(sed -n 's/.*BLAS: //p' "$tmp/go.txt" | head -1)
-echo
-echo "Reference UNet (612,737 parameters), batch 64, 28x28x1"
-printf '%-8s %12s %12s %16s\n' step "genlab ms" "PyTorch ms" "genlab/PyTorch"
-for step in Train Sample; do
-	g=$(go_ms "${step}Step")
-	p=$(py_ms "$(echo "$step" | tr 'A-Z' 'a-z')_step_ms")
-	if [ -n "$g" ] && [ -n "$p" ]; then
-		r=$(awk -v g="$g" -v p="$p" 'BEGIN { printf "%.2f", g / p }')
-	else
-		r="-"
-	fi
-	printf '%-8s %12s %12s %16s\n' "$(echo "$step" | tr 'A-Z' 'a-z')" \
-		"$(awk -v v="${g:-}" 'BEGIN { if (v == "") print "-"; else printf "%.1f", v }')" "${p:--}" "$r"
+echo "building the genlab benchmark (go test -c ./models/)"
+go test -c -o "$tmp/models.test" ./models/
+load_before=$(load)
+
+# Batch 64: training and sampling steps.
+for r in $(seq 1 "$ROUNDS"); do
+	"$tmp/models.test" -test.run '^$' -test.bench 'ReferenceUNet(Train|Sample)Step$' \
+		-test.benchtime "${STEPS}x" >"$tmp/go.$r"
+	"$PY" bench/unet_step.py --threads "$THREADS" --batch 64 --n "$STEPS" >"$tmp/py.$r"
+	for step in Train Sample; do
+		g=$(go_ms "${step}Step" "$tmp/go.$r")
+		p=$(py_val "$(echo "$step" | tr 'A-Z' 'a-z')_step_ms" "$tmp/py.$r")
+		echo "$g" >>"$tmp/g.$step"
+		echo "$p" >>"$tmp/p.$step"
+		awk -v g="$g" -v p="$p" 'BEGIN { print g / p }' >>"$tmp/r.$step"
+	done
+	printf 'round %d: train %.1f / %.1f ms, sample %.1f / %.1f ms (load %s)\n' "$r" \
+		"$(tail -1 "$tmp/g.Train")" "$(tail -1 "$tmp/p.Train")" "$(tail -1 "$tmp/g.Sample")" "$(tail -1 "$tmp/p.Sample")" "$(load)"
 done
+flops64=$(py_val forward_flops "$tmp/py.1")
+
+# Batch 1: the sampling step's latency.
+for r in $(seq 1 "$ROUNDS"); do
+	"$tmp/models.test" -test.run '^$' -test.bench 'ReferenceUNetSampleStepBatch1$' \
+		-test.benchtime "${STEPS1}x" >"$tmp/go1.$r"
+	"$PY" bench/unet_step.py --threads "$THREADS" --batch 1 --n "$STEPS1" --sample-only >"$tmp/py1.$r"
+	g=$(go_ms "SampleStepBatch1" "$tmp/go1.$r")
+	p=$(py_val sample_step_ms "$tmp/py1.$r")
+	echo "$g" >>"$tmp/g.Batch1"
+	echo "$p" >>"$tmp/p.Batch1"
+	awk -v g="$g" -v p="$p" 'BEGIN { print g / p }' >>"$tmp/r.Batch1"
+done
+flops1=$(py_val forward_flops "$tmp/py1.1")
+load_after=$(load)
+
+blas=$(sed -n 's/.*BLAS: //p' "$tmp/go.1" | head -1)
+gflops() { awk -v f="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.1f", f / (ms / 1000) / 1e9; else print "-" }'; }
 echo
-echo "genlab: median of $COUNT go test runs; BLAS ${blas:-unknown}"
-if [ "$torch" = yes ]; then
-	echo "PyTorch $("$PY" -c 'import torch; print(torch.__version__)'): median of $N steps, $THREADS threads"
-else
-	echo "PyTorch: not installed for $PY; to compare, install Debian's build: apt-get install -y python3-torch"
-fi
-echo "CPU: $cpu ($cores cores); load average before: $load"
+echo "Reference UNet (612,737 parameters), 28x28x1; medians of $ROUNDS interleaved rounds"
+printf '%-14s %10s %11s %9s %10s %10s %12s\n' step "genlab ms" "PyTorch ms" ratio "ratio range" "genlab GF/s" "PyTorch GF/s"
+row() { # name key flops
+	g=$(median <"$tmp/g.$2")
+	p=$(median <"$tmp/p.$2")
+	printf '%-14s %10.1f %11.1f %9.2f %10s %10s %12s\n' "$1" "$g" "$p" "$(median <"$tmp/r.$2")" "$(range <"$tmp/r.$2")" \
+		"$(gflops "$3" "$g")" "$(gflops "$3" "$p")"
+}
+row "train b64" Train "$((3 * flops64))"
+row "sample b64" Sample "$flops64"
+row "sample b1" Batch1 "$flops1"
+echo
+echo "ratio: genlab/PyTorch per round (below 1: genlab is faster); GF/s: GFLOP/s, a training step counted as 3 forward passes"
+echo "forward pass: $flops64 FLOPs at batch 64, $flops1 at batch 1"
+echo "CPU: $cpu, $cores cores at $mhz MHz, $lanes float32 lanes, $FMA_UNITS FMA units: peak $peak GFLOP/s"
+echo "genlab: $blas; GOMAXPROCS cores. PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), $THREADS threads"
+echo "load average before: $load_before; after: $load_after"

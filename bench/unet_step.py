@@ -10,9 +10,10 @@ so a state_dict and genlab's weights map one to one.
 
     /usr/bin/python3 bench/unet_step.py [--threads 2] [--batch 64] [--n 10]
 
-prints "params 612737", then "train_step_ms X" (forward, MSE against the
-noise, backward, Adam) and "sample_step_ms Y" (forward only), each the median
-of --n timed steps after two warm-up steps.
+prints "params 612737", "forward_flops F" (one forward pass at the batch),
+then "train_step_ms X" (forward, MSE against the noise, backward, Adam;
+left out with --sample-only) and "sample_step_ms Y" (forward only), each
+the median of --n timed steps after two warm-up steps.
 
     /usr/bin/python3 bench/unet_step.py --check DIR
 
@@ -134,6 +135,41 @@ def count(net):
     return sum(p.numel() for p in net.parameters())
 
 
+def forward_flops(net, x, t):
+    """The floating-point operations of one forward pass, counting a
+    multiply-add as two: every convolution, linear layer and the attention's
+    two batched products (the element-wise work is a few percent and not
+    counted). genlab's network is the same, so both sides use this count."""
+    total = 0
+
+    def conv(m, inp, out):
+        nonlocal total
+        total += 2 * out.numel() * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
+
+    def linear(m, inp, out):
+        nonlocal total
+        total += 2 * out.numel() * m.in_features
+
+    def attention(m, inp, out):
+        nonlocal total
+        n, c, h, w = inp[0].shape
+        total += 2 * 2 * n * c * (h * w) ** 2  # QᵀK and V·Aᵀ, over all heads
+
+    hooks = []
+    for mod in net.modules():
+        if isinstance(mod, nn.Conv2d):
+            hooks.append(mod.register_forward_hook(conv))
+        elif isinstance(mod, nn.Linear):
+            hooks.append(mod.register_forward_hook(linear))
+        elif isinstance(mod, PixelAttention):
+            hooks.append(mod.register_forward_hook(attention))
+    with torch.no_grad():
+        net(x, t)
+    for h in hooks:
+        h.remove()
+    return total
+
+
 def median_ms(step, n, warmup=2):
     for _ in range(warmup):
         step()
@@ -197,6 +233,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--n", type=int, default=10, help="timed steps per figure (median)")
+    ap.add_argument("--sample-only", action="store_true", help="time the sampling step only")
     ap.add_argument("--check", metavar="DIR", help="load genlab's weights and batch from DIR, write DIR/out.f32 (and grads.f32)")
     a = ap.parse_args()
 
@@ -223,7 +260,9 @@ def main():
         with torch.no_grad():
             net(x, t)
 
-    print("train_step_ms", round(median_ms(train_step, a.n), 2), flush=True)
+    print("forward_flops", forward_flops(net, x, t), flush=True)
+    if not a.sample_only:
+        print("train_step_ms", round(median_ms(train_step, a.n), 2), flush=True)
     print("sample_step_ms", round(median_ms(sample_step, a.n), 2), flush=True)
 
 

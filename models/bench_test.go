@@ -84,8 +84,14 @@ func BenchmarkReferenceUNetTrainStep(b *testing.B) {
 	reportCPU(b, cpu)
 }
 
-func BenchmarkReferenceUNetSampleStep(b *testing.B) {
-	s := newRefStep(b, 64, false)
+func BenchmarkReferenceUNetSampleStep(b *testing.B) { benchSampleStep(b, 64) }
+
+// BenchmarkReferenceUNetSampleStepBatch1 is the latency a user waits on for
+// each step of one image (the app's live preview).
+func BenchmarkReferenceUNetSampleStepBatch1(b *testing.B) { benchSampleStep(b, 1) }
+
+func benchSampleStep(b *testing.B, batch int) {
+	s := newRefStep(b, batch, false)
 	if err := s.m.Run(); err != nil {
 		b.Fatal(err)
 	}
