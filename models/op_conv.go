@@ -254,37 +254,57 @@ func convBackwardData[T Float](g convGeom, s *convScratch, wt, dy, dx []T, n, h,
 	})
 }
 
-// convBackwardFilter: dW = Σₙ dy[n]·col(x[n])ᵀ, each worker summing its own
-// images into its own buffer, then the buffers in worker order (so the
-// result is the same every run on the same machine).
+// gradChunks is how many partial sums a weight gradient is split into: a
+// fixed number, not one per worker, so that a batch's gradient is the same
+// bytes on one core or two (the chunks are summed in chunk order whichever
+// worker made them).
+const gradChunks = 4
+
+// chunkSlots makes room in sc for nc accumulators after the workers' own
+// buffers, before the workers start; chunk k's is slot workers+k.
+func chunkSlots[T Float](sc *scratch[T], nc int) {
+	for len(sc.bufs) < workers+nc {
+		sc.bufs = append(sc.bufs, nil)
+	}
+}
+
+// sumChunks adds the nc accumulators of size m in chunk order into dst.
+func sumChunks[T Float](sc *scratch[T], nc, m int, dst []T) {
+	copy(dst, sc.get(workers, m))
+	for k := 1; k < nc; k++ {
+		axpy(1, sc.get(workers+k, m), dst)
+	}
+}
+
+// convBackwardFilter: dW = Σₙ dy[n]·col(x[n])ᵀ, the images summed in
+// gradChunks runs of consecutive images, then the runs in order.
 func convBackwardFilter[T Float](g convGeom, s *convScratch, x, dy, dw []T, n, h, w int) {
 	ho, wo := g.outSize(h, w)
 	p, kk := ho*wo, g.cin*g.k*g.k
-	nw := min(workers, n)
-	parts := make([][]T, nw)
+	nc := min(gradChunks, n)
 	sc := scratchFor[T](s)
-	parallelFor(n, func(worker, lo, hi int) {
-		buf := sc.get(worker, g.cout*kk+kk*p)
-		acc, col := buf[:g.cout*kk], buf[g.cout*kk:]
-		clear(acc)
-		for i := lo; i < hi; i++ {
-			xi := x[i*g.cin*h*w : (i+1)*g.cin*h*w]
-			dyi := dy[i*g.cout*p : (i+1)*g.cout*p]
-			src := xi
-			if !g.pointwise() {
-				im2col(g, xi, h, w, col)
-				src = col
+	chunkSlots(sc, nc)
+	parallelFor(nc, func(worker, clo, chi int) {
+		var col []T
+		if !g.pointwise() {
+			col = sc.get(worker, kk*p)
+		}
+		for k := clo; k < chi; k++ {
+			acc := sc.get(workers+k, g.cout*kk)
+			clear(acc)
+			for i := k * n / nc; i < (k+1)*n/nc; i++ {
+				xi := x[i*g.cin*h*w : (i+1)*g.cin*h*w]
+				dyi := dy[i*g.cout*p : (i+1)*g.cout*p]
+				src := xi
+				if !g.pointwise() {
+					im2col(g, xi, h, w, col)
+					src = col
+				}
+				gemm(false, true, g.cout, kk, p, 1, dyi, p, src, p, 1, acc, kk)
 			}
-			gemm(false, true, g.cout, kk, p, 1, dyi, p, src, p, 1, acc, kk)
 		}
-		parts[worker] = acc
 	})
-	copy(dw, parts[0])
-	for _, part := range parts[1:] {
-		for i, v := range part {
-			dw[i] += v
-		}
-	}
+	sumChunks(sc, nc, g.cout*kk, dw)
 }
 
 // sumPerChannel: db[c] = Σₙ Σₚ dy[n,c,p]: the sums of the n·c rows in
@@ -461,22 +481,23 @@ func convBackward[T Float](g convGeom, s, sw *convScratch, x, wt, dy, dx, dw []T
 	wflip := scratchFor[T](sw).get(0, g.cin*kt)
 	flipKernel(wt, wflip, g.cout, g.cin, g.k)
 	sc := scratchFor[T](s)
-	parts := make([][]T, min(workers, n))
-	parallelFor(n, func(worker, lo, hi int) {
-		buf := sc.get(worker, g.cin*kt+kt*p)
-		acc, col := buf[:g.cin*kt], buf[g.cin*kt:]
-		clear(acc)
-		for i := lo; i < hi; i++ {
-			im2col(t, dy[i*g.cout*p:(i+1)*g.cout*p], h, w, col)
-			gemm(false, false, g.cin, p, kt, 1, wflip, kt, col, p, 0, dx[i*g.cin*p:(i+1)*g.cin*p], p)
-			gemm(false, true, g.cin, kt, p, 1, x[i*g.cin*p:(i+1)*g.cin*p], p, col, p, 1, acc, kt)
+	nc := min(gradChunks, n) // dW in fixed chunks, as convBackwardFilter
+	chunkSlots(sc, nc+1)
+	parallelFor(nc, func(worker, clo, chi int) {
+		col := sc.get(worker, kt*p)
+		for k := clo; k < chi; k++ {
+			acc := sc.get(workers+k, g.cin*kt)
+			clear(acc)
+			for i := k * n / nc; i < (k+1)*n/nc; i++ {
+				im2col(t, dy[i*g.cout*p:(i+1)*g.cout*p], h, w, col)
+				gemm(false, false, g.cin, p, kt, 1, wflip, kt, col, p, 0, dx[i*g.cin*p:(i+1)*g.cin*p], p)
+				gemm(false, true, g.cin, kt, p, 1, x[i*g.cin*p:(i+1)*g.cin*p], p, col, p, 1, acc, kt)
+			}
 		}
-		parts[worker] = acc
 	})
-	for _, part := range parts[1:] {
-		axpy(1, part, parts[0])
-	}
-	flipKernel(parts[0], dw, g.cin, g.cout, g.k)
+	sum := sc.get(workers+nc, g.cin*kt)
+	sumChunks(sc, nc, g.cin*kt, sum)
+	flipKernel(sum, dw, g.cin, g.cout, g.k)
 }
 
 // convKeptFilterGradOp hands on the dW its convBackwardOp computed; its
