@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"genlab/datasets"
@@ -37,11 +36,18 @@ func dataCommand() *cli.Command {
 				Action: dataShow,
 			},
 			{
-				Name:      "check",
-				Usage:     "load a dataset, check it and print a summary",
+				Name: "check",
+				Usage: "audit a dataset: files that do not load, odd sizes and modes, blank images, exact and " +
+					"near-duplicates, class balance, captions; a report and contact sheets, never a change to a file",
 				ArgsUsage: "mnist|shapes|DIR",
-				Flags:     []cli.Flag{split},
-				Action:    dataCheck,
+				Flags: []cli.Flag{
+					split,
+					&cli.Float64Flag{Name: "near", Value: 0.1, Usage: "near-duplicates: distance of 16x16 grey thumbnails, each centred and scaled to length 1 (0-2), below this"},
+					&cli.Float64Flag{Name: "blank", Value: 0.02, Usage: "blank: standard deviation of an image's pixels below this"},
+					&cli.StringFlag{Name: "report", Usage: "folder for report.md, report.json and the contact sheets (default out/data-check-NAME-SPLIT)"},
+					&cli.StringFlag{Name: "write-clean", Usage: "write the list of files to keep (one a line) to this file"},
+				},
+				Action: dataCheck,
 			},
 		},
 	}
@@ -108,36 +114,3 @@ func dataShow(c *cli.Context) error {
 	return nil
 }
 
-func dataCheck(c *cli.Context) error {
-	set, err := loadDataset(c)
-	if err != nil {
-		return err
-	}
-	if err := set.Check(); err != nil {
-		return err
-	}
-	w := c.App.Writer
-	fmt.Fprintf(w, "%s (%s): %d images of %dx%dx%d, pixels in [0,1]\n", set.Name, c.String("split"), set.N, set.C, set.H, set.W)
-	if set.Labels != nil {
-		hist := make([]int, max(set.Classes, slices.Max(set.Labels)+1))
-		for _, l := range set.Labels {
-			hist[l]++
-		}
-		fmt.Fprintf(w, "labels: %d classes, counts %v\n", len(hist), hist)
-	}
-	if set.Captions != nil {
-		words := map[string]bool{}
-		for _, cap := range set.Captions {
-			for _, f := range strings.Fields(cap) {
-				words[f] = true
-			}
-		}
-		fmt.Fprintf(w, "captions: %d words used, e.g. %q\n", len(words), set.Captions[0])
-	}
-	var sum float64
-	for _, v := range set.Pixels {
-		sum += float64(v)
-	}
-	fmt.Fprintf(w, "mean pixel %.4f\nok\n", sum/float64(len(set.Pixels)))
-	return nil
-}

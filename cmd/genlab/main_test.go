@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"image"
 	"image/png"
 	"os"
 	"os/exec"
@@ -13,6 +15,7 @@ import (
 	"testing"
 
 	"genlab/checkpoint"
+	"genlab/datasets"
 	"genlab/images"
 )
 
@@ -69,13 +72,51 @@ func TestDataShowWritesAGridOfMNIST(t *testing.T) {
 }
 
 func TestDataCheck(t *testing.T) {
-	status, stdout, stderr := genlab(t, "data", "check", "mnist", "--split", "test")
+	report := t.TempDir()
+	status, stdout, stderr := genlab(t, "data", "check", "mnist", "--split", "test", "--report", report)
 	if status != 0 || !strings.Contains(stdout, "10000 images of 1x28x28") || !strings.Contains(stdout, "ok") {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", status, stdout, stderr)
 	}
-	status, stdout, _ = genlab(t, "data", "check", "shapes", "--split", "heldout")
+	for _, f := range []string{"report.md", "report.json", "duplicates.png", "problems.png"} {
+		if _, err := os.Stat(filepath.Join(report, f)); err != nil {
+			t.Errorf("the report has no %s: %v", f, err)
+		}
+	}
+	status, stdout, _ = genlab(t, "data", "check", "shapes", "--split", "heldout", "--report", t.TempDir())
 	if status != 0 || !strings.Contains(stdout, "captions") {
 		t.Fatalf("shapes: exit %d, stdout %s", status, stdout)
+	}
+}
+
+// A folder with a file that does not load, a duplicate and a blank image:
+// exit 1 naming the file, the rest reported, the clean list written, no
+// file in the folder changed.
+func TestDataCheckFolder(t *testing.T) {
+	dir := t.TempDir()
+	mnist, err := datasets.LoadMNIST("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 6; i++ {
+		images.Save(filepath.Join(dir, fmt.Sprintf("d%d.png", i)), mnist.ToImage(i), "")
+	}
+	images.Save(filepath.Join(dir, "copy.png"), mnist.ToImage(2), "a copy")
+	images.Save(filepath.Join(dir, "blank.png"), image.NewGray(image.Rect(0, 0, 28, 28)), "")
+	clean := filepath.Join(t.TempDir(), "keep.txt")
+	status, stdout, stderr := genlab(t, "data", "check", dir, "--report", t.TempDir(), "--write-clean", clean)
+	if status != 0 || !strings.Contains(stdout, "exact duplicates: 1 groups, 2 images") || !strings.Contains(stdout, "blank.png") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", status, stdout, stderr)
+	}
+	keep, _ := os.ReadFile(clean)
+	// One of each duplicate group is kept: the first in name order.
+	if n := strings.Count(string(keep), "\n"); n != 6 || !strings.Contains(string(keep), "copy.png") ||
+		strings.Contains(string(keep), "d2.png") || strings.Contains(string(keep), "blank.png") {
+		t.Errorf("kept:\n%s", keep)
+	}
+	os.WriteFile(filepath.Join(dir, "notes.png"), []byte("not an image"), 0o644)
+	wantUserError(t, "notes.png", "data", "check", dir, "--report", t.TempDir())
+	if entries, _ := os.ReadDir(dir); len(entries) != 9 {
+		t.Errorf("%d files in the folder after the checks, want the 9 put there", len(entries))
 	}
 }
 
@@ -143,7 +184,7 @@ func TestBadInputIsOneLineAndExit1(t *testing.T) {
 		{"bogus", []string{"train", "classifier", "--bogus"}},
 		{"--n", []string{"data", "show", "mnist", "--n", "0"}},
 		{"nosuchdata", []string{"data", "show", "nosuchdata"}},
-		{"broken.png", []string{"data", "check", imgDir}},
+		{"broken.png", []string{"data", "check", imgDir, "--report", filepath.Join(dir, "report")}},
 		{"missing.safetensors", []string{"info", "--ckpt", filepath.Join(dir, "missing.safetensors")}},
 		{"junk.safetensors", []string{"info", "--ckpt", junk}},
 		{"notes.png", []string{"info", "--ckpt", notPNG}},
