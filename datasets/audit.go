@@ -25,7 +25,8 @@ import (
 // never writes, moves or deletes one; what to keep is a list the caller may
 // write (Audit.Keep).
 
-// ThumbSide is the side of the grey thumbnails near-duplicates are found on.
+// ThumbSide is the side of the thumbnails near-duplicates are found on:
+// RGB planes, or one grey plane for a set of grey images.
 const ThumbSide = 16
 
 // AuditOptions are an audit's thresholds; zero fields take the defaults.
@@ -93,9 +94,9 @@ type Audit struct {
 	ClassCounts    []int          `json:"class_counts,omitempty"`
 	SharedCaptions []CaptionCount `json:"shared_captions,omitempty"` // the most shared, most first
 
-	// Thumbs are the grey thumbnails (ThumbSide² values per image), for
-	// contact sheets.
-	Thumbs []float32 `json:"-"`
+	// Thumbs are the thumbnails, ThumbLen values per image.
+	Thumbs   []float32 `json:"-"`
+	ThumbLen int       `json:"-"`
 	// Nearest is each loaded image's thumbnail distance (see AuditOptions.Near)
 	// to its nearest other image; NaN for blank images and exact copies.
 	Nearest []float64 `json:"-"`
@@ -138,7 +139,12 @@ func AuditSet(s *Set, o AuditOptions) (*Audit, error) {
 	a := &Audit{Name: s.Name, Files: s.N, Images: s.N, Options: o.withDefaults()}
 	a.Items = make([]string, s.N)
 	hashes := make([][32]byte, s.N)
-	a.Thumbs = make([]float32, s.N*ThumbSide*ThumbSide)
+	planes := 3
+	if s.C == 1 {
+		planes = 1 // grey: an RGB thumbnail would be the same plane thrice
+	}
+	a.ThumbLen = planes * ThumbSide * ThumbSide
+	a.Thumbs = make([]float32, s.N*a.ThumbLen)
 	stds := make([]float64, s.N)
 	buf := make([]byte, 4*s.Dim())
 	for i := 0; i < s.N; i++ {
@@ -148,7 +154,7 @@ func AuditSet(s *Set, o AuditOptions) (*Audit, error) {
 			binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(v))
 		}
 		hashes[i] = sha256.Sum256(buf)
-		stds[i] = thumbCHW(a.Thumbs[i*ThumbSide*ThumbSide:(i+1)*ThumbSide*ThumbSide], img, s.C, s.H, s.W)
+		stds[i] = thumbCHW(a.Thumbs[i*a.ThumbLen:(i+1)*a.ThumbLen], img, s.C, s.H, s.W, planes)
 	}
 	a.checkPixels(hashes, stds)
 	if s.Labels != nil {
@@ -196,7 +202,7 @@ func AuditFolder(dir string, o AuditOptions) (*Audit, error) {
 			continue
 		}
 		b := img.Bounds()
-		l := loaded{name: path, w: b.Dx(), h: b.Dy(), mode: mode, thumb: make([]float32, ThumbSide*ThumbSide), index: len(imgs)}
+		l := loaded{name: path, w: b.Dx(), h: b.Dy(), mode: mode, thumb: make([]float32, 3*ThumbSide*ThumbSide), index: len(imgs)}
 		l.hash = pixelHash(img)
 		l.std = thumbImage(l.thumb, img)
 		imgs = append(imgs, l)
@@ -205,7 +211,8 @@ func AuditFolder(dir string, o AuditOptions) (*Audit, error) {
 	a.Items = make([]string, len(imgs))
 	hashes := make([][32]byte, len(imgs))
 	stds := make([]float64, len(imgs))
-	a.Thumbs = make([]float32, 0, len(imgs)*ThumbSide*ThumbSide)
+	a.ThumbLen = 3 * ThumbSide * ThumbSide
+	a.Thumbs = make([]float32, 0, len(imgs)*a.ThumbLen)
 	sizes, modes := map[string]int{}, map[string]int{}
 	for i, l := range imgs {
 		a.Items[i], hashes[i], stds[i] = l.name, l.hash, l.std
@@ -305,8 +312,9 @@ func pixelHash(img image.Image) [32]byte {
 	return out
 }
 
-// thumbImage writes img's ThumbSide² grey thumbnail (box filter) to dst and
-// returns the standard deviation of its grey pixels at full size.
+// thumbImage writes img's thumbnail (RGB planes of
+// ThumbSide², box filter, transparency over black) to dst and returns the
+// standard deviation of its grey pixels at full size.
 func thumbImage(dst []float32, img image.Image) float64 {
 	g := imaging.Grayscale(img)
 	var s, s2 float64
@@ -316,37 +324,44 @@ func thumbImage(dst []float32, img image.Image) float64 {
 		s2 += v * v
 	}
 	n := float64(len(g.Pix) / 4)
-	t := imaging.Resize(g, ThumbSide, ThumbSide, imaging.Box)
-	for i := range dst {
-		dst[i] = float32(t.Pix[4*i]) / 255
+	t := imaging.Resize(img, ThumbSide, ThumbSide, imaging.Box)
+	plane := ThumbSide * ThumbSide
+	for i := 0; i < plane; i++ {
+		a := float32(t.Pix[4*i+3]) / 255
+		for ch := 0; ch < 3; ch++ {
+			dst[ch*plane+i] = float32(t.Pix[4*i+ch]) / 255 * a
+		}
 	}
 	return math.Sqrt(max(s2/n-(s/n)*(s/n), 0))
 }
 
-// thumbCHW is thumbImage for an image of a Set (CHW floats in [0,1]): the
-// mean over channels, averaged over the pixels each thumbnail cell covers.
-func thumbCHW(dst, img []float32, c, h, w int) float64 {
+// thumbCHW is thumbImage for an image of a Set (CHW floats in [0,1]) in
+// planes planes (1: grey; 3: RGB, a grey image copied to each): each
+// thumbnail cell the mean of the pixels it covers.
+func thumbCHW(dst, img []float32, c, h, w, planes int) float64 {
 	var s, s2 float64
-	sums := make([]float64, ThumbSide*ThumbSide)
-	counts := make([]float64, ThumbSide*ThumbSide)
+	plane := ThumbSide * ThumbSide
+	sums := make([]float64, planes*plane)
+	counts := make([]float64, plane)
 	for y := 0; y < h; y++ {
 		ty := y * ThumbSide / h
 		for x := 0; x < w; x++ {
-			var v float64
-			for ch := 0; ch < c; ch++ {
-				v += float64(img[(ch*h+y)*w+x])
-			}
-			v /= float64(c)
-			s += v
-			s2 += v * v
 			k := ty*ThumbSide + x*ThumbSide/w
-			sums[k] += v
 			counts[k]++
+			var grey float64
+			for ch := 0; ch < planes; ch++ {
+				v := float64(img[(min(ch, c-1)*h+y)*w+x])
+				sums[ch*plane+k] += v
+				grey += v
+			}
+			grey /= float64(planes)
+			s += grey
+			s2 += grey * grey
 		}
 	}
 	for k := range dst {
-		if counts[k] > 0 {
-			dst[k] = float32(sums[k] / counts[k])
+		if n := counts[k%plane]; n > 0 {
+			dst[k] = float32(sums[k] / n)
 		}
 	}
 	n := float64(h * w)
@@ -385,7 +400,7 @@ func (a *Audit) checkPixels(hashes [][32]byte, stds []float64) {
 	sortGroups(a.Exact)
 
 	// Near-duplicates: one representative per exact group, blanks left out.
-	side := ThumbSide * ThumbSide
+	side := a.ThumbLen
 	var reps []int
 	for i := 0; i < n; i++ {
 		if exactOf[i] == i && !blank[i] {

@@ -42,7 +42,7 @@ func dataCommand() *cli.Command {
 				ArgsUsage: "mnist|shapes|DIR",
 				Flags: []cli.Flag{
 					split,
-					&cli.Float64Flag{Name: "near", Value: 0.1, Usage: "near-duplicates: distance of 16x16 grey thumbnails, each centred and scaled to length 1 (0-2), below this"},
+					&cli.Float64Flag{Name: "near", Value: 0.1, Usage: "near-duplicates: distance of 16x16 thumbnails, each centred and scaled to length 1 (0-2), below this"},
 					&cli.Float64Flag{Name: "blank", Value: 0.02, Usage: "blank: standard deviation of an image's pixels below this"},
 					&cli.StringFlag{Name: "report", Usage: "folder for report.md, report.json and the contact sheets (default out/data-check-NAME-SPLIT)"},
 					&cli.StringFlag{Name: "write-clean", Usage: "write the list of files to keep (one a line) to this file"},
@@ -113,4 +113,3 @@ func dataShow(c *cli.Context) error {
 	fmt.Fprintf(c.App.Writer, "wrote a %dx%d grid of %d %s %s images to %s\n", cols, (n+cols-1)/cols, n, c.Args().First(), c.String("split"), path)
 	return nil
 }
-

@@ -173,7 +173,7 @@ func writeAuditReport(dir string, a *datasets.Audit, set *datasets.Set) error {
 		return fmt.Errorf("data check: %w", err)
 	}
 	type group struct {
-		Images []string  `json:"images"`
+		Images  []string  `json:"images"`
 		Nearest []float64 `json:"nearest_distance,omitempty"`
 	}
 	groups := func(gs [][]int) []group {
@@ -208,7 +208,7 @@ func writeAuditReport(dir string, a *datasets.Audit, set *datasets.Set) error {
 		return fmt.Errorf("data check: %w", err)
 	}
 	err = atomicfile.Write(filepath.Join(dir, "report.md"), func(w io.Writer) error {
-		fmt.Fprintf(w, "# Data check: %s\n\n%d files, %d images load. Thresholds: near-duplicate below a distance of %g between 16x16 grey thumbnails centred and scaled to length 1, blank below a pixel standard deviation of %g.\n\n",
+		fmt.Fprintf(w, "# Data check: %s\n\n%d files, %d images load. Thresholds: near-duplicate below a distance of %g between 16x16 thumbnails (RGB, or grey for a grey set) centred and scaled to length 1, blank below a pixel standard deviation of %g.\n\n",
 			a.Name, a.Files, a.Images, a.Options.Near, a.Options.Blank)
 		if a.ClassCounts != nil {
 			fmt.Fprintf(w, "Class counts: %v\n\n", a.ClassCounts)
