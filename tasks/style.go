@@ -778,6 +778,11 @@ func lbfgs(ctx context.Context, x, grad []float64, eval func([]float64) (float64
 		}
 		slope := dot(g, d)
 		if slope >= 0 { // not a descent direction: restart from −g
+			if len(ss) == 0 {
+				// −g itself is no descent: the gradient vanished (a
+				// minimum), and a restart would compute the same step.
+				return nil
+			}
 			ss, ys, rhos = nil, nil, nil
 			continue
 		}
