@@ -17,6 +17,21 @@ import (
 // coupling with its log-determinant, and the Gaussian log-density of the
 // latents. Log-determinants and densities come out per sample, shape (N).
 
+// The layers are differentiable gorgonia ops, their gradients ops too.
+var (
+	_ gorgonia.SDOp = (*squeezeOp)(nil)
+	_ gorgonia.SDOp = (*actNormOp)(nil)
+	_ gorgonia.SDOp = (*luWeightOp)(nil)
+	_ gorgonia.SDOp = (*couplingOp)(nil)
+	_ gorgonia.SDOp = (*couplingLogDetOp)(nil)
+	_ gorgonia.SDOp = (*gaussOp)(nil)
+	_ gorgonia.Op   = (*actNormGradOp)(nil)
+	_ gorgonia.Op   = (*luWeightGradOp)(nil)
+	_ gorgonia.Op   = (*couplingGradOp)(nil)
+	_ gorgonia.Op   = (*couplingLogDetGradOp)(nil)
+	_ gorgonia.Op   = (*gaussGradOp)(nil)
+)
+
 // CouplingShift is added to the raw log-scale before the sigmoid of an
 // affine coupling, as in Glow: σ(0 + 2) ≈ 0.88, so a coupling whose
 // network's last conv starts at zero begins close to the identity.

@@ -24,7 +24,9 @@ func NewOpBase(name string, arity int) OpBase { return OpBase{opBase{name, arity
 // returning one of rank out, all of one element type.
 func FnType(out int, in ...int) hm.Type { return fnType(out, in...) }
 
-// OutBuf keeps an op's output tensor between steps (see outBuf).
+// OutBuf keeps an op's output tensor between steps: gorgonia's tape
+// machine drops every value on Reset, and allocating (and clearing) each
+// activation again every step costs as much as a small conv.
 type OutBuf struct{ outBuf }
 
 // Get returns the kept tensor if it has dt and shape, else a new one.
