@@ -1,10 +1,12 @@
-// Package diffusion is the math of denoising diffusion models over plain
+// Package diffusion is genlab's denoising diffusion model over plain
 // float32 batches (NCHW images flattened, n images of dim = C*H*W values,
-// data scaled to [−1, 1]): noise schedules, the forward process used by
-// the training loss, samplers, classifier-free guidance and the
-// variational bound in bits/dim. It knows no network: the ε-prediction
-// model is a function (Model), so the same samplers drive genlab's UNet,
-// a test oracle or anything else.
+// data scaled to [−1, 1]) in two halves. The math: noise schedules, the
+// forward process used by the training loss, samplers, classifier-free
+// guidance and the variational bound in bits/dim. The network: Network,
+// the UNet of package models as the noise predictor with the schedule it
+// is trained on, and its trainer. The halves meet only through Model:
+// the samplers know no network, the ε-prediction model is a function, so
+// the same samplers drive the UNet, a test oracle or anything else.
 //
 // # Schedules
 //

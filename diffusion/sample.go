@@ -53,7 +53,7 @@ func InitialNoise(x []float32, rngs []*rand.Rand, dim int) {
 }
 
 // ImageRNG returns the generator of the image whose own seed is seed
-// (seed+i for the i-th image of a run started at seed, as the SPEC's PNG
+// (seed+i for the i-th image of a run started at seed, as genlab's PNG
 // names record it). InitialNoise and the stochastic samplers draw from it,
 // so that the image can be reproduced alone.
 func ImageRNG(seed uint64) *rand.Rand {

@@ -16,8 +16,11 @@
 // latent whose Gaussian prior is conditioned on the other half. The last
 // scale's output is N(0,I). The coupling networks are built from the
 // shared blocks of package models (convolutions, GroupNorm + SiLU,
-// residual blocks); every layer is a gorgonia op, so training gets its
-// gradients from autodiff.
+// residual blocks); the flow's own layers (squeeze, actnorm, the LU
+// weight, the coupling and its log-determinant, the Gaussian prior) are
+// gorgonia ops in op.go, written with the op kit of package models and
+// checked against finite differences like the ops there, so training gets
+// its gradients from autodiff.
 //
 // log p(y) sums the latents' log-densities and every log-determinant,
 // the logit's included; BitsPerDim adds the 256-level discretisation to

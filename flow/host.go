@@ -134,7 +134,7 @@ func invConv(p *models.Params, step string) []float64 {
 	for i, v := range pv {
 		perm[i] = int(math.Round(v))
 	}
-	return models.ComposeLU(vals(p, ic+".lower"), vals(p, ic+".upper"), vals(p, ic+".logs"), perm, vals(p, ic+".sign"))
+	return ComposeLU(vals(p, ic+".lower"), vals(p, ic+".upper"), vals(p, ic+".logs"), perm, vals(p, ic+".sign"))
 }
 
 func inverse(w []float64, c int) ([]float64, error) {
@@ -153,6 +153,7 @@ func inverse(w []float64, c int) ([]float64, error) {
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 
+// logSigmoid is log σ(x) = −softplus(−x), without overflow.
 func logSigmoid(x float64) float64 {
 	if x < -30 {
 		return x
@@ -178,7 +179,7 @@ func (n *Network) encode(p *models.Params, x []float64, batch int, init bool) (e
 	off := 0
 	for l, lv := range n.levels {
 		y := make([]float64, len(h))
-		models.SqueezeData(h, y, batch, C, side, side, false)
+		SqueezeData(h, y, batch, C, side, side, false)
 		h, C, side = y, lv.channels, lv.side
 		P := side * side
 		for k, st := range lv.steps {
@@ -213,7 +214,7 @@ func (n *Network) encode(p *models.Params, x []float64, batch int, init bool) (e
 				t, r := out[i*C*P:i*C*P+half], out[i*C*P+half:(i+1)*C*P]
 				ld := float64(P) * shared
 				for q := range xb {
-					a := r[q] + models.CouplingShift
+					a := r[q] + CouplingShift
 					xb[q] = (xb[q] + t[q]) * sigmoid(a)
 					ld += logSigmoid(a)
 				}
@@ -321,7 +322,7 @@ func (n *Network) decode(p *models.Params, eps []float64, batch int) ([]float64,
 				yb := h[(i*C+C/2)*P : (i+1)*C*P]
 				t, r := out[i*C*P:i*C*P+half], out[i*C*P+half:(i+1)*C*P]
 				for q := range yb {
-					yb[q] = yb[q]/sigmoid(r[q]+models.CouplingShift) - t[q]
+					yb[q] = yb[q]/sigmoid(r[q]+CouplingShift) - t[q]
 				}
 			}
 			winv, err := inverse(invConv(p, st.name), C)
@@ -341,7 +342,7 @@ func (n *Network) decode(p *models.Params, eps []float64, batch int) ([]float64,
 			}
 		}
 		y := make([]float64, len(h))
-		models.SqueezeData(h, y, batch, C/4, 2*lv.side, 2*lv.side, true)
+		SqueezeData(h, y, batch, C/4, 2*lv.side, 2*lv.side, true)
 		h = y
 	}
 	return h, nil

@@ -140,7 +140,7 @@ func (z zeroConv) Fwd(g *models.Graph, x *models.Node) *models.Node {
 	logs := g.Param(z.name + ".logs")
 	s := b.do(func() (*gorgonia.Node, error) { return gorgonia.Mul(logs, b.c(logScaleFactor)) })
 	zb := b.zeros(z.out)
-	return b.do(func() (*gorgonia.Node, error) { return models.ActNorm(h, s, zb) })
+	return b.do(func() (*gorgonia.Node, error) { return ActNorm(h, s, zb) })
 }
 
 // addInvConv initialises a 1×1 convolution as a random rotation, LU
@@ -178,7 +178,7 @@ func addInvConv(p *models.Params, name string, c int, rng *rand.Rand) {
 	}
 	// Q is L·U with its rows permuted: find each row of Q among those of
 	// L·U, which does not depend on how gonum reports its pivots.
-	lu0 := models.ComposeLU(lower, upper, logs, identity(c), sign)
+	lu0 := ComposeLU(lower, upper, logs, identity(c), sign)
 	qv := make([]float64, c*c)
 	for i := 0; i < c; i++ {
 		for j := 0; j < c; j++ {
@@ -394,19 +394,19 @@ func (n *Network) logDensity(g *models.Graph, x *models.Node) *models.Node {
 	}
 	h := x
 	for l, lv := range n.levels {
-		h = b.do(func() (*gorgonia.Node, error) { return models.Squeeze2x(h) })
+		h = b.do(func() (*gorgonia.Node, error) { return Squeeze2x(h) })
 		C, P := lv.channels, lv.side*lv.side
 		for _, st := range lv.steps {
 			logs := g.Param(st.name + ".actnorm.logs")
 			bias := g.Param(st.name + ".actnorm.bias")
-			h = b.do(func() (*gorgonia.Node, error) { return models.ActNorm(h, logs, bias) })
+			h = b.do(func() (*gorgonia.Node, error) { return ActNorm(h, logs, bias) })
 			addShared(logs, P)
 
 			ic := st.name + ".invconv"
 			wlogs := g.Param(ic + ".logs")
 			lower, upper := g.Param(ic+".lower"), g.Param(ic+".upper")
 			perm, sign := b.buffer(ic+".perm"), b.buffer(ic+".sign")
-			w := b.do(func() (*gorgonia.Node, error) { return models.LUWeight(lower, upper, wlogs, perm, sign) })
+			w := b.do(func() (*gorgonia.Node, error) { return LUWeight(lower, upper, wlogs, perm, sign) })
 			zb := b.zeros(C)
 			h = b.do(func() (*gorgonia.Node, error) { return models.Conv2d(h, w, zb, 1, 0) })
 			addShared(wlogs, P)
@@ -416,8 +416,8 @@ func (n *Network) logDensity(g *models.Graph, x *models.Node) *models.Node {
 				return nil
 			}
 			st := st.net.fwd(g, xa)
-			yb := b.do(func() (*gorgonia.Node, error) { return models.AffineCoupling(xb, st) })
-			addVec(b.do(func() (*gorgonia.Node, error) { return models.CouplingLogDet(st) }))
+			yb := b.do(func() (*gorgonia.Node, error) { return AffineCoupling(xb, st) })
+			addVec(b.do(func() (*gorgonia.Node, error) { return CouplingLogDet(st) }))
 			h = g.Concat(xa, yb)
 		}
 		if l < len(n.levels)-1 {
@@ -426,10 +426,10 @@ func (n *Network) logDensity(g *models.Graph, x *models.Node) *models.Node {
 				return nil
 			}
 			prior := lv.prior.Fwd(g, keep)
-			addVec(b.do(func() (*gorgonia.Node, error) { return models.GaussianLogDensity(z, prior) }))
+			addVec(b.do(func() (*gorgonia.Node, error) { return GaussianLogDensity(z, prior) }))
 			h = keep
 		} else {
-			addVec(b.do(func() (*gorgonia.Node, error) { return models.GaussianLogDensity(h, nil) }))
+			addVec(b.do(func() (*gorgonia.Node, error) { return GaussianLogDensity(h, nil) }))
 		}
 	}
 	out := b.do(func() (*gorgonia.Node, error) { return gorgonia.Add(perSample, shared) })

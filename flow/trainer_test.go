@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"genlab/datasets"
-	"genlab/models"
 	"genlab/train"
 )
 
@@ -94,7 +93,7 @@ func TestActNormDataInit(t *testing.T) {
 	lv := net.levels[0]
 	C, P := lv.channels, lv.side*lv.side
 	sq := make([]float64, len(x))
-	models.SqueezeData(x, sq, 6, net.Config.InChannels, net.Config.Size, net.Config.Size, false)
+	SqueezeData(x, sq, 6, net.Config.InChannels, net.Config.Size, net.Config.Size, false)
 	name := lv.steps[0].name
 	logs, bias := vals(net.Params, name+".actnorm.logs"), vals(net.Params, name+".actnorm.bias")
 	for c := 0; c < C; c++ {

@@ -11,7 +11,7 @@
 // so Encode splices one in right after IHDR: tEXt for Latin-1 text, iTXt for
 // anything else, as PIL does. ReadParameters reads it back from any PNG
 // written by genlab, A1111 or PIL (tEXt, zTXt or iTXt). SampleName gives
-// the SPEC's file names, "00012-54.png" or "00012-54-c3.png".
+// genlab's file names (docs/formats.md), "00012-54.png" or "00012-54-c3.png".
 //
 // # Parameters
 //
@@ -28,7 +28,7 @@
 // # Grids and tensors
 //
 // Grid lays out tiles with ceil(sqrt(n)) columns and padding on all sides,
-// as torchvision's make_grid does (the SPEC's grids use 2 px). FromFloats
+// as torchvision's make_grid does (genlab's grids use 2 px). FromFloats
 // and ToFloats convert one CHW image with values in [0, 1] to and from an
 // image. ModelHash gives the 10-hex-digit "Model hash" of a checkpoint.
 //

@@ -14,7 +14,7 @@ import (
 //	height = rows*h + (rows+1)*pad,  rows = ceil(n/cols)
 //
 // where w and h are the largest tile width and height; smaller tiles sit at
-// the top left of their cell. cols <= 0 means ceil(sqrt(n)) (the SPEC's
+// the top left of their cell. cols <= 0 means ceil(sqrt(n)) (genlab's
 // default, with pad 2); cols is capped at n. A nil bg is opaque black. Grid
 // of no tiles is an empty image. The result is an *image.NRGBA.
 func Grid(tiles []image.Image, cols int, pad int, bg color.Color) image.Image {

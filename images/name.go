@@ -2,7 +2,7 @@ package images
 
 import "fmt"
 
-// SampleName returns the SPEC's file name for the i-th image of a run:
+// SampleName returns genlab's file name for the i-th image of a run:
 // "NNNNN-SEED.png", or "NNNNN-SEED-cK.png" for class K >= 0 (pass a
 // negative class for unconditional images). seed is the image's own seed,
 // seed+i for the i-th image of a run, so the name alone reproduces it.

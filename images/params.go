@@ -49,7 +49,7 @@ func (p Parameters) Lookup(key string) (string, bool) {
 
 // String formats p in the A1111 format. The prompt lines come first, then
 // "Negative prompt: ..." if there is one, then the parameters line in the
-// order of the SPEC: Steps, Sampler, CFG scale, Seed, Size, Model, Model
+// order of docs/formats.md: Steps, Sampler, CFG scale, Seed, Size, Model, Model
 // hash, Family, then Extra. Zero fields are left out, except Seed.
 func (p Parameters) String() string {
 	var fields []string

@@ -13,7 +13,7 @@ func TestParametersString(t *testing.T) {
 		p    Parameters
 		want string
 	}{
-		{"SPEC example", Parameters{
+		{"documented example", Parameters{
 			Prompt: "a small red circle at the top left", Steps: 50, Sampler: "DDIM", CFGScale: 2, Seed: 42,
 			Width: 28, Height: 28, Model: "ckpt-000500", ModelHash: "0123456789", Family: "diffusion",
 		}, "a small red circle at the top left\nSteps: 50, Sampler: DDIM, CFG scale: 2, Seed: 42, Size: 28x28, Model: ckpt-000500, Model hash: 0123456789, Family: diffusion"},

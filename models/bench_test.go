@@ -8,8 +8,8 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// The performance benchmark of SPEC.md: the reference UNet of
-// shared/reference/unet_step.py at batch 64, one training step (forward,
+// The performance benchmark (README, Performance): the reference UNet of
+// bench/unet_step.py at batch 64, one training step (forward,
 // MSE on the noise, backward, Adam) and one sampling step (forward only).
 // `make bench` runs these beside bench/unet_step.py's PyTorch figures.
 

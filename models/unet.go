@@ -37,7 +37,7 @@ func UNetSize(name string, inChannels, size int) (UNetConfig, error) {
 	return c, c.Validate()
 }
 
-// ReferenceUNet is the network of shared/reference/unet_step.py
+// ReferenceUNet is the network of bench/unet_step.py
 // (612,737 parameters), the performance benchmark's subject.
 func ReferenceUNet() UNetConfig {
 	return UNetConfig{InChannels: 1, Size: 28, Channels: 32, TimeDim: 128, Heads: 4, Groups: 8}

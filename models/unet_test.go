@@ -11,7 +11,7 @@ func TestReferenceUNetParameterCount(t *testing.T) {
 	if _, err := NewUNet(p, ReferenceUNet()); err != nil {
 		t.Fatal(err)
 	}
-	// shared/reference/unet_step.py prints "params 612737".
+	// bench/unet_step.py prints "params 612737".
 	if got := p.Count(); got != 612737 {
 		t.Fatalf("reference UNet has %d parameters, want 612737", got)
 	}

@@ -39,7 +39,7 @@ for i in "${!pids[@]}"; do
 done
 [ $failed = 0 ] || exit 1
 
-# File names are NNNNN-SEED[-cK].png (SPEC.md); the index is made from them.
+# File names are NNNNN-SEED[-cK].png (docs/formats.md); the index is made from them.
 {
   echo "file,index,seed,class"
   for f in "$out"/[0-9]*.png; do

@@ -8,7 +8,7 @@ import (
 
 // flagsFirst moves the flags that follow a command's positional arguments
 // in front of them: urfave/cli v2 stops parsing flags at the first
-// positional argument, but users (and SPEC.md) write
+// positional argument, but users (and docs/cli.md) write
 // `genlab data show mnist --n 64`. A flag's value travels with it; "--"
 // ends the rewriting.
 func flagsFirst(app *cli.App, args []string) []string {

@@ -1,5 +1,6 @@
 // Command genlab trains, samples and evaluates genlab's generative models.
-// See SPEC.md for the commands; `genlab help` lists what this build has.
+// docs/cli.md describes every command (it is their --help, kept current by
+// TestCLIDoc); `genlab help` lists what this build has.
 package main
 
 import (

@@ -32,19 +32,7 @@ func trainFlow(c *cli.Context) error {
 			return userErrorf("train flow: --size %s: use tiny, small or base", c.String("size"))
 		}
 		cfg.Data = dataName
-		if v := c.Float64("lr"); v > 0 {
-			cfg.LR = v
-		}
-		if v := c.Int("batch"); v > 0 {
-			cfg.Batch = v
-		}
-		if c.IsSet("ema") {
-			cfg.EMA = c.Float64("ema")
-		}
-		if v := c.Int("warmup"); v >= 0 {
-			cfg.Warmup = v
-		}
-		if cfg.Cosine, err = cosineLR(c, flow.Family); err != nil {
+		if err := recipeFlags(c, flow.Family, &cfg.LR, &cfg.Batch, &cfg.EMA, &cfg.Warmup, &cfg.Cosine); err != nil {
 			return err
 		}
 		if err := cfg.Validate(); err != nil {

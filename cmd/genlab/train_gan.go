@@ -28,14 +28,11 @@ func trainGAN(c *cli.Context) error {
 	if resume == "" {
 		cfg = gan.DefaultConfig(set.C, set.H)
 		cfg.Data = dataName
-		if v := c.Float64("lr"); v > 0 {
-			cfg.LR, cfg.DLR = v, v
+		if err := recipeFlags(c, gan.Family, &cfg.LR, &cfg.Batch, &cfg.EMA, nil, nil); err != nil {
+			return err
 		}
-		if v := c.Int("batch"); v > 0 {
-			cfg.Batch = v
-		}
-		if c.IsSet("ema") {
-			cfg.EMA = c.Float64("ema")
+		if c.Float64("lr") > 0 {
+			cfg.DLR = cfg.LR // --lr sets both players' rates
 		}
 		switch cond := c.String("cond"); cond {
 		case "none":

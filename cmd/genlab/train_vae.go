@@ -28,19 +28,7 @@ func trainVAE(c *cli.Context) error {
 	if resume == "" {
 		cfg = vae.DefaultConfig(set.C, set.H)
 		cfg.Data = dataName
-		if v := c.Float64("lr"); v > 0 {
-			cfg.LR = v
-		}
-		if v := c.Int("batch"); v > 0 {
-			cfg.Batch = v
-		}
-		if c.IsSet("ema") {
-			cfg.EMA = c.Float64("ema")
-		}
-		if v := c.Int("warmup"); v >= 0 {
-			cfg.Warmup = v
-		}
-		if cfg.Cosine, err = cosineLR(c, vae.Family); err != nil {
+		if err := recipeFlags(c, vae.Family, &cfg.LR, &cfg.Batch, &cfg.EMA, &cfg.Warmup, &cfg.Cosine); err != nil {
 			return err
 		}
 	}

@@ -1,9 +1,11 @@
-package models
+package flow
 
 import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"genlab/models"
 
 	"gonum.org/v1/gonum/mat"
 	"gorgonia.org/gorgonia"
@@ -14,32 +16,38 @@ func TestFlowOpGradients(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		shapes []tensor.Shape
-		f      graphFn
+		f      models.GraphFunc
 	}{
-		{"Squeeze2x", []tensor.Shape{{2, 3, 4, 6}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return Squeeze2x(in[0]) }},
-		{"Unsqueeze2x", []tensor.Shape{{2, 8, 2, 3}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return Unsqueeze2x(in[0]) }},
-		{"ActNorm", []tensor.Shape{{2, 3, 2, 3}, {3}, {3}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return ActNorm(in[0], in[1], in[2]) }},
-		{"AffineCoupling", []tensor.Shape{{2, 2, 3, 3}, {2, 4, 3, 3}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return AffineCoupling(in[0], in[1]) }},
-		{"CouplingLogDet", []tensor.Shape{{3, 4, 2, 2}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return CouplingLogDet(in[0]) }},
-		{"GaussianLogDensity standard", []tensor.Shape{{3, 2, 2, 2}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return GaussianLogDensity(in[0], nil) }},
-		{"GaussianLogDensity conditional", []tensor.Shape{{2, 2, 3, 2}, {2, 4, 3, 2}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
+		{"Squeeze2x", []tensor.Shape{{2, 3, 4, 6}}, func(g *gorgonia.ExprGraph, in gorgonia.Nodes) (*gorgonia.Node, error) { return Squeeze2x(in[0]) }},
+		{"Unsqueeze2x", []tensor.Shape{{2, 8, 2, 3}}, func(g *gorgonia.ExprGraph, in gorgonia.Nodes) (*gorgonia.Node, error) { return Unsqueeze2x(in[0]) }},
+		{"ActNorm", []tensor.Shape{{2, 3, 2, 3}, {3}, {3}}, func(g *gorgonia.ExprGraph, in gorgonia.Nodes) (*gorgonia.Node, error) {
+			return ActNorm(in[0], in[1], in[2])
+		}},
+		{"AffineCoupling", []tensor.Shape{{2, 2, 3, 3}, {2, 4, 3, 3}}, func(g *gorgonia.ExprGraph, in gorgonia.Nodes) (*gorgonia.Node, error) {
+			return AffineCoupling(in[0], in[1])
+		}},
+		{"CouplingLogDet", []tensor.Shape{{3, 4, 2, 2}}, func(g *gorgonia.ExprGraph, in gorgonia.Nodes) (*gorgonia.Node, error) { return CouplingLogDet(in[0]) }},
+		{"GaussianLogDensity standard", []tensor.Shape{{3, 2, 2, 2}}, func(g *gorgonia.ExprGraph, in gorgonia.Nodes) (*gorgonia.Node, error) {
+			return GaussianLogDensity(in[0], nil)
+		}},
+		{"GaussianLogDensity conditional", []tensor.Shape{{2, 2, 3, 2}, {2, 4, 3, 2}}, func(g *gorgonia.ExprGraph, in gorgonia.Nodes) (*gorgonia.Node, error) {
 			return GaussianLogDensity(in[0], in[1])
 		}},
-		{"coupling step: actnorm, squeeze, coupling and its log-det", []tensor.Shape{{2, 1, 4, 4}, {1}, {1}, {2, 4, 2, 2}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
+		{"coupling step: actnorm, squeeze, coupling and its log-det", []tensor.Shape{{2, 1, 4, 4}, {1}, {1}, {2, 4, 2, 2}}, func(g *gorgonia.ExprGraph, in gorgonia.Nodes) (*gorgonia.Node, error) {
 			h := gorgonia.Must(Squeeze2x(gorgonia.Must(ActNorm(in[0], in[1], in[2]))))
-			y := gorgonia.Must(AffineCoupling(gorgonia.Must(SliceChannels(h, 0, 2)), in[3]))
-			ld := gorgonia.Must(CouplingLogDet(gorgonia.Must(ConcatChannels(y, y))))
+			y := gorgonia.Must(AffineCoupling(gorgonia.Must(models.SliceChannels(h, 0, 2)), in[3]))
+			ld := gorgonia.Must(CouplingLogDet(gorgonia.Must(models.ConcatChannels(y, y))))
 			return gorgonia.Add(gorgonia.Must(GaussianLogDensity(y, in[3])), ld)
 		}},
 	} {
-		t.Run(c.name, func(t *testing.T) { gradCheck(t, c.shapes, c.f) })
+		t.Run(c.name, func(t *testing.T) { models.GradCheck(t, c.shapes, c.f) })
 	}
 }
 
 // luInputs are random LU parameters of a c×c weight with a random
 // permutation and signs, as float64 graph inputs; perm and sign last.
-func luInputs(g *gorgonia.ExprGraph, c int, rng *rand.Rand) Nodes {
-	mk := func(name string, vals []float64, shape ...int) *Node {
+func luInputs(g *gorgonia.ExprGraph, c int, rng *rand.Rand) gorgonia.Nodes {
+	mk := func(name string, vals []float64, shape ...int) *gorgonia.Node {
 		v := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(vals))
 		return gorgonia.NewTensor(g, tensor.Float64, len(shape), gorgonia.WithShape(shape...), gorgonia.WithValue(v), gorgonia.WithName(name))
 	}
@@ -55,7 +63,7 @@ func luInputs(g *gorgonia.ExprGraph, c int, rng *rand.Rand) Nodes {
 		perm[i] = float64(p)
 		sign[i] = float64(2*rng.IntN(2) - 1)
 	}
-	return Nodes{mk("l", randn(c*c), c, c), mk("u", randn(c*c), c, c), mk("logs", randn(c), c), mk("perm", perm, c), mk("sign", sign, c)}
+	return gorgonia.Nodes{mk("l", randn(c*c), c, c), mk("u", randn(c*c), c, c), mk("logs", randn(c), c), mk("perm", perm, c), mk("sign", sign, c)}
 }
 
 func TestLUWeightGradient(t *testing.T) {
@@ -66,7 +74,7 @@ func TestLUWeightGradient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareWithDifferences(t, g, w, in[:3], rng, 25)
+	models.CompareWithDifferences(t, g, w, in[:3], rng, 25)
 }
 
 // The composed weight has log|det W| = Σ logs, and a conv with it is the
