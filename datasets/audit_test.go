@@ -206,3 +206,47 @@ func snapshot(t *testing.T, dir string) map[string]fileState {
 	}
 	return out
 }
+
+func TestNearestKMatchesSorting(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	const n, m, dim, k = 40, 2500, 9, 7
+	q, b := make([]float32, n*dim), make([]float32, m*dim)
+	for i := range q {
+		q[i] = float32(rng.NormFloat64())
+	}
+	for i := range b {
+		b[i] = float32(rng.NormFloat64())
+	}
+	got := NearestK(q, n, b, m, dim, k, false)
+	for i := 0; i < n; i++ {
+		d := make([]float64, m)
+		idx := make([]int, m)
+		for j := 0; j < m; j++ {
+			var s float64
+			for c := 0; c < dim; c++ {
+				e := float64(q[i*dim+c] - b[j*dim+c])
+				s += e * e
+			}
+			d[j], idx[j] = math.Sqrt(s), j
+		}
+		slices.SortFunc(idx, func(x, y int) int { return cmpFloat(d[x], d[y]) })
+		if len(got[i]) != k {
+			t.Fatalf("row %d: %d neighbours", i, len(got[i]))
+		}
+		for r := 0; r < k; r++ {
+			if got[i][r].Index != idx[r] || math.Abs(got[i][r].Dist-d[idx[r]]) > 1e-3 {
+				t.Fatalf("row %d, rank %d: got %+v, want %d at %g", i, r, got[i][r], idx[r], d[idx[r]])
+			}
+		}
+	}
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
