@@ -8,6 +8,7 @@ import (
 
 	"genlab/checkpoint"
 	"genlab/datasets"
+	"genlab/internal/noise"
 	"genlab/models"
 	"genlab/train"
 
@@ -386,8 +387,8 @@ func optRestore(f *checkpoint.File, prefix, key string, p *models.Params, o *mod
 	return nil
 }
 
-// Sample draws n images from the EMA generator; image i's z comes from a
-// PCG seeded (seed+i, 0), so an image depends only on its own seed. Pixels
+// Sample draws n images from the EMA generator; image i's z comes from
+// noise.RNG(seed+i), so an image depends only on its own seed. Pixels
 // are NCHW in [0,1].
 func (t *Trainer) Sample(ctx context.Context, n int, seed uint64) ([]float32, int, int, int, error) {
 	c := t.Net.Config
@@ -411,7 +412,7 @@ func (n *Networks) GridClasses(count int) []int {
 }
 
 // Generate runs the generator over weights p (its own Params or an EMA of
-// them) for count images, z of image i from PCG(seed+i, 0), in batches of
+// them) for count images, z of image i from noise.RNG(seed+i), in batches of
 // at most 64, and returns NCHW pixels in [0,1]. A conditional generator
 // makes the classes asked (one per image); nil gives every class in turn,
 // GridClasses(count).
@@ -420,19 +421,13 @@ func (n *Networks) Generate(ctx context.Context, p *models.Params, count int, se
 }
 
 // GenerateSeeds is Generate for images with seeds of their own: image i's z
-// comes from PCG(seeds[i], 0), so it is the image Generate makes at seed+i.
+// comes from noise.RNG(seeds[i]) alone, so it is the image Generate makes at seed+i.
 func (n *Networks) GenerateSeeds(ctx context.Context, p *models.Params, seeds []uint64, classes []int) ([]float32, error) {
 	return n.generate(ctx, p, seeds, classes, nil)
 }
 
 // Seeds are the seeds of count images from seed: seed, seed+1, ...
-func Seeds(seed uint64, count int) []uint64 {
-	s := make([]uint64, count)
-	for i := range s {
-		s[i] = seed + uint64(i)
-	}
-	return s
-}
+func Seeds(seed uint64, count int) []uint64 { return noise.Seeds(seed, count) }
 
 // generate is GenerateSeeds keeping compiled graphs in cache (nil: none kept).
 func (n *Networks) generate(ctx context.Context, p *models.Params, seeds []uint64, classes []int, cache map[samplerKey]*sampler) ([]float32, error) {
@@ -475,7 +470,7 @@ func (n *Networks) generate(ctx context.Context, p *models.Params, seeds []uint6
 		}
 		z := make([]float32, b*c.ZDim)
 		for i := 0; i < b; i++ {
-			normals(rand.New(rand.NewPCG(seeds[lo+i], 0)), z[i*c.ZDim:(i+1)*c.ZDim])
+			noise.Normal(z[i*c.ZDim:(i+1)*c.ZDim], noise.RNG(seeds[lo+i]))
 		}
 		if err := s.m.Set("z", z); err != nil {
 			return nil, err

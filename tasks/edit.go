@@ -91,7 +91,7 @@ func SDEdit(ctx context.Context, net *diffusion.Network, cond Condition, guidanc
 			return nil
 		}
 	}
-	if err := diffusion.SampleFrom(ctx, den.model, s, start, x, n, dim, rngs, den.guide, cb); err != nil {
+	if err := diffusion.SampleFrom(ctx, den.eps, s, start, x, n, dim, rngs, nil, cb); err != nil {
 		return nil, err
 	}
 	return x, nil
@@ -103,7 +103,10 @@ type EditParams struct {
 	Image    image.Image // any size; fitted into the model's frame
 	Strength float64     // in (0, 1]: how much of the image is redrawn
 	Cond     Condition   // what to turn it into: a class (or, for a text model, a prompt)
-	Guidance float64     // classifier-free guidance scale (0 means 1, none)
+	// Guidance is the classifier-free guidance scale: 1 is the conditional
+	// model alone, 0 the unconditional one (diffusion.Guidance). Its zero
+	// value is 0.
+	Guidance float64
 	EditOptions
 	Seed     uint64
 	Progress func(done, total int) // sampler steps done and due; may be nil
@@ -125,11 +128,7 @@ func Edit(ctx context.Context, p EditParams) (image.Image, error) {
 	}
 	x0 := make([]float32, len(pix))
 	diffusion.ToModelRange(x0, pix)
-	g := p.Guidance
-	if g == 0 {
-		g = 1
-	}
-	x, err := SDEdit(ctx, p.Net, p.Cond, g, x0, 1, p.Strength, diffusion.ImageRNGs(p.Seed, 0, 1), p.EditOptions, p.Progress)
+	x, err := SDEdit(ctx, p.Net, p.Cond, p.Guidance, x0, 1, p.Strength, diffusion.ImageRNGs(p.Seed, 0, 1), p.EditOptions, p.Progress)
 	if err != nil {
 		return nil, err
 	}

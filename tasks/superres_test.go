@@ -60,7 +60,7 @@ func TestSuperRes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{N: 1, Seeds: []uint64{3}, Steps: 5, Sampler: DefaultSuperResSampler,
+	want, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{Seeds: []uint64{3}, Steps: 5, Sampler: DefaultSuperResSampler,
 		LowRes: diffusion.LowResCondition(low, 1, 7, 28)})
 	if err != nil {
 		t.Fatal(err)

@@ -131,7 +131,7 @@ func TextToImageScores(ctx context.Context, net *diffusion.Network, attr *eval.A
 	dim := net.Dim()
 	for gi, g := range guidances {
 		t0 := time.Now()
-		pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{N: n, Seeds: seeds, Sampler: sampler, Steps: 50, Guidance: g, Prompts: set.Captions, Batch: batch,
+		pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{Seeds: seeds, Sampler: sampler, Steps: 50, Guidance: g, Prompts: set.Captions, Batch: batch,
 			Progress: func(d, _ int, _ []float32) error {
 				if progress != nil {
 					progress(gi*n*50 + d*batch)

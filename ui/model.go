@@ -196,7 +196,7 @@ func loadDiffusion(m *Model) error {
 			return nil, fmt.Errorf("%s is a super-resolution model: use the Super-res tab", m.Name())
 		}
 		o := diffusion.GenerateOptions{
-			N: len(seeds), Seeds: seeds, Sampler: s.Sampler, Steps: s.Steps, Eta: s.Eta, Guidance: s.Guidance, Batch: 16,
+			Seeds: seeds, Sampler: s.Sampler, Steps: s.Steps, Eta: s.Eta, Guidance: s.Guidance, Batch: 16,
 			Progress: func(done, total int, preview []float32) error {
 				if err := ctx.Err(); err != nil {
 					return err

@@ -186,7 +186,7 @@ func diffusionGenerator(c *cli.Context, g *generator, base images.Parameters) (*
 			}
 		}
 		return net.Generate(ctx, net.Params, diffusion.GenerateOptions{
-			N: len(seeds), Seeds: seeds, Classes: cs, Prompts: prompts(len(seeds)), Sampler: c.String("sampler"), Steps: c.Int("steps"),
+			Seeds: seeds, Classes: cs, Prompts: prompts(len(seeds)), Sampler: c.String("sampler"), Steps: c.Int("steps"),
 			Eta: c.Float64("eta"), Guidance: c.Float64("guidance"), Batch: batch,
 			Progress: func(done, total int, _ []float32) error {
 				if progress != nil {
