@@ -17,13 +17,9 @@ import (
 // (genlab train diffusion --data shapes --cond text), sampled with
 // classifier-free guidance against the null prompt (Ho & Salimans 2022).
 
-// DefaultTextSampler is text-to-image's sampler. Deterministic DDIM leaves
-// grainy, tinted backgrounds on many shapes images (the ODE carries the
-// denoiser's early mistakes to the end), which the attribute classifier
-// then misreads as another colour; DDPM's fresh noise at every step washes
-// them out. Measured on the shapes recipe's model, 50 steps, guidance 3:
-// see the closing note of issue 5.
-const DefaultTextSampler = "ddpm"
+// DefaultTextSampler is text-to-image's sampler (diffusion.TextSampler,
+// where the reason is).
+const DefaultTextSampler = diffusion.TextSampler
 
 // TextToImageParams is one text-to-image job. No zero value stands for a
 // default: the front ends fill them from pipeline.Knobs.
