@@ -18,6 +18,21 @@ type diffusionFamily struct{ net *diffusion.Network }
 
 func (f *diffusionFamily) knobs() Knobs { return diffusionKnobs(f.net) }
 
+// check refuses a super-resolution model and tries the prompt's words on
+// the tokenizer.
+func (f *diffusionFamily) check(r Request) error {
+	if f.net.Config.Cond == "lowres" {
+		return fmt.Errorf("a super-resolution model draws from a low-resolution image (tasks.SuperRes), not from noise alone")
+	}
+	if r.Prompt == "" {
+		return nil
+	}
+	if _, err := f.net.Tokenize(r.Prompt); err != nil {
+		return fmt.Errorf("prompt: %w", err)
+	}
+	return nil
+}
+
 func (f *diffusionFamily) work(r Request, _ int) int { return r.Steps }
 
 func (f *diffusionFamily) draw(ctx context.Context, r Request, seeds []uint64, classes []int, step func(int, []float32) error) ([]float32, error) {

@@ -46,7 +46,7 @@ type Knobs struct {
 	// Temperature: the latents are scaled by Request.Temperature (flow).
 	Temperature bool
 	// LowRes: a super-resolution model, which draws only from a
-	// low-resolution image (tasks.SuperRes), never from a Request.
+	// low-resolution image (tasks.SuperRes): Generate refuses it.
 	LowRes bool
 
 	// Defaults: what Request fills in for the controls above.
@@ -107,8 +107,6 @@ func (k Knobs) Check(r Request) error {
 		return fmt.Errorf("batch %d: want at least 1", r.Batch)
 	case r.Classes != nil && len(r.Classes) != n:
 		return fmt.Errorf("%d classes for %d images: want one per image", len(r.Classes), n)
-	case k.LowRes:
-		return fmt.Errorf("a super-resolution model draws from a low-resolution image, not from noise alone")
 	}
 	if k.Sampling {
 		switch {

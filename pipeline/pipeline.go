@@ -94,8 +94,17 @@ type Info struct {
 type Pipeline interface {
 	Info() Info
 	Knobs() Knobs
+	// Check says what is wrong with r for this model, if anything:
+	// Knobs.Check, and a prompt's words against the vocabulary (a word
+	// the model does not know is a *models.UnknownWordError).
+	Check(r Request) error
 	// Generate draws one image per r.Seeds.
 	Generate(ctx context.Context, r Request) (*Output, error)
+	// Parameters are what the PNG of image i of r records: the seed, the
+	// class or prompt and the settings of the model's controls. Generate
+	// returns them with each image; a task that drives the model itself
+	// starts its PNG's parameters from them.
+	Parameters(r Request, i int) images.Parameters
 }
 
 // BitsPerDimOptions set a likelihood estimate: the seed of its noise and,
@@ -227,10 +236,20 @@ var (
 func (p *pipe) Info() Info   { return p.info }
 func (p *pipe) Knobs() Knobs { return p.k }
 
+func (p *pipe) Check(r Request) error {
+	if err := p.k.Check(r); err != nil {
+		return err
+	}
+	if c, ok := p.fam.(interface{ check(Request) error }); ok {
+		return c.check(r)
+	}
+	return nil
+}
+
 // Generate checks r against the knobs and draws its images in batches of
 // r.Batch: genlab's one chunked sampling loop.
 func (p *pipe) Generate(ctx context.Context, r Request) (*Output, error) {
-	if err := p.k.Check(r); err != nil {
+	if err := p.Check(r); err != nil {
 		return nil, err
 	}
 	n := len(r.Seeds)
@@ -267,21 +286,19 @@ func (p *pipe) Generate(ctx context.Context, r Request) (*Output, error) {
 		out.Pixels = append(out.Pixels, pix...)
 	}
 	for i := range out.Params {
-		class := NoClass
-		if r.Classes != nil {
-			class = r.Classes[i]
-		}
-		out.Params[i] = p.parameters(r, r.Seeds[i], class)
+		out.Params[i] = p.Parameters(r, i)
 	}
 	return out, nil
 }
 
-// parameters are what the PNG of the image of seed and class drawn by r
-// records: the request's settings of the model's controls.
-func (p *pipe) parameters(r Request, seed uint64, class int) images.Parameters {
+func (p *pipe) Parameters(r Request, i int) images.Parameters {
 	k := p.k
+	class := NoClass
+	if r.Classes != nil {
+		class = r.Classes[i]
+	}
 	q := images.Parameters{
-		Seed: int64(seed), Width: k.Size, Height: k.Size,
+		Seed: int64(r.Seeds[i]), Width: k.Size, Height: k.Size,
 		Model: p.info.Name, ModelHash: p.info.Hash, Family: p.info.Family,
 	}
 	if k.Sampling {

@@ -16,6 +16,7 @@ import (
 	"genlab/diffusion"
 	"genlab/images"
 	"genlab/models"
+	"genlab/pipeline"
 	"genlab/tasks"
 
 	"gioui.org/f32"
@@ -380,16 +381,19 @@ func TestGenerateShowsProgressThenImages(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		draw, once := m.draw, false
-		m.draw = func(ctx context.Context, s Settings, seeds []uint64, progress func(int, int, []float32)) ([]float32, error) {
-			return draw(ctx, s, seeds, func(done, total int, preview []float32) {
-				progress(done, total, preview)
-				if !once && preview != nil && done > 0 && done < total {
+		generate, once := m.generate, false
+		m.generate = func(ctx context.Context, r pipeline.Request) (*pipeline.Output, error) {
+			progress := r.Progress
+			r.Progress = func(p pipeline.Progress) error {
+				err := progress(p)
+				if !once && p.Preview != nil && p.Done > 0 && p.Done < p.Total {
 					once = true
 					close(reached)
 					<-release
 				}
-			})
+				return err
+			}
+			return generate(ctx, r)
 		}
 		return m, nil
 	}

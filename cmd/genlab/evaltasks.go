@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
+	"genlab/diffusion"
 	"genlab/internal/atomicfile"
 	"genlab/tasks"
 
@@ -90,9 +92,9 @@ func evalTasksAction(c *cli.Context) error {
 		return userErrorf("eval-tasks: --style-size %d: want 16 to 512", env.StyleSize)
 	case env.StyleIter < 1:
 		return userErrorf("eval-tasks: --style-steps %d: want at least 1", env.StyleIter)
-	case !validSampler(env.TextSampler):
+	case !slices.Contains(diffusion.Samplers, env.TextSampler):
 		return userErrorf("eval-tasks: --txt2img-sampler %s: use ddpm, ddim or dpmpp2m", env.TextSampler)
-	case !validSampler(env.SRSampler):
+	case !slices.Contains(diffusion.Samplers, env.SRSampler):
 		return userErrorf("eval-tasks: --sr-sampler %s: use ddpm, ddim or dpmpp2m", env.SRSampler)
 	}
 	if err := env.Repaint.Validate(1000); err != nil {
