@@ -134,6 +134,9 @@ type family interface {
 	draw(ctx context.Context, r Request, seeds []uint64, classes []int, step func(done int, preview []float32) error) ([]float32, error)
 }
 
+// Families are the families Open builds a pipeline of.
+var Families = []string{diffusion.Family, vae.Family, flow.Family, gan.Family}
+
 // Open reads the checkpoint at path and builds the pipeline of its family.
 // It is genlab's one switch on a model's family.
 func Open(path string) (Pipeline, error) {

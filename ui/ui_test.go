@@ -344,9 +344,17 @@ func TestSelectingAModelSetsItsSamplerUnlessTheUserChoseOne(t *testing.T) {
 	if got := h.u.sampler.Value; got != tasks.DefaultTextSampler {
 		t.Errorf("a text model: sampler %q, want %q", got, tasks.DefaultTextSampler)
 	}
+	// The guidance follows the model's default too (pipeline.Knobs), as
+	// under genlab sample and txt2img.
+	if got := h.u.guidance.Text(); got != "3" {
+		t.Errorf("a text model: guidance %q, want 3", got)
+	}
 	h.u.open(class)
 	if got := h.u.sampler.Value; got != "ddim" {
 		t.Errorf("back to the class model: sampler %q, want ddim", got)
+	}
+	if got := h.u.guidance.Text(); got != "2" {
+		t.Errorf("back to the class model: guidance %q, want 2", got)
 	}
 	h.frame()
 	h.click("DPM++ 2M")

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"genlab/images"
 	"genlab/pipeline"
@@ -50,11 +52,11 @@ func sampleCommand() *cli.Command {
 func family(c *cli.Context, verb string) error {
 	switch fam := c.Args().First(); {
 	case c.NArg() != 1:
-		return userErrorf("%s: name the family: diffusion, vae, flow or gan", verb)
-	case fam == "diffusion" || fam == "gan" || fam == "vae" || fam == "flow":
+		return userErrorf("%s: name the family: %s", verb, strings.Join(pipeline.Families, ", "))
+	case slices.Contains(pipeline.Families, fam):
 		return nil
 	default:
-		return userErrorf("%s: unknown family %q: want diffusion, vae, flow or gan", verb, fam)
+		return userErrorf("%s: unknown family %q: want %s", verb, fam, strings.Join(pipeline.Families, ", "))
 	}
 }
 
