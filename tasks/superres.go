@@ -52,14 +52,14 @@ type SuperResParams struct {
 func SuperRes(ctx context.Context, p SuperResParams) (image.Image, error) {
 	net := p.Net
 	if net == nil || net.Config.Cond != "lowres" {
-		return nil, fmt.Errorf("tasks: super-resolution needs a model trained with --cond lowres")
+		return nil, fmt.Errorf("tasks: super-resolution needs a super-resolution model (conditioned on low-resolution images)")
 	}
 	scales := net.Config.Scales
 	if p.Scale == 0 {
 		p.Scale = slices.Max(scales)
 	}
 	if !slices.Contains(scales, p.Scale) {
-		return nil, fmt.Errorf("tasks: scale %d: this model was trained to upscale by %s; train one with --scale %d", p.Scale, joinInts(scales), p.Scale)
+		return nil, fmt.Errorf("tasks: scale %d: this model was trained to upscale by %s; train one at scale %d", p.Scale, joinInts(scales), p.Scale)
 	}
 	if p.Steps == 0 {
 		p.Steps = 50

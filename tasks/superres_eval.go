@@ -57,7 +57,7 @@ func evalSuperRes(ctx context.Context, env *EvalEnv, key string) (*TaskResult, e
 		return nil, err
 	}
 	if net.Config.Cond != "lowres" {
-		return nil, fmt.Errorf("tasks: %s is a %q diffusion model, not super-resolution (--cond lowres)", path, net.Config.Cond)
+		return nil, fmt.Errorf("tasks: %s is a %q diffusion model, not super-resolution (conditioned on low-resolution images)", path, net.Config.Cond)
 	}
 	u := net.Config.UNet
 	var set *datasets.Set

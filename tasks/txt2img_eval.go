@@ -37,7 +37,7 @@ func evalTextToImage(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 		return nil, err
 	}
 	if net.Config.Cond != "text" {
-		return nil, fmt.Errorf("tasks: %s is a %q diffusion model, not text-to-image (--cond text)", path, net.Config.Cond)
+		return nil, fmt.Errorf("tasks: %s is a %q diffusion model, not text-to-image (conditioned on text)", path, net.Config.Cond)
 	}
 	ap := env.Ckpts[AttributesKey]
 	if ap == "" {
