@@ -27,7 +27,7 @@ import (
 // defaults.
 type EditOptions struct {
 	Steps   int     // sampler steps for strength 1 (50)
-	Sampler string  // "ddim" (default), "ddpm" or "dpmpp2m"
+	Sampler string  // one of diffusion.Samplers ("ddim" by default)
 	Eta     float64 // DDIM's η
 }
 

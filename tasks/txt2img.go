@@ -28,7 +28,7 @@ type TextToImageParams struct {
 	Prompt  string             // words of the model's vocabulary
 	N       int                // images, at least 1
 	Steps   int                // sampler steps
-	Sampler string             // ddpm, ddim or dpmpp2m; see DefaultTextSampler
+	Sampler string             // one of diffusion.Samplers; see DefaultTextSampler
 	// Guidance is the classifier-free guidance scale: 1 is the prompt's
 	// model alone, 0 the unconditional one (the null prompt), more
 	// extrapolates (diffusion.Guidance).

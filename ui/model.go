@@ -17,7 +17,7 @@ type Settings struct {
 	Seed        uint64  // image i's noise comes from Seed+i
 	Count       int     // images
 	Steps       int     // sampler steps (diffusion)
-	Sampler     string  // ddim, ddpm or dpmpp2m (diffusion)
+	Sampler     string  // one of Samplers (diffusion)
 	Eta         float64 // DDIM's η (diffusion)
 	Guidance    float64 // classifier-free guidance scale (conditional diffusion)
 	Class       int     // the class to draw; NoClass for none in particular

@@ -40,8 +40,8 @@ func evalTasksCommand() *cli.Command {
 		&cli.IntFlag{Name: "style-n", Value: 4, Usage: "style: content/style pairs"},
 		&cli.IntFlag{Name: "style-size", Value: 64, Usage: "style: their side in pixels"},
 		&cli.IntFlag{Name: "style-steps", Value: 150, Usage: "style: optimisation steps per pair"},
-		&cli.StringFlag{Name: "sr-sampler", Value: tasks.DefaultSuperResSampler, Usage: "superres: ddpm, ddim or dpmpp2m (50 steps)"},
-		&cli.StringFlag{Name: "txt2img-sampler", Value: tasks.DefaultTextSampler, Usage: "txt2img: ddpm, ddim or dpmpp2m (50 steps)"},
+		&cli.StringFlag{Name: "sr-sampler", Value: tasks.DefaultSuperResSampler, Usage: "superres: " + strings.Join(diffusion.Samplers, ", ") + " (50 steps)"},
+		&cli.StringFlag{Name: "txt2img-sampler", Value: tasks.DefaultTextSampler, Usage: "txt2img: " + strings.Join(diffusion.Samplers, ", ") + " (50 steps)"},
 	}
 	// One flag per file the tasks read (--ckpt for the MNIST model).
 	for _, f := range evalFileFlags() {
@@ -93,9 +93,9 @@ func evalTasksAction(c *cli.Context) error {
 	case env.StyleIter < 1:
 		return userErrorf("eval-tasks: --style-steps %d: want at least 1", env.StyleIter)
 	case !slices.Contains(diffusion.Samplers, env.TextSampler):
-		return userErrorf("eval-tasks: --txt2img-sampler %s: use ddpm, ddim or dpmpp2m", env.TextSampler)
+		return userErrorf("eval-tasks: --txt2img-sampler %s: use %s", env.TextSampler, strings.Join(diffusion.Samplers, ", "))
 	case !slices.Contains(diffusion.Samplers, env.SRSampler):
-		return userErrorf("eval-tasks: --sr-sampler %s: use ddpm, ddim or dpmpp2m", env.SRSampler)
+		return userErrorf("eval-tasks: --sr-sampler %s: use %s", env.SRSampler, strings.Join(diffusion.Samplers, ", "))
 	}
 	if err := env.Repaint.Validate(1000); err != nil {
 		return userErrorf("eval-tasks: %s", strings.TrimPrefix(err.Error(), "tasks: "))
