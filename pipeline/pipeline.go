@@ -90,7 +90,9 @@ type Info struct {
 	Step       int
 }
 
-// Pipeline draws images from one checkpoint.
+// Pipeline draws images from one checkpoint. It keeps compiled graphs
+// between calls and is not safe for concurrent use: run one Generate at a
+// time (the app runs one job at a time).
 type Pipeline interface {
 	Info() Info
 	Knobs() Knobs
