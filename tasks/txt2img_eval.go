@@ -18,7 +18,7 @@ import (
 const TextToImageKey = "txt2img-ckpt"
 
 // TextGuidances are the guidance scales the text-to-image evaluation
-// compares (1: none).
+// compares (1: the prompt's model alone, no guidance).
 var TextGuidances = []float64{1, 3}
 
 func init() {

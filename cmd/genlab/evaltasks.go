@@ -80,10 +80,10 @@ func evalTasksAction(c *cli.Context) error {
 		return userErrorf("eval-tasks: --n %d: want 1 to 10000", env.N)
 	case env.Batch < 1:
 		return userErrorf("eval-tasks: --batch %d: want at least 1", env.Batch)
-	case !(env.Guidance > 0):
-		return userErrorf("eval-tasks: --guidance %g: want more than 0 (1: none)", env.Guidance)
-	case !(env.InpaintGuidance > 0):
-		return userErrorf("eval-tasks: --inpaint-guidance %g: want more than 0 (1: none)", env.InpaintGuidance)
+	case !(env.Guidance >= 0):
+		return userErrorf("eval-tasks: --guidance %g: want 0 or more (1: the conditional model alone, 0: the unconditional one)", env.Guidance)
+	case !(env.InpaintGuidance >= 0):
+		return userErrorf("eval-tasks: --inpaint-guidance %g: want 0 or more (1: the conditional model alone, 0: the unconditional one)", env.InpaintGuidance)
 	case env.EditSteps < 1 || env.EditSteps > 1000:
 		return userErrorf("eval-tasks: --edit-steps %d: want 1 to 1000", env.EditSteps)
 	case env.StyleN < 1 || env.StyleN > 100:
