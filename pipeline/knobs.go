@@ -157,6 +157,8 @@ func (k Knobs) checkClass(c int) error {
 		return fmt.Errorf("this model draws only classes 0 to %d: pick one", k.Classes-1)
 	case c == NoClass:
 		return nil
+	case k.Classes == 0 && k.Prompt:
+		return fmt.Errorf("class %d: this text-to-image model has no classes: ask with a prompt", c)
 	case k.Classes == 0:
 		return fmt.Errorf("class %d: this model is unconditional", c)
 	case c < 0 || c >= k.Classes:

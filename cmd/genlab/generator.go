@@ -112,7 +112,10 @@ func flagRequest(c *cli.Context, verb string, p pipeline.Pipeline, seed uint64, 
 func classesFor(verb string, p pipeline.Pipeline, s string, n int) ([]int, error) {
 	k, ckpt := p.Knobs(), p.Info().Path
 	if k.Classes == 0 {
-		if s != "" && s != "none" {
+		switch {
+		case s != "" && s != "none" && k.Prompt:
+			return nil, userErrorf("%s: --class %s: %s is a text-to-image model: ask with --prompt", verb, s, ckpt)
+		case s != "" && s != "none":
 			return nil, userErrorf("%s: --class %s: %s is unconditional", verb, s, ckpt)
 		}
 		return nil, nil
