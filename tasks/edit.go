@@ -24,19 +24,21 @@ import (
 // img2img pipeline does.
 
 // EditOptions are the sampler settings of an edit; zero fields take the
-// defaults.
+// network's defaults (diffusion.DefaultsFor its conditioning, the table
+// pipeline.Knobs read).
 type EditOptions struct {
 	Steps   int     // sampler steps for strength 1 (50)
-	Sampler string  // one of diffusion.Samplers ("ddim" by default)
+	Sampler string  // one of diffusion.Samplers (DDIM for classes, DDPM for text)
 	Eta     float64 // DDIM's η
 }
 
-func (o EditOptions) withDefaults() EditOptions {
+func (o EditOptions) withDefaults(cond string) EditOptions {
+	d := diffusion.DefaultsFor(cond)
 	if o.Steps == 0 {
-		o.Steps = 50
+		o.Steps = d.Steps
 	}
 	if o.Sampler == "" {
-		o.Sampler = "ddim"
+		o.Sampler = d.Sampler
 	}
 	return o
 }
@@ -58,7 +60,7 @@ func SDEdit(ctx context.Context, net *diffusion.Network, cond Condition, guidanc
 	if !(strength > 0 && strength <= 1) {
 		return nil, fmt.Errorf("tasks: strength %g: want more than 0 and at most 1 (0 keeps the input, 1 ignores it)", strength)
 	}
-	o = o.withDefaults()
+	o = o.withDefaults(net.Config.Cond)
 	if o.Steps < 1 || o.Steps > net.Sched.T {
 		return nil, fmt.Errorf("tasks: %d edit steps: want 1 to %d", o.Steps, net.Sched.T)
 	}
