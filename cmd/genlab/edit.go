@@ -86,7 +86,7 @@ func editAction(c *cli.Context) error {
 	if err != nil {
 		return taskError("edit", err)
 	}
-	q := taskParameters(c, "edit", p, set, out, cond)
+	q := taskParameters("edit", p, set, out, cond)
 	q.Extra = append(q.Extra, images.Field{Key: "Denoising strength", Value: strconv.FormatFloat(s, 'g', -1, 64)})
 	return saveTaskResult(c, "edit", out, q)
 }

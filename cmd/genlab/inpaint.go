@@ -14,7 +14,6 @@ import (
 	"genlab/diffusion"
 	"genlab/eval"
 	"genlab/images"
-	"genlab/models"
 	"genlab/pipeline"
 	"genlab/tasks"
 
@@ -116,7 +115,7 @@ func inpaintAction(c *cli.Context) error {
 		return taskError("inpaint", err)
 	}
 	set.Sampler = opts.Sampler
-	q := taskParameters(c, "inpaint", p, set, out, cond)
+	q := taskParameters("inpaint", p, set, out, cond)
 	q.Extra = append(q.Extra,
 		images.Field{Key: "Jump length", Value: strconv.Itoa(opts.Jump)},
 		images.Field{Key: "Resample", Value: strconv.Itoa(opts.Resample)},
@@ -124,10 +123,8 @@ func inpaintAction(c *cli.Context) error {
 	switch {
 	case opts.ClassFrom != nil:
 		q.Extra = append(q.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Class from", Value: filepath.Base(c.String("class-from"))})
-		q.CFGScale, q.ZeroCFG = set.Guidance, set.Guidance == 0
 	case opts.InferClass:
 		q.Extra = append(q.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Candidates", Value: strconv.Itoa(opts.Candidates)})
-		q.CFGScale, q.ZeroCFG = set.Guidance, set.Guidance == 0
 	}
 	return saveTaskResult(c, "inpaint", out, q)
 }
@@ -221,22 +218,17 @@ func taskError(verb string, err error) error {
 }
 
 // taskParameters are the PNG settings of a diffusion task's result: the
-// settings r it ran with and the condition it was asked for (the guidance
-// is recorded under a class or a prompt).
-func taskParameters(c *cli.Context, task string, p pipeline.Pipeline, r pipeline.Request, out image.Image, cond tasks.Condition) images.Parameters {
-	b, info := out.Bounds(), p.Info()
-	q := images.Parameters{Seed: int64(c.Uint64("seed")), Width: b.Dx(), Height: b.Dy(), Extra: []images.Field{{Key: "Task", Value: task}},
-		Steps: r.Steps, Sampler: diffusion.SamplerLabel(r.Sampler), Model: info.Name, ModelHash: info.Hash, Family: info.Family}
-	switch {
-	case cond.Class != nil:
-		q.Prompt = fmt.Sprintf("class %d", *cond.Class)
-		q.Extra = append(q.Extra, images.Field{Key: "Class", Value: strconv.Itoa(*cond.Class)})
-	case cond.Prompt != "":
-		q.Prompt = strings.Join(models.Words(cond.Prompt), " ")
+// pipeline's parameters of the settings r it ran with and the condition
+// it was asked for, at the result's size, with the task named.
+func taskParameters(task string, p pipeline.Pipeline, r pipeline.Request, out image.Image, cond tasks.Condition) images.Parameters {
+	if cond.Class != nil {
+		r.Classes = []int{*cond.Class}
 	}
-	if cond.Class != nil || cond.Prompt != "" {
-		q.CFGScale, q.ZeroCFG = r.Guidance, r.Guidance == 0
-	}
+	r.Prompt = cond.Prompt
+	q := p.Parameters(r, 0)
+	b := out.Bounds()
+	q.Width, q.Height = b.Dx(), b.Dy()
+	q.Extra = append([]images.Field{{Key: "Task", Value: task}}, q.Extra...)
 	return q
 }
 
