@@ -32,7 +32,7 @@ func TestGenerateBatchInvariant(t *testing.T) {
 		o    GenerateOptions
 	}{
 		{"class, DDPM, guidance 2", classes, GenerateOptions{Classes: []int{3, 1, 4, 1, 5}, Sampler: "ddpm", Guidance: 2}},
-		{"class, DDIM", classes, GenerateOptions{Classes: []int{0, 9, 2, 6, 5}, Sampler: "ddim"}},
+		{"class, DDIM, guidance 1", classes, GenerateOptions{Classes: []int{0, 9, 2, 6, 5}, Sampler: "ddim", Guidance: 1}},
 		{"text, DPM-Solver++, guidance 3", text, GenerateOptions{Prompts: []string{"a small red circle", "", "a large blue square",
 			"a red square at the top", "a small red circle"}, Sampler: "dpmpp2m", Guidance: 3}},
 	} {
@@ -45,7 +45,7 @@ func TestGenerateBatchInvariant(t *testing.T) {
 			dim := net.Dim()
 			gen := func(workers, batch int, idx []int) []float32 {
 				o := c.o
-				o.N, o.Steps, o.Batch, o.Seeds = len(idx), 4, batch, nil
+				o.Steps, o.Batch, o.Seeds = 4, batch, nil
 				o.Classes, o.Prompts = nil, nil
 				for _, i := range idx {
 					o.Seeds = append(o.Seeds, seeds[i])

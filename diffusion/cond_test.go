@@ -141,7 +141,7 @@ func TestTextModelTrainsAndFollowsPrompts(t *testing.T) {
 
 	ctx := context.Background()
 	prompts := []string{"a small red circle at the top left", "", "a large blue circle in the center"}
-	o := GenerateOptions{N: 3, Seed: 7, Steps: 4, Prompts: prompts, Guidance: 2}
+	o := GenerateOptions{Seeds: []uint64{7, 8, 9}, Sampler: "ddim", Steps: 4, Prompts: prompts, Guidance: 2}
 	all, err := net.Generate(ctx, net.Params, o)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestTextModelTrainsAndFollowsPrompts(t *testing.T) {
 	// float rounding: OpenBLAS sums a row of a product in another order
 	// when the matrix has more rows (24 token rows here, 8 alone), which
 	// moves pixels by ~1e-5.
-	one, err := net.Generate(ctx, net.Params, GenerateOptions{N: 1, Seeds: []uint64{9}, Steps: 4, Prompts: prompts[2:], Guidance: 2})
+	one, err := net.Generate(ctx, net.Params, GenerateOptions{Seeds: []uint64{9}, Sampler: "ddim", Steps: 4, Prompts: prompts[2:], Guidance: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,16 +160,16 @@ func TestTextModelTrainsAndFollowsPrompts(t *testing.T) {
 		}
 	}
 	// The prompt reaches the pixels.
-	other, _ := net.Generate(ctx, net.Params, GenerateOptions{N: 1, Seeds: []uint64{9}, Steps: 4, Prompts: []string{"a small green cross at the top right"}, Guidance: 2})
+	other, _ := net.Generate(ctx, net.Params, GenerateOptions{Seeds: []uint64{9}, Sampler: "ddim", Steps: 4, Prompts: []string{"a small green cross at the top right"}, Guidance: 2})
 	if slices.Equal(one, other) {
 		t.Error("two prompts gave the same image")
 	}
-	_, err = net.Generate(ctx, net.Params, GenerateOptions{N: 1, Prompts: []string{"a small purple circle"}})
+	_, err = net.Generate(ctx, net.Params, GenerateOptions{Seeds: []uint64{0}, Sampler: "ddim", Steps: 4, Prompts: []string{"a small purple circle"}})
 	var uw *models.UnknownWordError
 	if !errors.As(err, &uw) || uw.Word != "purple" || !slices.Contains(uw.Vocab, "magenta") {
 		t.Errorf("unknown word: %v", err)
 	}
-	if _, err := net.Generate(ctx, net.Params, GenerateOptions{N: 1, Classes: []int{3}}); err == nil {
+	if _, err := net.Generate(ctx, net.Params, GenerateOptions{Seeds: []uint64{0}, Sampler: "ddim", Steps: 4, Classes: []int{3}}); err == nil {
 		t.Error("a text model took a class")
 	}
 }
@@ -202,19 +202,19 @@ func TestLowResModelTrainsAndNeedsItsImage(t *testing.T) {
 		t.Errorf("loss fell only from %.3f to %.3f", first, last)
 	}
 	ctx := context.Background()
-	if _, err := net.Generate(ctx, net.Params, GenerateOptions{N: 2, Steps: 3}); err == nil {
+	if _, err := net.Generate(ctx, net.Params, GenerateOptions{Seeds: []uint64{0, 1}, Sampler: "ddim", Steps: 3}); err == nil {
 		t.Error("a super-resolution model generated without its low-resolution images")
 	}
 	cond := append(LowResCondition(Shrink(set.Image(0), 1, 28, 4), 1, 7, 28), LowResCondition(Shrink(set.Image(1), 1, 28, 4), 1, 7, 28)...)
-	a, err := net.Generate(ctx, net.Params, GenerateOptions{N: 2, Steps: 3, Seed: 1, LowRes: cond})
+	a, err := net.Generate(ctx, net.Params, GenerateOptions{Seeds: []uint64{1, 2}, Sampler: "ddim", Steps: 3, LowRes: cond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := net.Generate(ctx, net.Params, GenerateOptions{N: 2, Steps: 3, Seed: 1, LowRes: slices.Concat(cond[784:], cond[:784])})
+	b, _ := net.Generate(ctx, net.Params, GenerateOptions{Seeds: []uint64{1, 2}, Sampler: "ddim", Steps: 3, LowRes: slices.Concat(cond[784:], cond[:784])})
 	if slices.Equal(a[:784], b[:784]) {
 		t.Error("the low-resolution image does not reach the output")
 	}
-	if _, err := net.Generate(ctx, net.Params, GenerateOptions{N: 1, LowRes: cond[:784], Prompts: []string{"a digit"}}); err == nil {
+	if _, err := net.Generate(ctx, net.Params, GenerateOptions{Seeds: []uint64{0}, Sampler: "ddim", Steps: 3, LowRes: cond[:784], Prompts: []string{"a digit"}}); err == nil {
 		t.Error("a super-resolution model took a prompt")
 	}
 	// The trainer's grid: bicubic, sample and truth side by side.

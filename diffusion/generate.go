@@ -3,20 +3,42 @@ package diffusion
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"genlab/internal/noise"
 	"genlab/models"
 )
 
-// GenerateOptions says what to draw; zero fields take the defaults.
+// Denoiser is the network's ε-model with weights p for the images of
+// condition c, guided at scale guidance against the null condition when
+// the network is class- or text-conditioned (Guidance.Guided: 1 is the
+// conditional model alone, 0 the unconditional one). A network with no
+// such condition (unconditional or lowres) ignores guidance. evals is the
+// network evaluations each call costs.
+func (n *Network) Denoiser(p *models.Params, c Condition, guidance float64) (m Model, evals int) {
+	m = n.CondModel(p, c)
+	if n.Classes() == 0 && n.text == nil {
+		return m, 1
+	}
+	b := len(c.Classes) + len(c.Tokens)
+	null, _ := n.NullCondition(b)
+	g := Guidance{Scale: guidance, Uncond: n.CondModel(p, null)}
+	return g.Guided(m), g.Evals()
+}
+
+// GenerateOptions says what to draw. No zero value stands for a default:
+// Sampler and Steps must be given, and Guidance 0 is the unconditional
+// model (pipeline.Knobs holds the defaults every front end uses).
 type GenerateOptions struct {
-	N        int       // images
-	Seed     uint64    // image i's noise comes from seed+i alone
-	First    int       // index of the first image (for a batch split over processes)
-	Seeds    []uint64  // each image's own seed; overrides Seed and First
-	Sampler  string    // ddpm, ddim (default) or dpmpp2m
-	Steps    int       // sampler steps (default 50)
-	Eta      float64   // DDIM's η
-	Guidance float64   // classifier-free guidance scale; ≤1 means none
+	Seeds   []uint64 // one per image: image i's noise comes from noise.RNG(Seeds[i]) alone
+	Sampler string   // ddpm, ddim or dpmpp2m (Samplers)
+	Steps   int      // sampler steps, 1 to the schedule's T
+	Eta     float64  // DDIM's η
+	// Guidance is the classifier-free guidance scale of a class or text
+	// network, in diffusers' convention (see Guidance): 1 is the
+	// conditional model alone, 0 the unconditional one alone, more
+	// extrapolates. A network with no such condition ignores it.
+	Guidance float64
 	Classes  []int     // per image, for a class-conditional network (nil: unconditional)
 	Prompts  []string  // per image, for a text network ("" or nil: the null prompt)
 	LowRes   []float32 // for a lowres network: per image its LowResCondition (Dim values in [-1,1])
@@ -27,52 +49,42 @@ type GenerateOptions struct {
 	Progress func(done, total int, preview []float32) error
 }
 
-// Generate draws o.N images from the network with weights p and returns
+// Generate draws len(o.Seeds) images from the network with weights p and returns
 // their pixels (NCHW, [0,1]).
 func (n *Network) Generate(ctx context.Context, p *models.Params, o GenerateOptions) ([]float32, error) {
-	if o.Sampler == "" {
-		o.Sampler = "ddim"
-	}
-	if o.Steps == 0 {
-		o.Steps = 50
-	}
 	if o.Batch <= 0 {
 		o.Batch = 16
 	}
-	if o.N < 1 {
-		return nil, fmt.Errorf("diffusion: asked for %d images", o.N)
+	N := len(o.Seeds)
+	switch {
+	case N < 1:
+		return nil, fmt.Errorf("diffusion: asked for %d images (one seed each)", N)
+	case (o.Classes != nil && len(o.Classes) != N) || (o.Prompts != nil && len(o.Prompts) != N):
+		return nil, fmt.Errorf("diffusion: %d seeds but %d classes and %d prompts", N, len(o.Classes), len(o.Prompts))
+	case o.Sampler == "" || o.Steps == 0:
+		return nil, fmt.Errorf("diffusion: sampler %q with %d steps: name a sampler (%s) and its steps", o.Sampler, o.Steps, strings.Join(Samplers, ", "))
+	case !(o.Guidance >= 0):
+		return nil, fmt.Errorf("diffusion: guidance scale %g: want 0 or more", o.Guidance)
 	}
-	if (o.Seeds != nil && len(o.Seeds) != o.N) || (o.Classes != nil && len(o.Classes) != o.N) || (o.Prompts != nil && len(o.Prompts) != o.N) {
-		return nil, fmt.Errorf("diffusion: %d images but %d seeds, %d classes and %d prompts", o.N, len(o.Seeds), len(o.Classes), len(o.Prompts))
-	}
-	cond, err := n.generateCondition(o)
+	cond, err := n.generateCondition(N, o)
 	if err != nil {
 		return nil, err
 	}
 	dim := n.Dim()
-	out := make([]float32, o.N*dim)
-	total := ((o.N + o.Batch - 1) / o.Batch) * o.Steps
+	out := make([]float32, N*dim)
+	total := ((N + o.Batch - 1) / o.Batch) * o.Steps
 	done := 0
-	for lo := 0; lo < o.N; lo += o.Batch {
-		hi := min(o.N, lo+o.Batch)
+	for lo := 0; lo < N; lo += o.Batch {
+		hi := min(N, lo+o.Batch)
 		b := hi - lo
 		s, err := NewSampler(o.Sampler, n.Sched, o.Steps, o.Eta)
 		if err != nil {
 			return nil, err
 		}
-		rngs := ImageRNGs(o.Seed, o.First+lo, b)
-		if o.Seeds != nil {
-			for i := range rngs {
-				rngs[i] = ImageRNG(o.Seeds[lo+i])
-			}
-		}
+		rngs := noise.RNGs(o.Seeds[lo:hi])
 		x := make([]float32, b*dim)
 		InitialNoise(x, rngs, dim)
-		model := n.CondModel(p, cond.slice(lo, hi, dim))
-		var guide *Guidance
-		if null, ok := n.NullCondition(b); ok && o.Guidance > 1 && (n.Classes() > 0 || n.text != nil) {
-			guide = &Guidance{Scale: o.Guidance, Uncond: n.CondModel(p, null)}
-		}
+		model, _ := n.Denoiser(p, cond.slice(lo, hi, dim), o.Guidance)
 		cb := func(step, _ int, x0 []float32) error {
 			done++
 			if o.Progress == nil {
@@ -82,7 +94,7 @@ func (n *Network) Generate(ctx context.Context, p *models.Params, o GenerateOpti
 			ToPixels(prev, x0)
 			return o.Progress(done, total, prev)
 		}
-		if err := Sample(ctx, model, s, x, b, dim, rngs, guide, cb); err != nil {
+		if err := Sample(ctx, model, s, x, b, dim, rngs, nil, cb); err != nil {
 			return nil, err
 		}
 		ToPixels(out[lo*dim:hi*dim], x)
@@ -90,11 +102,11 @@ func (n *Network) Generate(ctx context.Context, p *models.Params, o GenerateOpti
 	return out, nil
 }
 
-// generateCondition is the condition of all o.N images: classes (the null
+// generateCondition is the condition of all N images: classes (the null
 // class by default), tokenized prompts (the null prompt by default) or the
 // low-resolution images, which a lowres model cannot do without.
-func (n *Network) generateCondition(o GenerateOptions) (Condition, error) {
-	c, _ := n.NullCondition(o.N)
+func (n *Network) generateCondition(N int, o GenerateOptions) (Condition, error) {
+	c, _ := n.NullCondition(N)
 	switch {
 	case n.Classes() > 0:
 		if o.Classes != nil {
@@ -114,8 +126,8 @@ func (n *Network) generateCondition(o GenerateOptions) (Condition, error) {
 			c.Tokens[i] = ids
 		}
 	case n.Config.Cond == "lowres":
-		if len(o.LowRes) != o.N*n.Dim() {
-			return c, fmt.Errorf("diffusion: a super-resolution model needs a low-resolution image per image: %d values for %d images of %d", len(o.LowRes), o.N, n.Dim())
+		if len(o.LowRes) != N*n.Dim() {
+			return c, fmt.Errorf("diffusion: a super-resolution model needs a low-resolution image per image: %d values for %d images of %d", len(o.LowRes), N, n.Dim())
 		}
 		c.LowRes = o.LowRes
 	}

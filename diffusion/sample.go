@@ -2,8 +2,11 @@ package diffusion
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+
+	"genlab/internal/noise"
 )
 
 // Guidance is classifier-free guidance (Ho & Salimans 2022): at each step
@@ -38,6 +41,59 @@ func (g Guidance) Combine(dst, cond, uncond []float32) {
 	}
 }
 
+// Guided is the guided ε-model, genlab's one implementation of
+// classifier-free guidance (every front end and task gets it from here):
+// ε̂ = ε_u + Scale·(ε_c − ε_u) with cond as ε_c and g.Uncond as ε_u. At
+// Scale 1 it is cond itself and at Scale 0 g.Uncond itself, so each costs
+// one network evaluation; any other scale costs two (Evals). It panics if
+// the scale needs an unconditional model and g.Uncond is nil.
+func (g Guidance) Guided(cond Model) Model {
+	switch {
+	case g.Scale == 1:
+		return cond
+	case g.Uncond == nil:
+		panic(fmt.Sprintf("diffusion: Guidance.Guided: scale %g needs an unconditional model", g.Scale))
+	case g.Scale == 0:
+		return func(ctx context.Context, x []float32, t []int, eps []float32) error {
+			if err := g.Uncond(ctx, x, t, eps); err != nil {
+				return uncondError{err}
+			}
+			return nil
+		}
+	}
+	var epsU []float32
+	return func(ctx context.Context, x []float32, t []int, eps []float32) error {
+		if err := cond(ctx, x, t, eps); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if len(epsU) != len(eps) {
+			epsU = make([]float32, len(eps))
+		}
+		if err := g.Uncond(ctx, x, t, epsU); err != nil {
+			return uncondError{err}
+		}
+		g.Combine(eps, eps, epsU)
+		return nil
+	}
+}
+
+// Evals is the number of network evaluations one step of Guided costs.
+func (g Guidance) Evals() int {
+	if g.Scale == 1 || g.Scale == 0 {
+		return 1
+	}
+	return 2
+}
+
+// uncondError marks an error of the unconditional half of Guided.
+type uncondError struct{ err error }
+
+func (e uncondError) Error() string { return e.err.Error() }
+func (e uncondError) Unwrap() error { return e.err }
+
 // InitialNoise fills x, len(rngs) images of dim values, with x_T ~ N(0, I):
 // image j from rngs[j] alone, so that it is the same whatever the batch.
 // It panics if len(x) != len(rngs)*dim.
@@ -56,9 +112,8 @@ func InitialNoise(x []float32, rngs []*rand.Rand, dim int) {
 // (seed+i for the i-th image of a run started at seed, as genlab's PNG
 // names record it). InitialNoise and the stochastic samplers draw from it,
 // so that the image can be reproduced alone.
-func ImageRNG(seed uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, 0x6469666675736e6f)) // "diffusno"
-}
+// It is genlab's one per-image derivation, noise.RNG, shared by every family.
+func ImageRNG(seed uint64) *rand.Rand { return noise.RNG(seed) }
 
 // ImageRNGs returns the generators of images first..first+n−1 of a run
 // started at seed: ImageRNG(seed+first), …, ImageRNG(seed+first+n−1).
@@ -109,20 +164,12 @@ func SampleFrom(ctx context.Context, model Model, s Sampler, start int, x []floa
 	case guidance != nil && guidance.Scale != 1 && guidance.Uncond == nil:
 		return fmt.Errorf("diffusion: Sample: guidance scale %g needs an unconditional model (Guidance.Uncond)", guidance.Scale)
 	}
-	cond, uncond := model, Model(nil)
-	if guidance != nil && guidance.Scale != 1 {
-		uncond = guidance.Uncond
-		if guidance.Scale == 0 {
-			cond, uncond = guidance.Uncond, nil
-		}
+	if guidance != nil {
+		model = guidance.Guided(model)
 	}
 
 	t := make([]int, n)
 	eps := make([]float32, len(x))
-	var epsU []float32
-	if uncond != nil {
-		epsU = make([]float32, len(x))
-	}
 	total := len(ts) - start
 	for i := start; i < len(ts); i++ {
 		for j := range t {
@@ -131,17 +178,14 @@ func SampleFrom(ctx context.Context, model Model, s Sampler, start int, x []floa
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := cond(ctx, x, t, eps); err != nil {
-			return fmt.Errorf("diffusion: model at t=%d: %w", ts[i], err)
-		}
-		if uncond != nil {
-			if err := ctx.Err(); err != nil {
+		if err := model(ctx, x, t, eps); err != nil {
+			if u := (uncondError{}); errors.As(err, &u) {
+				return fmt.Errorf("diffusion: unconditional model at t=%d: %w", ts[i], u.err)
+			}
+			if errors.Is(err, ctx.Err()) {
 				return err
 			}
-			if err := uncond(ctx, x, t, epsU); err != nil {
-				return fmt.Errorf("diffusion: unconditional model at t=%d: %w", ts[i], err)
-			}
-			guidance.Combine(eps, eps, epsU)
+			return fmt.Errorf("diffusion: model at t=%d: %w", ts[i], err)
 		}
 		prev, x0, err := s.Step(i, eps, x, rngs)
 		if err != nil {

@@ -45,8 +45,35 @@ var (
 	_ Sampler = (*DPMSolver)(nil)
 )
 
-// samplerNames are the names NewSampler accepts.
-var samplerNames = []string{"ddpm", "ddim", "dpmpp2m"}
+// Samplers are the names NewSampler accepts, the one list every front end
+// offers and checks.
+var Samplers = []string{"ddpm", "ddim", "dpmpp2m"}
+
+// SamplerLabel is a sampler's name as AUTOMATIC1111 writes it in a PNG's
+// parameters ("DDIM", "DDPM", "DPM++ 2M"); "" for a name NewSampler does
+// not know.
+func SamplerLabel(name string) string {
+	switch strings.ToLower(name) {
+	case "ddim":
+		return "DDIM"
+	case "ddpm":
+		return "DDPM"
+	case "dpmpp2m":
+		return "DPM++ 2M"
+	}
+	return ""
+}
+
+// SamplerName is SamplerLabel's inverse: the sampler a label or a name
+// stands for, "" if none.
+func SamplerName(label string) string {
+	for _, s := range Samplers {
+		if strings.EqualFold(label, SamplerLabel(s)) || strings.EqualFold(label, s) {
+			return s
+		}
+	}
+	return ""
+}
 
 // NewSampler returns a fresh sampler for one run of steps steps over
 // sched, by the name the CLI's --sampler flag takes:
@@ -83,7 +110,7 @@ func NewSampler(name string, sched Schedule, steps int, eta float64) (Sampler, e
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("diffusion: unknown sampler %q (valid: %s)", name, strings.Join(samplerNames, ", "))
+	return nil, fmt.Errorf("diffusion: unknown sampler %q (valid: %s)", name, strings.Join(Samplers, ", "))
 }
 
 // EvenTimesteps returns the steps timesteps a sampler visits on a schedule of

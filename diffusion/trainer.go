@@ -8,6 +8,7 @@ import (
 	"genlab/checkpoint"
 	"genlab/datasets"
 	"genlab/images"
+	"genlab/internal/noise"
 	"genlab/models"
 	"genlab/train"
 )
@@ -143,7 +144,7 @@ func (t *Trainer) condition(b datasets.Batch, rng *rand.Rand) (Condition, error)
 // each tile is GridSource's image i upscaled by bicubic interpolation, by
 // the model, and as it is.
 func (t *Trainer) Sample(ctx context.Context, n int, seed uint64) ([]float32, int, int, int, error) {
-	o := GenerateOptions{N: n, Seed: seed, Steps: 50}
+	o := GenerateOptions{Seeds: noise.Seeds(seed, n), Sampler: "ddim", Steps: 50, Guidance: 1}
 	u := t.Net.Config.UNet
 	src := t.GridSource
 	switch t.Net.Config.Cond {
@@ -177,7 +178,7 @@ func (t *Trainer) sampleLowRes(ctx context.Context, n int, seed uint64) ([]float
 		low := Shrink(src.Image(i%src.N), u.InChannels, u.Size, f)
 		copy(up[i*dim:], LowResCondition(low, u.InChannels, u.Size/f, u.Size))
 	}
-	sr, err := t.Net.Generate(ctx, t.Weights(), GenerateOptions{N: n, Seed: seed, Steps: 50, LowRes: up})
+	sr, err := t.Net.Generate(ctx, t.Weights(), GenerateOptions{Seeds: noise.Seeds(seed, n), Sampler: "ddim", Steps: 50, Guidance: 1, LowRes: up})
 	if err != nil {
 		return nil, 0, 0, 0, err
 	}

@@ -4,21 +4,17 @@ import (
 	"context"
 	"fmt"
 
-	"genlab/diffusion"
+	"genlab/internal/noise"
 	"genlab/models"
 )
 
 // Sample draws n images from the flow with weights p at a temperature:
 // image i's latents are temperature·ε with ε ~ N(0,I) from its own RNG
-// seeded seed+i (diffusion.ImageRNG), decoded to pixels in [0,1], NCHW.
+// seeded seed+i (noise.RNG), decoded to pixels in [0,1], NCHW.
 // Temperature 1 samples the model; lower values (Glow uses 0.7) trade
 // diversity for cleaner images.
 func (n *Network) Sample(p *models.Params, count int, seed uint64, temperature float64) ([]float32, error) {
-	seeds := make([]uint64, count)
-	for i := range seeds {
-		seeds[i] = seed + uint64(i)
-	}
-	return n.SampleSeeds(context.Background(), p, seeds, temperature)
+	return n.SampleSeeds(context.Background(), p, noise.Seeds(seed, count), temperature)
 }
 
 // SampleSeeds is Sample for images with seeds of their own: image i is the
@@ -39,7 +35,7 @@ func (n *Network) SampleSeeds(ctx context.Context, p *models.Params, seeds []uin
 		hi := min(len(seeds), lo+chunk)
 		eps := make([]float64, (hi-lo)*D)
 		for i, s := range seeds[lo:hi] {
-			rng := diffusion.ImageRNG(s)
+			rng := noise.RNG(s)
 			for j := 0; j < D; j++ {
 				eps[i*D+j] = temperature * rng.NormFloat64()
 			}

@@ -21,12 +21,16 @@ type Parameters struct {
 	NegativePrompt string
 	Steps          int     // "Steps", omitted when 0
 	Sampler        string  // "Sampler", e.g. "DDIM"; omitted when ""
-	CFGScale       float64 // "CFG scale" (classifier-free guidance), omitted when 0
-	Seed           int64   // "Seed", always written: 0 is a valid seed
-	Width, Height  int     // "Size: WxH", omitted when either is 0
-	Model          string  // "Model", the checkpoint's name
-	ModelHash      string  // "Model hash", see ModelHash
-	Family         string  // "Family" (genlab's own key): "diffusion", "vae", "flow", "gan"
+	CFGScale       float64 // "CFG scale" (classifier-free guidance), omitted when 0 unless ZeroCFG
+	// ZeroCFG says the image was drawn at CFG scale 0 (the unconditional
+	// model of a guided one): "CFG scale: 0" is written. Parsing sets it
+	// when the text says "CFG scale: 0".
+	ZeroCFG       bool
+	Seed          int64  // "Seed", always written: 0 is a valid seed
+	Width, Height int    // "Size: WxH", omitted when either is 0
+	Model         string // "Model", the checkpoint's name
+	ModelHash     string // "Model hash", see ModelHash
+	Family        string // "Family" (genlab's own key): "diffusion", "vae", "flow", "gan"
 	// Extra holds every other pair, in order, e.g. "Denoising strength".
 	// Keys must not repeat the fields above, nor contain ':' or ','.
 	Extra []Field
@@ -62,7 +66,7 @@ func (p Parameters) String() string {
 	if p.Sampler != "" {
 		add("Sampler", p.Sampler)
 	}
-	if p.CFGScale != 0 {
+	if p.CFGScale != 0 || p.ZeroCFG {
 		add("CFG scale", strconv.FormatFloat(p.CFGScale, 'g', -1, 64))
 	}
 	add("Seed", strconv.FormatInt(p.Seed, 10))
@@ -170,7 +174,7 @@ func ParseParameters(s string) (Parameters, error) {
 			if err != nil {
 				bad(f, "a number")
 			}
-			p.CFGScale = v
+			p.CFGScale, p.ZeroCFG = v, err == nil && v == 0
 		case "Seed":
 			n, err := strconv.ParseInt(f.Value, 10, 64)
 			if err != nil {

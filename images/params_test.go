@@ -165,3 +165,20 @@ func TestParseParametersLinear(t *testing.T) {
 		t.Errorf("parsing a %d-byte line took %v", len(line), d)
 	}
 }
+
+// TestZeroCFGScaleIsWritten: an image drawn at CFG scale 0 (the
+// unconditional model of a guided one) says so, and parsing keeps it.
+func TestZeroCFGScaleIsWritten(t *testing.T) {
+	p := Parameters{Steps: 50, Sampler: "DDPM", ZeroCFG: true, Seed: 3}
+	s := p.String()
+	if s != "Steps: 50, Sampler: DDPM, CFG scale: 0, Seed: 3" {
+		t.Fatalf("%q", s)
+	}
+	q, err := ParseParameters(s)
+	if err != nil || !q.ZeroCFG || q.CFGScale != 0 || q.String() != s {
+		t.Errorf("parsed %+v, %v", q, err)
+	}
+	if q, _ := ParseParameters("Steps: 50, CFG scale: 2, Seed: 3"); q.ZeroCFG {
+		t.Error("CFG scale 2 parsed as ZeroCFG")
+	}
+}

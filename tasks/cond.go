@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 
@@ -21,21 +20,21 @@ type Condition struct {
 // Class returns a Condition asking for class k.
 func Class(k int) Condition { return Condition{Class: &k} }
 
-// denoiser is a network's ε-model for n images under a condition, with
-// classifier-free guidance at scale guidance (none when the condition is
-// empty or guidance is 1).
+// denoiser is a network's guided ε-model for n images under a condition:
+// diffusion's Network.Denoiser, the one implementation of classifier-free
+// guidance (1 = the conditional model alone, 0 = the unconditional one).
 type denoiser struct {
-	model diffusion.Model
-	guide *diffusion.Guidance
+	eps   diffusion.Model
+	evals int // network evaluations per call of eps
 }
 
-// newDenoiser checks cond against the network and builds its models.
+// newDenoiser checks cond against the network and builds its model.
 func newDenoiser(net *diffusion.Network, cond Condition, n int, guidance float64) (denoiser, error) {
 	if net == nil {
 		return denoiser{}, fmt.Errorf("tasks: no diffusion network")
 	}
-	if guidance < 0 {
-		return denoiser{}, fmt.Errorf("tasks: guidance scale %g, want 0 or more (1 = none)", guidance)
+	if !(guidance >= 0) {
+		return denoiser{}, fmt.Errorf("tasks: guidance scale %g, want 0 or more (1: the conditional model alone, 0: the unconditional one)", guidance)
 	}
 	kind := net.Config.Cond
 	if kind == "" {
@@ -56,11 +55,7 @@ func newDenoiser(net *diffusion.Network, cond Condition, n int, guidance float64
 		for i := range c.Tokens {
 			c.Tokens[i] = tokens
 		}
-		d := denoiser{model: net.CondModel(net.Params, c)}
-		if null, ok := net.NullCondition(n); ok && guidance != 1 {
-			d.guide = &diffusion.Guidance{Scale: guidance, Uncond: net.CondModel(net.Params, null)}
-		}
-		return d, nil
+		return guided(net, c, guidance), nil
 	}
 	classes := func(k int) []int {
 		cs := make([]int, n)
@@ -70,10 +65,9 @@ func newDenoiser(net *diffusion.Network, cond Condition, n int, guidance float64
 		return cs
 	}
 	if cond.Class == nil {
-		if net.Classes() == 0 {
-			return denoiser{model: net.EpsModel(net.Params, nil)}, nil
-		}
-		return denoiser{model: net.EpsModel(net.Params, classes(net.NullClass()))}, nil
+		// The null condition: guidance has nothing to push away from.
+		null, _ := net.NullCondition(n)
+		return denoiser{eps: net.CondModel(net.Params, null), evals: 1}, nil
 	}
 	k := *cond.Class
 	if net.Classes() == 0 {
@@ -88,15 +82,12 @@ func newDenoiser(net *diffusion.Network, cond Condition, n int, guidance float64
 // classDenoiser conditions image j on classes[j] (classes the network
 // knows), guided at scale guidance.
 func classDenoiser(net *diffusion.Network, classes []int, guidance float64) denoiser {
-	d := denoiser{model: net.EpsModel(net.Params, classes)}
-	if guidance != 1 {
-		null := make([]int, len(classes))
-		for i := range null {
-			null[i] = net.NullClass()
-		}
-		d.guide = &diffusion.Guidance{Scale: guidance, Uncond: net.EpsModel(net.Params, null)}
-	}
-	return d
+	return guided(net, diffusion.Condition{Classes: classes}, guidance)
+}
+
+func guided(net *diffusion.Network, c diffusion.Condition, guidance float64) denoiser {
+	m, evals := net.Denoiser(net.Params, c, guidance)
+	return denoiser{eps: m, evals: evals}
 }
 
 func condWord(kind string) string {
@@ -107,33 +98,6 @@ func condWord(kind string) string {
 		return "classes"
 	}
 	return kind
-}
-
-// eps evaluates ε̂ at x_t (with guidance if any) into dst.
-func (d denoiser) eps(ctx context.Context, x []float32, t []int, dst []float32) error {
-	if d.guide == nil || d.guide.Scale == 1 {
-		return d.model(ctx, x, t, dst)
-	}
-	if d.guide.Scale == 0 {
-		return d.guide.Uncond(ctx, x, t, dst)
-	}
-	if err := d.model(ctx, x, t, dst); err != nil {
-		return err
-	}
-	u := make([]float32, len(dst))
-	if err := d.guide.Uncond(ctx, x, t, u); err != nil {
-		return err
-	}
-	d.guide.Combine(dst, dst, u)
-	return nil
-}
-
-// evals is the number of network evaluations one call of eps costs.
-func (d denoiser) evals() int {
-	if d.guide == nil || d.guide.Scale == 1 || d.guide.Scale == 0 {
-		return 1
-	}
-	return 2
 }
 
 // gaussian fills dst, n images of dim values, with N(0, I) noise, image j

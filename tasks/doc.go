@@ -25,7 +25,7 @@
 // one Markdown table, as `genlab eval-tasks` does:
 //
 //	env := &tasks.EvalEnv{Ckpts: map[string]string{"ckpt": "runs/diffusion-small/ckpt-005000.safetensors"},
-//		ClassifierPath: "runs/classifier/classifier.safetensors", N: 200}
+//		ClassifierPath: "runs/classifier/classifier.safetensors", N: 200, InpaintGuidance: 2, Guidance: 3}
 //	results, _, err := tasks.RunEval(ctx, env, []string{"inpaint"})
 //	if err != nil {
 //		return err

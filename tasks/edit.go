@@ -24,19 +24,21 @@ import (
 // img2img pipeline does.
 
 // EditOptions are the sampler settings of an edit; zero fields take the
-// defaults.
+// network's defaults (diffusion.DefaultsFor its conditioning, the table
+// pipeline.Knobs read).
 type EditOptions struct {
 	Steps   int     // sampler steps for strength 1 (50)
-	Sampler string  // "ddim" (default), "ddpm" or "dpmpp2m"
+	Sampler string  // one of diffusion.Samplers (DDIM for classes, DDPM for text)
 	Eta     float64 // DDIM's η
 }
 
-func (o EditOptions) withDefaults() EditOptions {
+func (o EditOptions) withDefaults(cond string) EditOptions {
+	d := diffusion.DefaultsFor(cond)
 	if o.Steps == 0 {
-		o.Steps = 50
+		o.Steps = d.Steps
 	}
 	if o.Sampler == "" {
-		o.Sampler = "ddim"
+		o.Sampler = d.Sampler
 	}
 	return o
 }
@@ -58,7 +60,7 @@ func SDEdit(ctx context.Context, net *diffusion.Network, cond Condition, guidanc
 	if !(strength > 0 && strength <= 1) {
 		return nil, fmt.Errorf("tasks: strength %g: want more than 0 and at most 1 (0 keeps the input, 1 ignores it)", strength)
 	}
-	o = o.withDefaults()
+	o = o.withDefaults(net.Config.Cond)
 	if o.Steps < 1 || o.Steps > net.Sched.T {
 		return nil, fmt.Errorf("tasks: %d edit steps: want 1 to %d", o.Steps, net.Sched.T)
 	}
@@ -91,7 +93,7 @@ func SDEdit(ctx context.Context, net *diffusion.Network, cond Condition, guidanc
 			return nil
 		}
 	}
-	if err := diffusion.SampleFrom(ctx, den.model, s, start, x, n, dim, rngs, den.guide, cb); err != nil {
+	if err := diffusion.SampleFrom(ctx, den.eps, s, start, x, n, dim, rngs, nil, cb); err != nil {
 		return nil, err
 	}
 	return x, nil
@@ -103,7 +105,10 @@ type EditParams struct {
 	Image    image.Image // any size; fitted into the model's frame
 	Strength float64     // in (0, 1]: how much of the image is redrawn
 	Cond     Condition   // what to turn it into: a class (or, for a text model, a prompt)
-	Guidance float64     // classifier-free guidance scale (0 means 1, none)
+	// Guidance is the classifier-free guidance scale: 1 is the conditional
+	// model alone, 0 the unconditional one (diffusion.Guidance). Its zero
+	// value is 0.
+	Guidance float64
 	EditOptions
 	Seed     uint64
 	Progress func(done, total int) // sampler steps done and due; may be nil
@@ -125,11 +130,7 @@ func Edit(ctx context.Context, p EditParams) (image.Image, error) {
 	}
 	x0 := make([]float32, len(pix))
 	diffusion.ToModelRange(x0, pix)
-	g := p.Guidance
-	if g == 0 {
-		g = 1
-	}
-	x, err := SDEdit(ctx, p.Net, p.Cond, g, x0, 1, p.Strength, diffusion.ImageRNGs(p.Seed, 0, 1), p.EditOptions, p.Progress)
+	x, err := SDEdit(ctx, p.Net, p.Cond, p.Guidance, x0, 1, p.Strength, diffusion.ImageRNGs(p.Seed, 0, 1), p.EditOptions, p.Progress)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func evalEdit(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 	for i := range target {
 		target[i] = (set.Labels[i] + 1 + rng.IntN(net.Classes()-1)) % net.Classes()
 	}
-	o := EditOptions{Steps: env.EditSteps}.withDefaults()
+	o := EditOptions{Steps: env.EditSteps}.withDefaults(net.Config.Cond)
 	res := &TaskResult{}
 	score := func(pix []float32) (toTarget, keepsClass, ssim float64, err error) {
 		pred, err := judge.Predict(pix, n, nil)

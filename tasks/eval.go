@@ -86,16 +86,20 @@ type EvalEnv struct {
 	// Progress, if not nil, is told each task's work done and due.
 	Progress func(task string, done, total int)
 
-	Repaint         RepaintOptions // inpainting's schedule
-	InpaintGuidance float64        // guidance of inpainting under the inferred class (2)
-	Strengths       []float64      // edit strengths (0.3, 0.4, 0.5, 0.6, 0.8, 1)
-	Guidance        float64        // edit's guidance scale (3)
-	EditSteps       int            // edit's DDIM steps at strength 1 (50)
-	StyleN          int            // style pairs (4)
-	StyleSize       int            // their side (64)
-	StyleIter       int            // optimisation steps per pair (150)
-	TextSampler     string         // text-to-image's sampler (DefaultTextSampler)
-	SRSampler       string         // super-resolution's sampler (DefaultSuperResSampler)
+	Repaint RepaintOptions // inpainting's schedule
+	// InpaintGuidance and Guidance are the classifier-free guidance
+	// scales of inpainting under the inferred class and of editing
+	// (eval-tasks passes 2 and 3). Like every guidance in genlab, 0 is the
+	// unconditional model, not a default.
+	InpaintGuidance float64
+	Strengths       []float64 // edit strengths (0.3, 0.4, 0.5, 0.6, 0.8, 1)
+	Guidance        float64
+	EditSteps       int    // edit's DDIM steps at strength 1 (50)
+	StyleN          int    // style pairs (4)
+	StyleSize       int    // their side (64)
+	StyleIter       int    // optimisation steps per pair (150)
+	TextSampler     string // text-to-image's sampler (DefaultTextSampler)
+	SRSampler       string // super-resolution's sampler (DefaultSuperResSampler)
 
 	judge *eval.Classifier
 }
@@ -109,12 +113,6 @@ func (e *EvalEnv) defaults() {
 	}
 	if e.Strengths == nil {
 		e.Strengths = []float64{0.3, 0.4, 0.5, 0.6, 0.8, 1}
-	}
-	if e.Guidance == 0 {
-		e.Guidance = 3
-	}
-	if e.InpaintGuidance == 0 {
-		e.InpaintGuidance = 2
 	}
 	if e.EditSteps == 0 {
 		e.EditSteps = 50

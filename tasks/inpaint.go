@@ -182,7 +182,7 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 		if err != nil {
 			return nil, err
 		}
-		r.total = RepaintEvals(o) * den.evals()
+		r.total = RepaintEvals(o) * den.evals
 		return r.run(ctx, den)
 	}
 	if o.ClassFrom != nil {
@@ -346,7 +346,7 @@ func (r *repainter) run(ctx context.Context, den denoiser) ([]float32, error) {
 		if err := den.eps(ctx, x, t, eps); err != nil {
 			return nil, fmt.Errorf("tasks: repaint: model at t=%d: %w", ts[mv.from], err)
 		}
-		r.done += den.evals()
+		r.done += den.evals
 		prev, _, err := s.Step(mv.from, eps, x, rngs)
 		if err != nil {
 			return nil, err
@@ -377,8 +377,11 @@ type InpaintParams struct {
 	Image image.Image // any size; fitted into the model's frame
 	Mask  image.Image // the image's size; white = fill
 	RepaintOptions
-	Cond     Condition // nothing by default: the unconditional model
-	Guidance float64   // classifier-free guidance scale when Cond names a class (1 = none)
+	Cond Condition // nothing by default: the unconditional model
+	// Guidance is the classifier-free guidance scale when Cond names a
+	// class or a prompt: 1 is the conditional model alone, 0 the
+	// unconditional one (diffusion.Guidance). Its zero value is 0.
+	Guidance float64
 	Seed     uint64
 	Progress func(done, total int) // network evaluations done and due; may be nil
 }
@@ -406,11 +409,7 @@ func Inpaint(ctx context.Context, p InpaintParams) (image.Image, error) {
 	known := make([]float32, len(pix))
 	diffusion.ToModelRange(known, pix)
 	rngs := diffusion.ImageRNGs(p.Seed, 0, 1)
-	g := p.Guidance
-	if g == 0 {
-		g = 1
-	}
-	x, err := Repaint(ctx, p.Net, p.Cond, g, known, small, 1, rngs, p.RepaintOptions, p.Progress)
+	x, err := Repaint(ctx, p.Net, p.Cond, p.Guidance, known, small, 1, rngs, p.RepaintOptions, p.Progress)
 	if err != nil {
 		return nil, err
 	}

@@ -30,12 +30,9 @@ import (
 // grows with the number of tiles, (side/(Size/2))² of them.
 const MaxSuperResSide = 1024
 
-// DefaultSuperResSampler draws super-resolved images. SR3 samples
-// ancestrally, and here too DDPM beats deterministic DDIM at the same 50
-// steps on every measure: on 200 held-out MNIST digits (eval-tasks --seed
-// 2), PSNR 27.47 against 25.97 dB at 2x and 18.89 against 17.96 dB at 4x,
-// SSIM 0.798 against 0.730 at 4x, class accuracy 93.0% against 92.0%.
-const DefaultSuperResSampler = "ddpm"
+// DefaultSuperResSampler draws super-resolved images
+// (diffusion.SuperResSampler, where the measurements are).
+const DefaultSuperResSampler = diffusion.SuperResSampler
 
 // SuperResParams is one super-resolution job on a user's image.
 type SuperResParams struct {
@@ -55,14 +52,14 @@ type SuperResParams struct {
 func SuperRes(ctx context.Context, p SuperResParams) (image.Image, error) {
 	net := p.Net
 	if net == nil || net.Config.Cond != "lowres" {
-		return nil, fmt.Errorf("tasks: super-resolution needs a model trained with --cond lowres")
+		return nil, fmt.Errorf("tasks: super-resolution needs a super-resolution model (conditioned on low-resolution images)")
 	}
 	scales := net.Config.Scales
 	if p.Scale == 0 {
 		p.Scale = slices.Max(scales)
 	}
 	if !slices.Contains(scales, p.Scale) {
-		return nil, fmt.Errorf("tasks: scale %d: this model was trained to upscale by %s; train one with --scale %d", p.Scale, joinInts(scales), p.Scale)
+		return nil, fmt.Errorf("tasks: scale %d: this model was trained to upscale by %s; train one at scale %d", p.Scale, joinInts(scales), p.Scale)
 	}
 	if p.Steps == 0 {
 		p.Steps = 50

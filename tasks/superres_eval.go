@@ -57,7 +57,7 @@ func evalSuperRes(ctx context.Context, env *EvalEnv, key string) (*TaskResult, e
 		return nil, err
 	}
 	if net.Config.Cond != "lowres" {
-		return nil, fmt.Errorf("tasks: %s is a %q diffusion model, not super-resolution (--cond lowres)", path, net.Config.Cond)
+		return nil, fmt.Errorf("tasks: %s is a %q diffusion model, not super-resolution (conditioned on low-resolution images)", path, net.Config.Cond)
 	}
 	u := net.Config.UNet
 	var set *datasets.Set
@@ -200,7 +200,7 @@ func SuperResScores(ctx context.Context, net *diffusion.Network, set *datasets.S
 	}
 	t0 := time.Now()
 	done := 0
-	genlab, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{N: n, Seeds: seeds, Sampler: sampler, Steps: 50, LowRes: cond, Batch: batch,
+	genlab, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{Seeds: seeds, Sampler: sampler, Steps: 50, Guidance: 1, LowRes: cond, Batch: batch,
 		Progress: func(d, _ int, _ []float32) error {
 			done = d
 			if progress != nil {

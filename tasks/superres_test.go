@@ -60,7 +60,7 @@ func TestSuperRes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{N: 1, Seeds: []uint64{3}, Steps: 5, Sampler: DefaultSuperResSampler,
+	want, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{Seeds: []uint64{3}, Steps: 5, Sampler: DefaultSuperResSampler,
 		LowRes: diffusion.LowResCondition(low, 1, 7, 28)})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestSuperRes(t *testing.T) {
 		{"scale the model lacks", SuperResParams{Net: net, Image: small, Scale: 3}, "trained to upscale by 2 or 4"},
 		{"too large", SuperResParams{Net: net, Image: image.NewGray(image.Rect(0, 0, 300, 20)), Scale: 4}, "largest output"},
 		{"empty", SuperResParams{Net: net, Image: image.NewGray(image.Rect(0, 0, 0, 5)), Scale: 4}, "empty"},
-		{"not a super-resolution model", SuperResParams{Net: classNet(t), Image: small, Scale: 4}, "--cond lowres"},
+		{"not a super-resolution model", SuperResParams{Net: classNet(t), Image: small, Scale: 4}, "conditioned on low-resolution images"},
 	} {
 		if _, err := SuperRes(ctx, c.p); err == nil || !strings.Contains(err.Error(), c.err) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.err)

@@ -8,6 +8,7 @@ import (
 
 	"genlab/diffusion"
 	"genlab/images"
+	"genlab/internal/noise"
 	"genlab/models"
 )
 
@@ -16,24 +17,24 @@ import (
 // (genlab train diffusion --data shapes --cond text), sampled with
 // classifier-free guidance against the null prompt (Ho & Salimans 2022).
 
-// DefaultTextSampler is text-to-image's sampler. Deterministic DDIM leaves
-// grainy, tinted backgrounds on many shapes images (the ODE carries the
-// denoiser's early mistakes to the end), which the attribute classifier
-// then misreads as another colour; DDPM's fresh noise at every step washes
-// them out. Measured on the shapes recipe's model, 50 steps, guidance 3,
-// by the attribute classifier of genlab eval-tasks.
-const DefaultTextSampler = "ddpm"
+// DefaultTextSampler is text-to-image's sampler (diffusion.TextSampler,
+// where the reason is).
+const DefaultTextSampler = diffusion.TextSampler
 
-// TextToImageParams is one text-to-image job.
+// TextToImageParams is one text-to-image job. No zero value stands for a
+// default: the front ends fill them from pipeline.Knobs.
 type TextToImageParams struct {
-	Net      *diffusion.Network // a text model
-	Prompt   string             // words of the model's vocabulary
-	N        int                // images (1)
-	Steps    int                // sampler steps (50)
-	Sampler  string             // ddpm (default), ddim or dpmpp2m; see DefaultTextSampler
-	Guidance float64            // classifier-free guidance scale (3; 1 is none)
-	Seed     uint64             // image i's noise comes from Seed+i
-	Batch    int                // images per network pass (16)
+	Net     *diffusion.Network // a text model
+	Prompt  string             // words of the model's vocabulary
+	N       int                // images, at least 1
+	Steps   int                // sampler steps
+	Sampler string             // one of diffusion.Samplers; see DefaultTextSampler
+	// Guidance is the classifier-free guidance scale: 1 is the prompt's
+	// model alone, 0 the unconditional one (the null prompt), more
+	// extrapolates (diffusion.Guidance).
+	Guidance float64
+	Seed     uint64 // image i's noise comes from Seed+i
+	Batch    int    // images per network pass (16 if 0; never changes the images)
 	Progress func(done, total int)
 }
 
@@ -43,19 +44,10 @@ type TextToImageParams struct {
 func TextToImage(ctx context.Context, p TextToImageParams) ([]image.Image, error) {
 	net := p.Net
 	if net == nil || net.Config.Cond != "text" {
-		return nil, fmt.Errorf("tasks: text-to-image needs a model trained with --cond text")
+		return nil, fmt.Errorf("tasks: text-to-image needs a text-conditioned model (trained on captions)")
 	}
-	if p.N == 0 {
-		p.N = 1
-	}
-	if p.Guidance == 0 {
-		p.Guidance = 3
-	}
-	if p.Sampler == "" {
-		p.Sampler = DefaultTextSampler
-	}
-	if p.N < 0 || p.Guidance < 0 {
-		return nil, fmt.Errorf("tasks: %d images at guidance %g", p.N, p.Guidance)
+	if p.N < 1 || !(p.Guidance >= 0) {
+		return nil, fmt.Errorf("tasks: %d images at guidance %g: want 1 or more at 0 or more", p.N, p.Guidance)
 	}
 	if _, err := net.Tokenize(p.Prompt); err != nil {
 		var uw *models.UnknownWordError
@@ -69,7 +61,7 @@ func TextToImage(ctx context.Context, p TextToImageParams) ([]image.Image, error
 		prompts[i] = p.Prompt
 	}
 	pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{
-		N: p.N, Seed: p.Seed, Sampler: p.Sampler, Steps: p.Steps, Guidance: p.Guidance, Prompts: prompts, Batch: p.Batch,
+		Seeds: noise.Seeds(p.Seed, p.N), Sampler: p.Sampler, Steps: p.Steps, Guidance: p.Guidance, Prompts: prompts, Batch: p.Batch,
 		Progress: func(done, total int, _ []float32) error {
 			if p.Progress != nil {
 				p.Progress(done, total)

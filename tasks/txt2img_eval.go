@@ -18,7 +18,7 @@ import (
 const TextToImageKey = "txt2img-ckpt"
 
 // TextGuidances are the guidance scales the text-to-image evaluation
-// compares (1: none).
+// compares (1: the prompt's model alone, no guidance).
 var TextGuidances = []float64{1, 3}
 
 func init() {
@@ -37,7 +37,7 @@ func evalTextToImage(ctx context.Context, env *EvalEnv) (*TaskResult, error) {
 		return nil, err
 	}
 	if net.Config.Cond != "text" {
-		return nil, fmt.Errorf("tasks: %s is a %q diffusion model, not text-to-image (--cond text)", path, net.Config.Cond)
+		return nil, fmt.Errorf("tasks: %s is a %q diffusion model, not text-to-image (conditioned on text)", path, net.Config.Cond)
 	}
 	ap := env.Ckpts[AttributesKey]
 	if ap == "" {
@@ -131,7 +131,7 @@ func TextToImageScores(ctx context.Context, net *diffusion.Network, attr *eval.A
 	dim := net.Dim()
 	for gi, g := range guidances {
 		t0 := time.Now()
-		pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{N: n, Seeds: seeds, Sampler: sampler, Steps: 50, Guidance: g, Prompts: set.Captions, Batch: batch,
+		pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{Seeds: seeds, Sampler: sampler, Steps: 50, Guidance: g, Prompts: set.Captions, Batch: batch,
 			Progress: func(d, _ int, _ []float32) error {
 				if progress != nil {
 					progress(gi*n*50 + d*batch)

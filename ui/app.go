@@ -100,6 +100,7 @@ type UI struct {
 	reuseSeedBtn                                                  widget.Clickable
 	sampler                                                       widget.Enum
 	autoSampler                                                   string // the sampler set by selecting a model, not by the user
+	autoGuidance                                                  string // the guidance so set ("" once the user's or a PNG's)
 	goBtn, cancelBtn                                              widget.Clickable
 	lastSeed                                                      uint64
 	haveLastSeed                                                  bool
@@ -168,6 +169,7 @@ func New(cfg Config, invalidate func()) *UI {
 	u.randomSeed.Value = true
 	u.setSettings(DefaultSettings())
 	u.autoSampler = u.sampler.Value
+	u.autoGuidance = u.guidance.Text()
 	u.outDir.SetText(cfg.OutDir)
 	u.styleSteps.SetText("100")
 	u.brush.Value = 0.25
@@ -280,6 +282,13 @@ func (u *UI) selectEntry(i int) {
 	if m.Sampler != "" && u.sampler.Value == u.autoSampler {
 		u.sampler.Value, u.autoSampler = m.Sampler, m.Sampler
 	}
+	// Likewise its default guidance (pipeline.Knobs: 2 for classes, 3
+	// for prompts), unless the user typed one.
+	if m.Guidance && u.autoGuidance != "" && strings.TrimSpace(u.guidance.Text()) == u.autoGuidance {
+		g := strconv.FormatFloat(m.Defaults.Guidance, 'g', -1, 64)
+		u.guidance.SetText(g)
+		u.autoGuidance = g
+	}
 	if m.Classes == 0 {
 		u.class.SetText("none")
 	} else if s, err := u.readSettings(); err == nil && s.Class >= m.Classes {
@@ -360,6 +369,7 @@ func (u *UI) reuse(r Result) {
 	s := SettingsFrom(r.Params, cur)
 	u.setSettings(s)
 	u.autoSampler = "" // the PNG's sampler is kept when its model is selected
+	u.autoGuidance = ""
 	u.randomSeed.Value = false
 	msg := fmt.Sprintf("reusing the settings of %s (seed %d)", r.Source, s.Seed)
 	if r.Params.Model != "" {

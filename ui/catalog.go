@@ -11,6 +11,7 @@ import (
 
 	"genlab/checkpoint"
 	"genlab/models"
+	"genlab/pipeline"
 )
 
 // Entry is one checkpoint the app lists: what its metadata says of it.
@@ -62,7 +63,7 @@ func humanCount(n int64) string {
 }
 
 // generatorFamilies are the families the app draws images with.
-var generatorFamilies = []string{"diffusion", "vae", "flow", "gan"}
+var generatorFamilies = pipeline.Families
 
 // ReadEntry reads a checkpoint's metadata; it refuses a file that is not a
 // genlab checkpoint of a family that draws images.

@@ -4,16 +4,11 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"path/filepath"
 	"strconv"
-	"strings"
 
 	"genlab/diffusion"
-	"genlab/flow"
-	"genlab/gan"
 	"genlab/images"
-	"genlab/tasks"
-	"genlab/vae"
+	"genlab/pipeline"
 )
 
 // Settings are the knobs of one generation, as the sampling panel shows
@@ -22,7 +17,7 @@ type Settings struct {
 	Seed        uint64  // image i's noise comes from Seed+i
 	Count       int     // images
 	Steps       int     // sampler steps (diffusion)
-	Sampler     string  // ddim, ddpm or dpmpp2m (diffusion)
+	Sampler     string  // one of Samplers (diffusion)
 	Eta         float64 // DDIM's η (diffusion)
 	Guidance    float64 // classifier-free guidance scale (conditional diffusion)
 	Class       int     // the class to draw; NoClass for none in particular
@@ -39,31 +34,16 @@ func DefaultSettings() Settings {
 	return Settings{Count: 4, Steps: 50, Sampler: "ddim", Guidance: 2, Class: NoClass, Temperature: 0.7}
 }
 
-// Samplers are the diffusion samplers, by their CLI names.
-var Samplers = []string{"ddim", "ddpm", "dpmpp2m"}
+// Samplers are the diffusion samplers, by their CLI names
+// (diffusion.Samplers, the one list).
+var Samplers = diffusion.Samplers
 
-// SamplerLabel is a sampler's name as AUTOMATIC1111 writes it.
-func SamplerLabel(s string) string {
-	switch s {
-	case "ddpm":
-		return "DDPM"
-	case "dpmpp2m":
-		return "DPM++ 2M"
-	}
-	return "DDIM"
-}
+// SamplerLabel is a sampler's name as AUTOMATIC1111 writes it
+// (diffusion.SamplerLabel).
+func SamplerLabel(s string) string { return diffusion.SamplerLabel(s) }
 
-// samplerName is SamplerLabel's inverse ("" for a label it does not know).
-func samplerName(label string) string {
-	for _, s := range Samplers {
-		if strings.EqualFold(label, SamplerLabel(s)) || strings.EqualFold(label, s) {
-			return s
-		}
-	}
-	return ""
-}
-
-// Controls say which knobs fit a model.
+// Controls say which knobs fit a model: the app's view of its
+// pipeline.Knobs.
 type Controls struct {
 	Steps       bool // steps and sampler
 	Guidance    bool
@@ -74,31 +54,9 @@ type Controls struct {
 	Temperature bool
 }
 
-// Check says what is wrong with s for a model with these controls.
-func (c Controls) Check(s Settings) error {
-	switch {
-	case s.Count < 1 || s.Count > 256:
-		return fmt.Errorf("count %d: want 1 to 256", s.Count)
-	case c.Steps && (s.Steps < 1 || s.Steps > 1000):
-		return fmt.Errorf("steps %d: want 1 to 1000", s.Steps)
-	case c.Steps && samplerName(s.Sampler) == "":
-		return fmt.Errorf("sampler %q: use ddim, ddpm or dpmpp2m", s.Sampler)
-	case c.Guidance && s.Guidance < 0:
-		return fmt.Errorf("guidance %g: want 0 or more", s.Guidance)
-	case c.Temperature && !(s.Temperature > 0 && s.Temperature <= 2):
-		return fmt.Errorf("temperature %g: want more than 0, at most 2", s.Temperature)
-	}
-	if c.Classes > 0 {
-		if s.Class == NoClass && !c.AnyClass {
-			return fmt.Errorf("this model draws classes 0 to %d: pick one", c.Classes-1)
-		}
-		if s.Class != NoClass && (s.Class < 0 || s.Class >= c.Classes) {
-			return fmt.Errorf("class %d: want 0 to %d", s.Class, c.Classes-1)
-		}
-	} else if s.Class != NoClass {
-		return fmt.Errorf("class %d: this model has no classes", s.Class)
-	}
-	return nil
+func controlsOf(k pipeline.Knobs) Controls {
+	return Controls{Steps: k.Sampling, Guidance: k.Guidance, Classes: k.Classes, AnyClass: k.AnyClass,
+		Prompt: k.Prompt, Vocabulary: k.Vocabulary, Temperature: k.Temperature}
 }
 
 // Result is one generated image and the settings that made it.
@@ -129,21 +87,21 @@ type Progress struct {
 	Preview     image.Image // nil when there is none this time
 }
 
-// Model is a loaded checkpoint as the app drives it.
+// Model is a loaded checkpoint as the app drives it: its pipeline.
 type Model struct {
 	Entry
 	Controls
 	Channels, Size int
-	hash           string
-	// draw makes one image per seed, image i from its own noise seeded
-	// seeds[i]; it reports progress with the preview images' pixels
-	// (nil when none).
-	draw func(ctx context.Context, s Settings, seeds []uint64, progress func(done, total int, preview []float32)) ([]float32, error)
+	p              pipeline.Pipeline
+	// generate is p.Generate (a test may wrap it).
+	generate func(ctx context.Context, r pipeline.Request) (*pipeline.Output, error)
 	// Diffusion is the network of a diffusion model, for the tasks.
 	Diffusion *diffusion.Network
 	// Sampler is the sampler the panel switches to when the model is
 	// selected, unless the user picked one ("" keeps the panel's).
 	Sampler string
+	// Defaults are the model's default settings (pipeline.Knobs).
+	Defaults pipeline.Defaults
 }
 
 // Load opens a checkpoint of any family that draws images.
@@ -152,165 +110,56 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	hash, err := images.ModelHash(path)
+	p, err := pipeline.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Entry: e, hash: hash}
-	load, ok := loaders[e.Family]
-	if !ok {
-		return nil, fmt.Errorf("%s: genlab ui cannot draw with %s models in this build yet", path, e.Family)
-	}
-	if err := load(m); err != nil {
-		return nil, err
-	}
+	k := p.Knobs()
+	m := &Model{Entry: e, Controls: controlsOf(k), Channels: k.Channels, Size: k.Size, p: p, generate: p.Generate, Sampler: k.Defaults.Sampler, Defaults: k.Defaults}
+	m.Diffusion, _ = pipeline.DiffusionNetwork(p)
 	return m, nil
 }
 
-// loaders fill in a Model of each family from its checkpoint.
-var loaders = map[string]func(m *Model) error{
-	diffusion.Family: loadDiffusion,
-	flow.Family:      loadFlow,
-	gan.Family:       loadGAN,
-	vae.Family:       loadVAE,
+// Request is what s asks of the model: the settings of the controls it
+// has (pipeline.Knobs), the others left at zero, as the CLI's flags are
+// read.
+func (m *Model) Request(s Settings) pipeline.Request {
+	k := m.p.Knobs()
+	r := k.Request(s.Seed, s.Count)
+	if k.Sampling {
+		r.Sampler, r.Steps, r.Eta = diffusion.SamplerName(s.Sampler), s.Steps, s.Eta
+		if r.Sampler == "" {
+			r.Sampler = s.Sampler // refused by Check, by its name
+		}
+	}
+	if k.Guidance {
+		r.Guidance = s.Guidance
+	}
+	if k.Temperature {
+		r.Temperature = s.Temperature
+	}
+	if k.Prompt {
+		r.Prompt = s.Prompt
+	}
+	if k.Classes > 0 || s.Class != NoClass {
+		r.Classes = make([]int, s.Count)
+		for i := range r.Classes {
+			r.Classes[i] = s.Class
+		}
+	}
+	return r
 }
 
-func loadDiffusion(m *Model) error {
-	net, err := diffusion.LoadNetwork(m.Path)
-	if err != nil {
-		return err
+// Check says what is wrong with s for this model's controls (the tasks
+// check their settings so too).
+func (m *Model) Check(s Settings) error {
+	if s.Count < 1 || s.Count > 256 {
+		return fmt.Errorf("count %d: want 1 to 256", s.Count)
 	}
-	u := net.Config.UNet
-	m.Diffusion = net
-	m.Channels, m.Size = u.InChannels, u.Size
-	m.Controls = Controls{Steps: true, Classes: net.Classes(), AnyClass: true}
-	m.Guidance = net.Config.Cond == "class" || net.Config.Cond == "text"
-	m.Sampler = DefaultSettings().Sampler
-	if net.Config.Cond == "text" {
-		m.Prompt, m.Vocabulary = true, net.Vocabulary()
-		// DDIM leaves the flat backgrounds of shapes grainy and tinted.
-		m.Sampler = tasks.DefaultTextSampler
+	if k := m.p.Knobs(); k.LowRes {
+		return k.Check(m.Request(s)) // its one task, super-resolution, takes no prompt
 	}
-	m.draw = func(ctx context.Context, s Settings, seeds []uint64, progress func(int, int, []float32)) ([]float32, error) {
-		if net.Config.Cond == "lowres" {
-			return nil, fmt.Errorf("%s is a super-resolution model: use the Super-res tab", m.Name())
-		}
-		o := diffusion.GenerateOptions{
-			N: len(seeds), Seeds: seeds, Sampler: s.Sampler, Steps: s.Steps, Eta: s.Eta, Guidance: s.Guidance, Batch: 16,
-			Progress: func(done, total int, preview []float32) error {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				progress(done, total, preview)
-				return nil
-			},
-		}
-		if net.Classes() > 0 {
-			o.Classes = make([]int, len(seeds))
-			for i := range o.Classes {
-				o.Classes[i] = net.NullClass()
-				if s.Class != NoClass {
-					o.Classes[i] = s.Class
-				}
-			}
-		}
-		if net.Config.Cond == "text" {
-			o.Prompts = make([]string, len(seeds))
-			for i := range o.Prompts {
-				o.Prompts[i] = s.Prompt
-			}
-		}
-		return net.Generate(ctx, net.Params, o)
-	}
-	return nil
-}
-
-func loadGAN(m *Model) error {
-	net, err := gan.LoadNetworks(m.Path)
-	if err != nil {
-		return err
-	}
-	cfg := net.Config
-	m.Channels, m.Size = cfg.InChannels, cfg.Size
-	m.Controls = Controls{Classes: cfg.Classes}
-	m.draw = func(ctx context.Context, s Settings, seeds []uint64, progress func(int, int, []float32)) ([]float32, error) {
-		var classes []int
-		if cfg.Classes > 0 {
-			classes = make([]int, len(seeds))
-			for i := range classes {
-				classes[i] = s.Class
-			}
-		}
-		// A generator is one pass: report in chunks so the bar moves.
-		out := make([]float32, 0, len(seeds)*cfg.Dim())
-		for lo := 0; lo < len(seeds); lo += 16 {
-			hi := min(len(seeds), lo+16)
-			var cs []int
-			if classes != nil {
-				cs = classes[lo:hi]
-			}
-			pix, err := net.GenerateSeeds(ctx, net.GP, seeds[lo:hi], cs)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, pix...)
-			progress(hi, len(seeds), pix)
-		}
-		return out, nil
-	}
-	return nil
-}
-
-// loadFlow draws from a flow at the settings' temperature. The app runs
-// one job at a time, which the flow's graph cache needs.
-func loadFlow(m *Model) error {
-	net, err := flow.LoadNetwork(m.Path)
-	if err != nil {
-		return err
-	}
-	cfg := net.Config
-	m.Channels, m.Size = cfg.InChannels, cfg.Size
-	m.Controls = Controls{Temperature: true}
-	m.draw = func(ctx context.Context, s Settings, seeds []uint64, progress func(int, int, []float32)) ([]float32, error) {
-		out := make([]float32, 0, len(seeds)*net.Dim())
-		for lo := 0; lo < len(seeds); lo += 16 {
-			hi := min(len(seeds), lo+16)
-			pix, err := net.SampleSeeds(ctx, net.Params, seeds[lo:hi], s.Temperature)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, pix...)
-			progress(hi, len(seeds), pix)
-		}
-		return out, nil
-	}
-	return nil
-}
-
-func loadVAE(m *Model) error {
-	net, err := vae.LoadNetwork(m.Path)
-	if err != nil {
-		return err
-	}
-	cfg := net.Config
-	m.Channels, m.Size = cfg.InChannels, cfg.Size
-	m.draw = func(ctx context.Context, s Settings, seeds []uint64, progress func(int, int, []float32)) ([]float32, error) {
-		out := make([]float32, 0, len(seeds)*net.Dim())
-		for lo := 0; lo < len(seeds); lo += 16 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			hi := min(len(seeds), lo+16)
-			pix, err := net.SampleSeeds(net.Params, seeds[lo:hi])
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, pix...)
-			progress(hi, len(seeds), pix)
-		}
-		return out, nil
-	}
-	return nil
+	return m.p.Check(m.Request(s))
 }
 
 // Generate draws s.Count images, image i from seed s.Seed+i, calling
@@ -320,33 +169,36 @@ func (m *Model) Generate(ctx context.Context, s Settings, progress func(Progress
 	if err := m.Check(s); err != nil {
 		return nil, err
 	}
-	seeds := make([]uint64, s.Count)
-	for i := range seeds {
-		seeds[i] = s.Seed + uint64(i)
+	if m.p.Knobs().LowRes {
+		return nil, fmt.Errorf("%s is a super-resolution model: use the Super-res tab", m.Name())
 	}
-	dim := m.Channels * m.Size * m.Size
-	pix, err := m.draw(ctx, s, seeds, func(done, total int, preview []float32) {
-		if progress == nil {
-			return
+	r := m.Request(s)
+	r.Progress = func(pr pipeline.Progress) error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		p := Progress{Done: done, Total: total}
-		if n := len(preview) / dim; n > 0 {
-			p.Preview = m.grid(preview, n)
+		if progress == nil {
+			return nil
+		}
+		p := Progress{Done: pr.Done, Total: pr.Total}
+		if pr.PreviewImages > 0 {
+			p.Preview = m.grid(pr.Preview, pr.PreviewImages)
 		}
 		progress(p)
-	})
+		return nil
+	}
+	out, err := m.generate(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]Result, s.Count)
-	for i := range out {
-		img := images.FromFloats(pix[i*dim:(i+1)*dim], m.Channels, m.Size, m.Size)
-		out[i] = Result{Image: img, Params: m.Parameters(s, seeds[i]), Seed: seeds[i], Class: s.Class, Source: m.Name()}
+	res := make([]Result, out.Len())
+	for i := range res {
+		res[i] = Result{Image: out.Image(i), Params: out.Params[i], Seed: r.Seeds[i], Class: s.Class, Source: m.Name()}
 	}
-	return out, nil
+	return res, nil
 }
 
 // grid lays n images' pixels out as one picture, as the CLI's grids are.
@@ -365,30 +217,8 @@ func (m *Model) grid(pix []float32, n int) image.Image {
 // Parameters are what a PNG's parameters chunk records of the image of
 // seed drawn with s, in the same form as `genlab sample` writes.
 func (m *Model) Parameters(s Settings, seed uint64) images.Parameters {
-	p := images.Parameters{
-		Seed: int64(seed), Width: m.Size, Height: m.Size,
-		Model: strings.TrimSuffix(filepath.Base(m.Path), ".safetensors"), ModelHash: m.hash, Family: m.Family,
-	}
-	if m.Controls.Steps {
-		p.Steps, p.Sampler = s.Steps, SamplerLabel(s.Sampler)
-		if s.Eta > 0 {
-			p.Extra = append(p.Extra, images.Field{Key: "Eta", Value: strconv.FormatFloat(s.Eta, 'g', -1, 64)})
-		}
-	}
-	if m.Guidance {
-		p.CFGScale = s.Guidance
-	}
-	if m.Temperature {
-		p.Extra = append(p.Extra, images.Field{Key: "Temperature", Value: strconv.FormatFloat(s.Temperature, 'g', -1, 64)})
-	}
-	switch {
-	case s.Class != NoClass:
-		p.Prompt = fmt.Sprintf("class %d", s.Class)
-		p.Extra = append(p.Extra, images.Field{Key: "Class", Value: strconv.Itoa(s.Class)})
-	case m.Prompt:
-		p.Prompt = s.Prompt
-	}
-	return p
+	s.Seed, s.Count = seed, 1
+	return m.p.Parameters(m.Request(s), 0)
 }
 
 // SettingsFrom reads the settings a PNG's parameters record, over base
@@ -401,10 +231,10 @@ func SettingsFrom(p images.Parameters, base Settings) Settings {
 	if p.Steps > 0 {
 		s.Steps = p.Steps
 	}
-	if n := samplerName(p.Sampler); n != "" {
+	if n := diffusion.SamplerName(p.Sampler); n != "" {
 		s.Sampler = n
 	}
-	if p.CFGScale > 0 {
+	if p.CFGScale > 0 || p.ZeroCFG {
 		s.Guidance = p.CFGScale
 	}
 	s.Class = NoClass

@@ -16,6 +16,7 @@ import (
 	"genlab/diffusion"
 	"genlab/images"
 	"genlab/models"
+	"genlab/pipeline"
 	"genlab/tasks"
 
 	"gioui.org/f32"
@@ -343,9 +344,17 @@ func TestSelectingAModelSetsItsSamplerUnlessTheUserChoseOne(t *testing.T) {
 	if got := h.u.sampler.Value; got != tasks.DefaultTextSampler {
 		t.Errorf("a text model: sampler %q, want %q", got, tasks.DefaultTextSampler)
 	}
+	// The guidance follows the model's default too (pipeline.Knobs), as
+	// under genlab sample and txt2img.
+	if got := h.u.guidance.Text(); got != "3" {
+		t.Errorf("a text model: guidance %q, want 3", got)
+	}
 	h.u.open(class)
 	if got := h.u.sampler.Value; got != "ddim" {
 		t.Errorf("back to the class model: sampler %q, want ddim", got)
+	}
+	if got := h.u.guidance.Text(); got != "2" {
+		t.Errorf("back to the class model: guidance %q, want 2", got)
 	}
 	h.frame()
 	h.click("DPM++ 2M")
@@ -380,16 +389,19 @@ func TestGenerateShowsProgressThenImages(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		draw, once := m.draw, false
-		m.draw = func(ctx context.Context, s Settings, seeds []uint64, progress func(int, int, []float32)) ([]float32, error) {
-			return draw(ctx, s, seeds, func(done, total int, preview []float32) {
-				progress(done, total, preview)
-				if !once && preview != nil && done > 0 && done < total {
+		generate, once := m.generate, false
+		m.generate = func(ctx context.Context, r pipeline.Request) (*pipeline.Output, error) {
+			progress := r.Progress
+			r.Progress = func(p pipeline.Progress) error {
+				err := progress(p)
+				if !once && p.Preview != nil && p.Done > 0 && p.Done < p.Total {
 					once = true
 					close(reached)
 					<-release
 				}
-			})
+				return err
+			}
+			return generate(ctx, r)
 		}
 		return m, nil
 	}

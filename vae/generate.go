@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"genlab/internal/noise"
 	"genlab/models"
 )
 
@@ -87,15 +88,11 @@ func (n *Network) Decode(p *models.Params, z []float32) ([]float32, error) {
 // Sample draws n images: z ~ N(0,I) for image i from seed+i, decoded to
 // the likelihood's mean, NCHW in [0,1].
 func (n *Network) Sample(p *models.Params, count int, seed uint64) ([]float32, error) {
-	seeds := make([]uint64, count)
-	for i := range seeds {
-		seeds[i] = seed + uint64(i)
-	}
-	return n.SampleSeeds(p, seeds)
+	return n.SampleSeeds(p, noise.Seeds(seed, count))
 }
 
 // SampleSeeds is Sample for images with seeds of their own: image i's z
-// comes from seeds[i], so it is the image Sample makes at seed+i.
+// comes from noise.RNG(seeds[i]) alone, so it is the image Sample makes at seed+i.
 func (n *Network) SampleSeeds(p *models.Params, seeds []uint64) ([]float32, error) {
 	count := len(seeds)
 	if count < 1 {
@@ -104,10 +101,7 @@ func (n *Network) SampleSeeds(p *models.Params, seeds []uint64) ([]float32, erro
 	L := n.LatentDim()
 	z := make([]float32, count*L)
 	for i, s := range seeds {
-		rng := rand.New(rand.NewPCG(s, 0x5ae))
-		for j := 0; j < L; j++ {
-			z[i*L+j] = float32(rng.NormFloat64())
-		}
+		noise.Normal(z[i*L:(i+1)*L], noise.RNG(s))
 	}
 	return n.Decode(p, z)
 }

@@ -25,6 +25,7 @@ func batchCommand() *cli.Command {
 			&cli.StringFlag{Name: "manifest", Usage: "CSV with a header: class,seed,count (class empty or none: unconditional)", Required: true},
 			&cli.StringFlag{Name: "out", Value: "out/batch", Usage: "folder for the PNGs"},
 			&cli.StringFlag{Name: "shard", Value: "1/1", Usage: "I/N: make only every N-th image, starting at the I-th"},
+			&cli.StringFlag{Name: "prompt", Usage: "what a text-to-image model draws, for every image (default: the null prompt)"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
 		),
 		Action: batch,
@@ -103,9 +104,6 @@ func parseShard(s string) (int, int, error) {
 }
 
 func batch(c *cli.Context) error {
-	if err := checkSampler(c); err != nil {
-		return err
-	}
 	shard, shards, err := parseShard(c.String("shard"))
 	if err != nil {
 		return err
@@ -115,7 +113,12 @@ func batch(c *cli.Context) error {
 		return err
 	}
 	ckpt := c.String("ckpt")
-	g, err := loadGenerator(c, "batch", ckpt)
+	p, err := openPipeline("batch", ckpt)
+	if err != nil {
+		return err
+	}
+	// The settings every image shares; each chunk sets its seeds and classes.
+	base, err := flagRequest(c, "batch", p, 0, 1, false)
 	if err != nil {
 		return err
 	}
@@ -130,13 +133,10 @@ func batch(c *cli.Context) error {
 		if j.index%shards != shard-1 {
 			continue
 		}
-		switch {
-		case j.class >= 0 && g.classes == 0:
-			return userErrorf("batch: the manifest asks for class %d but %s is unconditional", j.class, ckpt)
-		case j.class >= g.classes:
-			return userErrorf("batch: class %d: %s knows classes 0 to %d", j.class, ckpt, g.classes-1)
-		case j.class < 0 && g.classes > 0 && !g.anyClass:
-			return userErrorf("batch: image %d has no class but %s draws only classes 0 to %d", j.index, ckpt, g.classes-1)
+		one := base
+		one.Seeds, one.Classes = []uint64{j.seed}, []int{j.class}
+		if err := p.Check(one); err != nil {
+			return userErrorf("batch: %s: image %d: %v (%s)", c.String("manifest"), j.index, err, ckpt)
 		}
 		if _, err := images.Load(filepath.Join(out, images.SampleName(j.index, int64(j.seed), j.class))); err == nil {
 			done++
@@ -147,32 +147,20 @@ func batch(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgress(c.App.ErrWriter, "batch", len(todo), max(1, len(todo)/20))
-	dim := g.channels * g.size * g.size
-	per := c.Int("batch")
+	per := base.Batch
 	for lo := 0; lo < len(todo); lo += per {
 		chunk := todo[lo:min(len(todo), lo+per)]
-		seeds := make([]uint64, len(chunk))
-		var classes []int
-		if g.classes > 0 {
-			classes = make([]int, len(chunk))
-		}
+		r := base
+		r.Seeds, r.Classes = make([]uint64, len(chunk)), make([]int, len(chunk))
 		for i, j := range chunk {
-			seeds[i] = j.seed
-			if classes != nil {
-				classes[i] = j.class
-			}
+			r.Seeds[i], r.Classes[i] = j.seed, j.class
 		}
-		pix, err := g.draw(ctx, seeds, classes, nil)
+		res, err := p.Generate(ctx, r)
 		if err != nil {
 			return err
 		}
 		for i, j := range chunk {
-			params := ""
-			if !c.Bool("no-metadata") {
-				params = g.settings(j.seed, j.class).String()
-			}
-			img := images.FromFloats(pix[i*dim:(i+1)*dim], g.channels, g.size, g.size)
-			if err := images.Save(filepath.Join(out, images.SampleName(j.index, int64(j.seed), j.class)), img, params); err != nil {
+			if err := savePNG(out, j.index, res, i, c.Bool("no-metadata")); err != nil {
 				return err
 			}
 		}

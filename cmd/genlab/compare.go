@@ -53,9 +53,6 @@ type compareRow struct {
 }
 
 func compareAction(c *cli.Context) error {
-	if err := checkSampler(c); err != nil {
-		return err
-	}
 	ckpts := c.StringSlice("ckpt")
 	if n := c.Int("n"); n < 10 {
 		return userErrorf("compare: --n %d: want at least 10 samples", n)
@@ -76,7 +73,7 @@ func compareAction(c *cli.Context) error {
 	var rows []compareRow
 	for _, ckpt := range ckpts {
 		fmt.Fprintf(c.App.ErrWriter, "compare: %s\n", ckpt)
-		rep, err := evaluate(ctx, c, "compare", ckpt, clfPath, judge)
+		rep, p, err := evaluate(ctx, c, "compare", ckpt, clfPath, judge)
 		if err != nil {
 			return err
 		}
@@ -84,23 +81,18 @@ func compareAction(c *cli.Context) error {
 		if d, err := train.TrainingTime(filepath.Join(filepath.Dir(ckpt), "loss.csv"), rep.Step); err == nil {
 			row.trainTime = d
 		}
-		g, err := loadGenerator(c, "compare", ckpt)
-		if err != nil {
-			return err
-		}
 		n := c.Int("grid")
-		classes, err := g.classesFor("compare", "", n)
+		r, err := request(c, "compare", p, 0, n, "", true)
 		if err != nil {
 			return err
 		}
-		pix, err := g.draw(ctx, seedsFrom(0, n), classes, nil)
+		grid, err := p.Generate(ctx, r)
 		if err != nil {
 			return err
 		}
-		dim := g.channels * g.size * g.size
 		tiles := make([]image.Image, n)
 		for i := range tiles {
-			tiles[i] = images.FromFloats(pix[i*dim:(i+1)*dim], g.channels, g.size, g.size)
+			tiles[i] = grid.Image(i)
 		}
 		row.grid = images.Grid(tiles, 0, 2, nil)
 		rows = append(rows, row)

@@ -26,10 +26,10 @@ func editCommand() *cli.Command {
 			&cli.StringFlag{Name: "class", Usage: "the class K to turn the image into"},
 			&cli.StringFlag{Name: "prompt", Usage: "the text to turn the image into (text-conditioned models only)"},
 			&cli.StringFlag{Name: "out", Usage: "the result PNG", Required: true},
-			&cli.IntFlag{Name: "steps", Value: 50, Usage: "sampler steps at strength 1 (a strength s runs s x steps of them)"},
-			&cli.StringFlag{Name: "sampler", Value: "ddim", Usage: "ddim, ddpm or dpmpp2m"},
+			&cli.IntFlag{Name: "steps", Usage: "sampler steps at strength 1, a strength s runs s x steps of them (default: the model's, 50)"},
+			&cli.StringFlag{Name: "sampler", Usage: samplerUsage},
 			&cli.Float64Flag{Name: "eta", Usage: "DDIM's η (0: deterministic)"},
-			&cli.Float64Flag{Name: "guidance", Value: 3, Usage: "classifier-free guidance scale (1: none)"},
+			&cli.Float64Flag{Name: "guidance", Usage: guidanceUsage},
 			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
 		},
@@ -42,20 +42,6 @@ func editAction(c *cli.Context) error {
 	if !(s > 0 && s <= 1) {
 		return userErrorf("edit: --strength %g: want more than 0 and at most 1 (0 would keep the image, 1 ignores it)", s)
 	}
-	switch c.String("sampler") {
-	case "ddpm", "ddim", "dpmpp2m":
-	default:
-		return userErrorf("edit: --sampler %s: use ddim, ddpm or dpmpp2m", c.String("sampler"))
-	}
-	if st := c.Int("steps"); st < 1 || st > 1000 {
-		return userErrorf("edit: --steps %d: want 1 to 1000", st)
-	}
-	if e := c.Float64("eta"); e < 0 || e > 1 {
-		return userErrorf("edit: --eta %g: want 0 to 1", e)
-	}
-	if err := checkGuidance("edit", c); err != nil {
-		return err
-	}
 	hasClass, hasPrompt := c.String("class") != "" && c.String("class") != "none", c.String("prompt") != ""
 	switch {
 	case hasClass && hasPrompt:
@@ -63,7 +49,11 @@ func editAction(c *cli.Context) error {
 	case !hasClass && !hasPrompt:
 		return userErrorf("edit: say what to turn the image into: --class K (or --prompt TEXT with a text-conditioned model)")
 	}
-	net, hash, err := loadTaskNetwork("edit", c.String("ckpt"))
+	net, p, err := loadTaskNetwork("edit", c.String("ckpt"))
+	if err != nil {
+		return err
+	}
+	set, err := taskRequest(c, "edit", p)
 	if err != nil {
 		return err
 	}
@@ -84,8 +74,8 @@ func editAction(c *cli.Context) error {
 	defer stop()
 	bar := newProgress(c.App.ErrWriter, "edit", 1, 1)
 	out, err := tasks.Edit(ctx, tasks.EditParams{
-		Net: net, Image: img, Strength: s, Cond: cond, Guidance: c.Float64("guidance"),
-		EditOptions: tasks.EditOptions{Steps: c.Int("steps"), Sampler: c.String("sampler"), Eta: c.Float64("eta")},
+		Net: net, Image: img, Strength: s, Cond: cond, Guidance: set.Guidance,
+		EditOptions: tasks.EditOptions{Steps: set.Steps, Sampler: set.Sampler, Eta: set.Eta},
 		Seed:        c.Uint64("seed"),
 		Progress: func(done, total int) {
 			bar.total, bar.every = total, max(1, total/10)
@@ -96,13 +86,9 @@ func editAction(c *cli.Context) error {
 	if err != nil {
 		return taskError("edit", err)
 	}
-	p := taskParameters(c, "edit", hash, out, net)
-	p.Sampler = samplerLabel(c.String("sampler"))
-	if hasPrompt {
-		p.Prompt, p.CFGScale = cond.Prompt, c.Float64("guidance")
-	}
-	p.Extra = append(p.Extra, images.Field{Key: "Denoising strength", Value: strconv.FormatFloat(s, 'g', -1, 64)})
-	return saveTaskResult(c, "edit", out, p)
+	q := taskParameters("edit", p, set, out, cond)
+	q.Extra = append(q.Extra, images.Field{Key: "Denoising strength", Value: strconv.FormatFloat(s, 'g', -1, 64)})
+	return saveTaskResult(c, "edit", out, q)
 }
 
 // condName says in words what a diffusion config's Cond conditions on.

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"genlab/datasets"
-	"genlab/diffusion"
 	"genlab/eval"
+	"genlab/pipeline"
 
 	"github.com/urfave/cli/v2"
 )
@@ -56,9 +56,6 @@ type evalReport struct {
 }
 
 func evalAction(c *cli.Context) error {
-	if err := checkSampler(c); err != nil {
-		return err
-	}
 	n := c.Int("n")
 	if n < 10 {
 		return userErrorf("eval: --n %d: want at least 10 samples", n)
@@ -70,7 +67,7 @@ func evalAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rep, err := evaluate(ctx, c, "eval", ckpt, clfPath, nil)
+	rep, _, err := evaluate(ctx, c, "eval", ckpt, clfPath, nil)
 	if err != nil {
 		return err
 	}
@@ -86,70 +83,80 @@ func evalAction(c *cli.Context) error {
 // (loaded once and passed in judge when not nil): c.Int("n") samples,
 // balanced over the classes of a conditional model, and bits/dim on the
 // first --bpd-images MNIST test images where the family has a likelihood.
-func evaluate(ctx context.Context, c *cli.Context, verb, ckpt, clfPath string, judge *eval.Judge) (evalReport, error) {
+// It returns the pipeline too, for compare's grid.
+func evaluate(ctx context.Context, c *cli.Context, verb, ckpt, clfPath string, judge *eval.Judge) (evalReport, pipeline.Pipeline, error) {
 	n := c.Int("n")
-	g, err := loadGenerator(c, verb, ckpt)
+	p, err := openPipeline(verb, ckpt)
 	if err != nil {
-		return evalReport{}, err
+		return evalReport{}, nil, err
 	}
-	if g.channels != 1 || g.size != 28 {
-		return evalReport{}, userErrorf("eval: the judge is an MNIST classifier; %s makes %dx%dx%d images", ckpt, g.channels, g.size, g.size)
+	k, info := p.Knobs(), p.Info()
+	if k.Channels != 1 || k.Size != 28 {
+		return evalReport{}, nil, userErrorf("%s: the judge is an MNIST classifier; %s makes %dx%dx%d images", verb, ckpt, k.Channels, k.Size, k.Size)
+	}
+	r, err := flagRequest(c, verb, p, c.Uint64("seed"), n, verb == "compare")
+	if err != nil {
+		return evalReport{}, nil, err
+	}
+	r.Classes = nil
+	if k.Classes > 0 {
+		r.Classes = make([]int, n)
+		for i := range r.Classes {
+			r.Classes[i] = i % k.Classes
+		}
 	}
 	if judge == nil {
 		if judge, err = eval.NewJudge(clfPath); err != nil {
-			return evalReport{}, err
+			return evalReport{}, nil, err
 		}
 	}
-	rep := evalReport{Checkpoint: ckpt, Family: g.family, Step: g.step, Samples: n}
-	if g.family == diffusion.Family {
-		rep.Sampler, rep.Steps = c.String("sampler"), c.Int("steps")
+	rep := evalReport{Checkpoint: ckpt, Family: info.Family, Step: info.Step, Samples: n}
+	if k.Sampling {
+		rep.Sampler, rep.Steps = r.Sampler, r.Steps
 	}
-	var want []int
-	if g.classes > 0 {
-		want = make([]int, n)
-		for i := range want {
-			want[i] = i % g.classes
-		}
-		if g.family == diffusion.Family {
-			rep.Guidance = c.Float64("guidance")
-		}
+	if k.Guidance && r.Classes != nil {
+		rep.Guidance = r.Guidance
 	}
-	bar := newProgress(c.App.ErrWriter, "eval: sampling", 1, 1)
+	bar := newProgress(c.App.ErrWriter, verb+": sampling", 1, 1)
+	r.Progress = func(pr pipeline.Progress) error {
+		bar.total, bar.every = pr.Total, max(1, pr.Total/10)
+		bar.step(pr.Done, "")
+		return nil
+	}
 	start := time.Now()
-	pix, err := g.draw(ctx, seedsFrom(c.Uint64("seed"), n), want, func(done, total int) {
-		bar.total, bar.every = total, max(1, total/10)
-		bar.step(done, "")
-	})
+	out, err := p.Generate(ctx, r)
 	bar.done()
 	if err != nil {
-		return evalReport{}, err
+		return evalReport{}, nil, err
 	}
 	rep.SecondsPerImg = time.Since(start).Seconds() / float64(n)
-	s, err := judge.Score(pix, n, want)
+	s, err := judge.Score(out.Pixels, n, r.Classes)
 	if err != nil {
-		return evalReport{}, err
+		return evalReport{}, nil, err
 	}
 	rep.FIDLeNet, rep.FIDLeNetReal, rep.ClassCoverage = s.FID, s.RealFID, s.Coverage
-	if want != nil {
+	if r.Classes != nil {
 		rep.ClassAccuracy = &s.Accuracy
 	}
-	if m := c.Int("bpd-images"); m > 0 && g.bpd != nil {
+	l, ok := p.(pipeline.Likelihood)
+	if m := c.Int("bpd-images"); m > 0 && ok {
 		test, err := datasets.LoadMNIST("test")
 		if err != nil {
-			return evalReport{}, err
+			return evalReport{}, nil, err
 		}
 		m = min(m, test.N)
-		if d := c.Int("diffusion-bpd-images"); d > 0 && g.family == diffusion.Family {
+		if d := c.Int("diffusion-bpd-images"); d > 0 && k.Sampling {
 			m = min(m, d) // compare: the diffusion bound costs thousands of passes an image
 		}
 		fmt.Fprintf(c.App.ErrWriter, "%s: bits/dim on %d MNIST test images\n", verb, m)
-		bpd, how, err := g.bpd(ctx, test.Pixels[:m*test.Dim()], m, c.Uint64("seed"))
+		o := pipeline.BitsPerDimOptions{Seed: c.Uint64("seed"), Terms: c.Int("bpd-terms"), K: c.Int("bpd-k")}
+		bpd, how, err := l.BitsPerDim(ctx, test.Pixels[:m*test.Dim()], m, o)
 		if err != nil {
-			return evalReport{}, err
+			return evalReport{}, nil, err
 		}
 		rep.BPD, rep.BPDImages, rep.BPDMethod = &bpd, m, how
 	}
-	return rep, nil
+	return rep, p, nil
 }
 
 func (rep evalReport) print(w io.Writer) {

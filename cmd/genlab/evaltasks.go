@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
+	"genlab/diffusion"
 	"genlab/internal/atomicfile"
 	"genlab/tasks"
 
@@ -38,8 +40,8 @@ func evalTasksCommand() *cli.Command {
 		&cli.IntFlag{Name: "style-n", Value: 4, Usage: "style: content/style pairs"},
 		&cli.IntFlag{Name: "style-size", Value: 64, Usage: "style: their side in pixels"},
 		&cli.IntFlag{Name: "style-steps", Value: 150, Usage: "style: optimisation steps per pair"},
-		&cli.StringFlag{Name: "sr-sampler", Value: tasks.DefaultSuperResSampler, Usage: "superres: ddpm, ddim or dpmpp2m (50 steps)"},
-		&cli.StringFlag{Name: "txt2img-sampler", Value: tasks.DefaultTextSampler, Usage: "txt2img: ddpm, ddim or dpmpp2m (50 steps)"},
+		&cli.StringFlag{Name: "sr-sampler", Value: tasks.DefaultSuperResSampler, Usage: "superres: " + strings.Join(diffusion.Samplers, ", ") + " (50 steps)"},
+		&cli.StringFlag{Name: "txt2img-sampler", Value: tasks.DefaultTextSampler, Usage: "txt2img: " + strings.Join(diffusion.Samplers, ", ") + " (50 steps)"},
 	}
 	// One flag per file the tasks read (--ckpt for the MNIST model).
 	for _, f := range evalFileFlags() {
@@ -78,10 +80,10 @@ func evalTasksAction(c *cli.Context) error {
 		return userErrorf("eval-tasks: --n %d: want 1 to 10000", env.N)
 	case env.Batch < 1:
 		return userErrorf("eval-tasks: --batch %d: want at least 1", env.Batch)
-	case !(env.Guidance > 0):
-		return userErrorf("eval-tasks: --guidance %g: want more than 0 (1: none)", env.Guidance)
-	case !(env.InpaintGuidance > 0):
-		return userErrorf("eval-tasks: --inpaint-guidance %g: want more than 0 (1: none)", env.InpaintGuidance)
+	case !(env.Guidance >= 0):
+		return userErrorf("eval-tasks: --guidance %g: want 0 or more (1: the conditional model alone, 0: the unconditional one)", env.Guidance)
+	case !(env.InpaintGuidance >= 0):
+		return userErrorf("eval-tasks: --inpaint-guidance %g: want 0 or more (1: the conditional model alone, 0: the unconditional one)", env.InpaintGuidance)
 	case env.EditSteps < 1 || env.EditSteps > 1000:
 		return userErrorf("eval-tasks: --edit-steps %d: want 1 to 1000", env.EditSteps)
 	case env.StyleN < 1 || env.StyleN > 100:
@@ -90,10 +92,10 @@ func evalTasksAction(c *cli.Context) error {
 		return userErrorf("eval-tasks: --style-size %d: want 16 to 512", env.StyleSize)
 	case env.StyleIter < 1:
 		return userErrorf("eval-tasks: --style-steps %d: want at least 1", env.StyleIter)
-	case !validSampler(env.TextSampler):
-		return userErrorf("eval-tasks: --txt2img-sampler %s: use ddpm, ddim or dpmpp2m", env.TextSampler)
-	case !validSampler(env.SRSampler):
-		return userErrorf("eval-tasks: --sr-sampler %s: use ddpm, ddim or dpmpp2m", env.SRSampler)
+	case !slices.Contains(diffusion.Samplers, env.TextSampler):
+		return userErrorf("eval-tasks: --txt2img-sampler %s: use %s", env.TextSampler, strings.Join(diffusion.Samplers, ", "))
+	case !slices.Contains(diffusion.Samplers, env.SRSampler):
+		return userErrorf("eval-tasks: --sr-sampler %s: use %s", env.SRSampler, strings.Join(diffusion.Samplers, ", "))
 	}
 	if err := env.Repaint.Validate(1000); err != nil {
 		return userErrorf("eval-tasks: %s", strings.TrimPrefix(err.Error(), "tasks: "))

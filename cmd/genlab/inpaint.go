@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"os"
@@ -13,7 +14,7 @@ import (
 	"genlab/diffusion"
 	"genlab/eval"
 	"genlab/images"
-	"genlab/models"
+	"genlab/pipeline"
 	"genlab/tasks"
 
 	"github.com/urfave/cli/v2"
@@ -37,7 +38,7 @@ func inpaintCommand() *cli.Command {
 			&cli.StringFlag{Name: "image", Usage: "the image (PNG or JPEG)", Required: true},
 			&cli.StringFlag{Name: "mask", Usage: "a PNG of the image's size, white where to fill", Required: true},
 			&cli.StringFlag{Name: "out", Usage: "the result PNG", Required: true},
-			&cli.IntFlag{Name: "steps", Value: 50, Usage: "respaced sampler steps"},
+			&cli.IntFlag{Name: "steps", Usage: "respaced sampler steps (default: the model's, 50)"},
 			&cli.IntFlag{Name: "jump", Value: 5, Usage: "RePaint's jump length: steps down before each jump back up"},
 			&cli.IntFlag{Name: "resample", Value: 5, Usage: "RePaint's resampling count: times each stretch is denoised (1: plain replacement)"},
 			&cli.StringFlag{Name: "sampler", Value: "ddpm", Usage: "ddpm (ancestral, as RePaint) or ddim"},
@@ -46,7 +47,7 @@ func inpaintCommand() *cli.Command {
 			&cli.IntFlag{Name: "candidates", Value: tasks.DefaultCandidates, Usage: "with --class auto: how many of the likeliest classes to fill under (1: the likeliest only)"},
 			&cli.StringFlag{Name: "class-from", Usage: "with --class auto: a classifier of occluded images (genlab train classifier --occluded) names the class, not the model"},
 			&cli.StringFlag{Name: "prompt", Usage: "with a text-conditioned model: the text to fill towards"},
-			&cli.Float64Flag{Name: "guidance", Value: 2, Usage: "classifier-free guidance scale under a class or prompt (1: none)"},
+			&cli.Float64Flag{Name: "guidance", Usage: guidanceUsage},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
 		},
 		Action: inpaintAction,
@@ -54,7 +55,11 @@ func inpaintCommand() *cli.Command {
 }
 
 func inpaintAction(c *cli.Context) error {
-	net, hash, err := loadTaskNetwork("inpaint", c.String("ckpt"))
+	net, p, err := loadTaskNetwork("inpaint", c.String("ckpt"))
+	if err != nil {
+		return err
+	}
+	set, err := taskRequest(c, "inpaint", p)
 	if err != nil {
 		return err
 	}
@@ -69,7 +74,7 @@ func inpaintAction(c *cli.Context) error {
 	if mb, ib := mask.Bounds(), img.Bounds(); mb.Dx() != ib.Dx() || mb.Dy() != ib.Dy() {
 		return userErrorf("inpaint: --mask %s is %dx%d but --image %s is %dx%d: draw the mask at the image's size", c.String("mask"), mb.Dx(), mb.Dy(), c.String("image"), ib.Dx(), ib.Dy())
 	}
-	opts := tasks.RepaintOptions{Steps: c.Int("steps"), Jump: c.Int("jump"), Resample: c.Int("resample"), Sampler: c.String("sampler"), Candidates: c.Int("candidates")}
+	opts := tasks.RepaintOptions{Steps: set.Steps, Jump: c.Int("jump"), Resample: c.Int("resample"), Sampler: c.String("sampler"), Candidates: c.Int("candidates")}
 	if err := opts.Validate(net.Sched.T); err != nil {
 		return userErrorf("inpaint: %s", strings.TrimPrefix(err.Error(), "tasks: "))
 	}
@@ -95,14 +100,11 @@ func inpaintAction(c *cli.Context) error {
 			return err
 		}
 	}
-	if err := checkGuidance("inpaint", c); err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgress(c.App.ErrWriter, "inpaint", tasks.RepaintEvals(opts), max(1, tasks.RepaintEvals(opts)/10))
 	out, err := tasks.Inpaint(ctx, tasks.InpaintParams{
-		Net: net, Image: img, Mask: mask, RepaintOptions: opts, Cond: cond, Guidance: c.Float64("guidance"), Seed: c.Uint64("seed"),
+		Net: net, Image: img, Mask: mask, RepaintOptions: opts, Cond: cond, Guidance: set.Guidance, Seed: c.Uint64("seed"),
 		Progress: func(done, total int) {
 			bar.total, bar.every = total, max(1, total/10)
 			bar.step(done, "")
@@ -112,47 +114,67 @@ func inpaintAction(c *cli.Context) error {
 	if err != nil {
 		return taskError("inpaint", err)
 	}
-	p := taskParameters(c, "inpaint", hash, out, net)
-	p.Sampler = samplerLabel(c.String("sampler"))
-	p.Extra = append(p.Extra,
+	set.Sampler = opts.Sampler
+	q := taskParameters("inpaint", p, set, out, cond)
+	q.Extra = append(q.Extra,
 		images.Field{Key: "Jump length", Value: strconv.Itoa(opts.Jump)},
 		images.Field{Key: "Resample", Value: strconv.Itoa(opts.Resample)},
 		images.Field{Key: "Mask", Value: filepath.Base(c.String("mask"))})
 	switch {
 	case opts.ClassFrom != nil:
-		p.Extra = append(p.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Class from", Value: filepath.Base(c.String("class-from"))})
-		p.CFGScale = c.Float64("guidance")
+		q.Extra = append(q.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Class from", Value: filepath.Base(c.String("class-from"))})
 	case opts.InferClass:
-		p.Extra = append(p.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Candidates", Value: strconv.Itoa(opts.Candidates)})
-		p.CFGScale = c.Float64("guidance")
+		q.Extra = append(q.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Candidates", Value: strconv.Itoa(opts.Candidates)})
 	}
-	if cond.Prompt != "" {
-		p.Prompt, p.CFGScale = cond.Prompt, c.Float64("guidance")
-	}
-	return saveTaskResult(c, "inpaint", out, p)
+	return saveTaskResult(c, "inpaint", out, q)
 }
 
 // The helpers the task commands (inpaint, edit, style, eval-tasks) share.
 
-// loadTaskNetwork opens a diffusion checkpoint for a task and returns it
-// with its model hash.
-func loadTaskNetwork(verb, ckpt string) (*diffusion.Network, string, error) {
-	meta, err := models.ReadMeta(ckpt, "")
-	if err != nil {
-		return nil, "", err
+// loadTaskNetwork opens a diffusion checkpoint for a task and returns its
+// network and pipeline (for its knobs and its name).
+func loadTaskNetwork(verb, ckpt string) (*diffusion.Network, pipeline.Pipeline, error) {
+	p, err := pipeline.Open(ckpt)
+	var ng *pipeline.NotGeneratorError
+	switch {
+	case errors.As(err, &ng):
+		return nil, nil, userErrorf("%s: --ckpt %s is a %s checkpoint; %s needs a diffusion model (genlab train diffusion)", verb, ckpt, ng.Family, verb)
+	case err != nil:
+		return nil, nil, err
 	}
-	if meta.Family != diffusion.Family {
-		return nil, "", userErrorf("%s: --ckpt %s is a %s checkpoint; %s needs a diffusion model (genlab train diffusion)", verb, ckpt, meta.Family, verb)
+	net, ok := pipeline.DiffusionNetwork(p)
+	if !ok {
+		return nil, nil, userErrorf("%s: --ckpt %s is a %s checkpoint; %s needs a diffusion model (genlab train diffusion)", verb, ckpt, p.Info().Family, verb)
 	}
-	net, err := diffusion.LoadNetwork(ckpt)
-	if err != nil {
-		return nil, "", err
+	return net, p, nil
+}
+
+// guidanceUsage is the --guidance flag's help for the tasks.
+const guidanceUsage = "classifier-free guidance scale under a class or prompt; 1 is the conditional model alone, 0 the unconditional one (default: the model's, 2 for classes, 3 for prompts)"
+
+// taskRequest are a task's sampler settings: --sampler, --steps, --eta
+// and --guidance over p's defaults (pipeline.Knobs), checked against them.
+// Seeds and the condition are the task's own.
+func taskRequest(c *cli.Context, verb string, p pipeline.Pipeline) (pipeline.Request, error) {
+	k := p.Knobs()
+	r := k.Request(c.Uint64("seed"), 1)
+	if !k.Guidance {
+		k.Guidance = true // an unconditional model ignores it; the flag is still checked
 	}
-	hash, err := images.ModelHash(ckpt)
-	if err != nil {
-		return nil, "", err
+	for _, name := range []string{"sampler", "steps", "eta", "guidance"} {
+		if !c.IsSet(name) {
+			continue
+		}
+		for _, f := range requestFlags {
+			if f.name == name {
+				f.set(c, &r)
+			}
+		}
+		if err := k.Check(r); err != nil {
+			return r, userErrorf("%s: --%s: %v", verb, name, err)
+		}
 	}
-	return net, hash, nil
+	return r, nil
 }
 
 // loadUserImage reads a user's PNG or JPEG named by --flag.
@@ -186,13 +208,6 @@ func classCondition(verb string, c *cli.Context, net *diffusion.Network) (tasks.
 	return tasks.Class(k), nil
 }
 
-func checkGuidance(verb string, c *cli.Context) error {
-	if g := c.Float64("guidance"); g < 0 || g > 50 {
-		return userErrorf("%s: --guidance %g: want 0 to 50 (1: none)", verb, g)
-	}
-	return nil
-}
-
 // taskError reports a task's failure: the tasks package's errors are about
 // the user's inputs (sizes, masks, settings), so they get one line.
 func taskError(verb string, err error) error {
@@ -202,22 +217,19 @@ func taskError(verb string, err error) error {
 	return userErrorf("%s: %s", verb, strings.TrimPrefix(err.Error(), "tasks: "))
 }
 
-// taskParameters are the PNG settings of a task's result.
-func taskParameters(c *cli.Context, task, hash string, out image.Image, net *diffusion.Network) images.Parameters {
-	b := out.Bounds()
-	p := images.Parameters{Seed: int64(c.Uint64("seed")), Width: b.Dx(), Height: b.Dy(), Extra: []images.Field{{Key: "Task", Value: task}}}
-	if net != nil {
-		p.Steps = c.Int("steps")
-		p.Model = strings.TrimSuffix(filepath.Base(c.String("ckpt")), ".safetensors")
-		p.ModelHash = hash
-		p.Family = diffusion.Family
-		if s := c.String("class"); s != "" && s != "none" && s != "auto" {
-			p.Prompt = "class " + s
-			p.CFGScale = c.Float64("guidance")
-			p.Extra = append(p.Extra, images.Field{Key: "Class", Value: s})
-		}
+// taskParameters are the PNG settings of a diffusion task's result: the
+// pipeline's parameters of the settings r it ran with and the condition
+// it was asked for, at the result's size, with the task named.
+func taskParameters(task string, p pipeline.Pipeline, r pipeline.Request, out image.Image, cond tasks.Condition) images.Parameters {
+	if cond.Class != nil {
+		r.Classes = []int{*cond.Class}
 	}
-	return p
+	r.Prompt = cond.Prompt
+	q := p.Parameters(r, 0)
+	b := out.Bounds()
+	q.Width, q.Height = b.Dx(), b.Dy()
+	q.Extra = append([]images.Field{{Key: "Task", Value: task}}, q.Extra...)
+	return q
 }
 
 // saveTaskResult writes a task's result PNG (with its parameters unless

@@ -7,23 +7,26 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 
 	"genlab/images"
+	"genlab/pipeline"
 
 	"github.com/urfave/cli/v2"
 )
 
+// sampleFlags set a pipeline.Request. Those without a value take the
+// model's default (pipeline.Knobs), which depends on the model.
 func sampleFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "ckpt", Usage: "the model's checkpoint", Required: true},
-		&cli.IntFlag{Name: "steps", Value: 50, Usage: "sampler steps"},
-		&cli.StringFlag{Name: "sampler", Value: "ddim", Usage: "ddpm, ddim or dpmpp2m"},
-		&cli.Float64Flag{Name: "eta", Usage: "DDIM's η (0: deterministic)"},
-		&cli.Float64Flag{Name: "guidance", Value: 2, Usage: "classifier-free guidance scale (1: none)"},
-		&cli.IntFlag{Name: "batch", Value: 16, Usage: "images per forward pass (never changes the images)"},
-		&cli.Float64Flag{Name: "temperature", Value: 0.7, Usage: "flow: scale of the latent noise (1 samples the model itself)"},
+		&cli.IntFlag{Name: "steps", Usage: "diffusion: sampler steps (default: 50)"},
+		&cli.StringFlag{Name: "sampler", Usage: "diffusion: " + samplerUsage},
+		&cli.Float64Flag{Name: "eta", Usage: "diffusion: DDIM's η (0: deterministic)"},
+		&cli.Float64Flag{Name: "guidance", Usage: "class or text diffusion: classifier-free guidance scale; 1 is the conditional model alone, 0 the unconditional one (default: 2 for classes, 3 for prompts)"},
+		&cli.IntFlag{Name: "batch", Value: pipeline.DefaultBatch, Usage: "images per forward pass"},
+		&cli.Float64Flag{Name: "temperature", Usage: fmt.Sprintf("flow: scale of the latent noise, 1 samples the model itself (default: %g)", pipeline.DefaultTemperature)},
 	}
 }
 
@@ -49,54 +52,16 @@ func sampleCommand() *cli.Command {
 func family(c *cli.Context, verb string) error {
 	switch fam := c.Args().First(); {
 	case c.NArg() != 1:
-		return userErrorf("%s: name the family: diffusion, vae, flow or gan", verb)
-	case fam == "diffusion" || fam == "gan" || fam == "vae" || fam == "flow":
+		return userErrorf("%s: name the family: %s", verb, strings.Join(pipeline.Families, ", "))
+	case slices.Contains(pipeline.Families, fam):
 		return nil
 	default:
-		return userErrorf("%s: unknown family %q: want diffusion, vae, flow or gan", verb, fam)
+		return userErrorf("%s: unknown family %q: want %s", verb, fam, strings.Join(pipeline.Families, ", "))
 	}
-}
-
-// validSampler says whether name is one of the diffusion samplers.
-func validSampler(name string) bool {
-	return name == "ddpm" || name == "ddim" || name == "dpmpp2m"
-}
-
-func checkSampler(c *cli.Context) error {
-	if !validSampler(c.String("sampler")) {
-		return userErrorf("--sampler %s: use ddpm, ddim or dpmpp2m", c.String("sampler"))
-	}
-	if s := c.Int("steps"); s < 1 || s > 1000 {
-		return userErrorf("--steps %d: want 1 to 1000", s)
-	}
-	if g := c.Float64("guidance"); g < 0 {
-		return userErrorf("--guidance %g: want 0 or more", g)
-	}
-	if e := c.Float64("eta"); e < 0 || e > 1 {
-		return userErrorf("--eta %g: want 0 to 1", e)
-	}
-	if c.Int("batch") < 1 {
-		return userErrorf("--batch %d: want at least 1", c.Int("batch"))
-	}
-	return nil
-}
-
-// samplerLabel is the sampler's name as A1111 writes it.
-func samplerLabel(s string) string {
-	switch s {
-	case "ddpm":
-		return "DDPM"
-	case "dpmpp2m":
-		return "DPM++ 2M"
-	}
-	return "DDIM"
 }
 
 func sample(c *cli.Context) error {
 	if err := family(c, "sample"); err != nil {
-		return err
-	}
-	if err := checkSampler(c); err != nil {
 		return err
 	}
 	n := c.Int("n")
@@ -104,80 +69,72 @@ func sample(c *cli.Context) error {
 		return userErrorf("sample: --n %d: want 1 to 100000", n)
 	}
 	ckpt := c.String("ckpt")
-	g, err := loadGenerator(c, "sample", ckpt)
+	p, err := openPipeline("sample", ckpt)
 	if err != nil {
 		return err
 	}
-	if fam := c.Args().First(); g.family != fam {
-		return userErrorf("sample %s: %s is a %s checkpoint: use 'genlab sample %s'", fam, ckpt, g.family, g.family)
-	}
-	classes, err := g.classesFor("sample", c.String("class"), n)
-	if err != nil {
-		return err
+	if fam, got := c.Args().First(), p.Info().Family; got != fam {
+		return userErrorf("sample %s: %s is a %s checkpoint: use 'genlab sample %s'", fam, ckpt, got, got)
 	}
 	seed := c.Uint64("seed")
+	r, err := request(c, "sample", p, seed, n, c.String("class"), false)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgress(c.App.ErrWriter, "sample", 1, 1)
-	pix, err := g.draw(ctx, seedsFrom(seed, n), classes, func(done, total int) {
-		bar.total = total
-		bar.every = max(1, total/10)
-		bar.step(done, "")
-	})
+	r.Progress = func(pr pipeline.Progress) error {
+		bar.total, bar.every = pr.Total, max(1, pr.Total/10)
+		bar.step(pr.Done, "")
+		return nil
+	}
+	out, err := p.Generate(ctx, r)
 	bar.done()
 	if err != nil {
 		return err
 	}
-	out := c.String("out")
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	if err := saveSamples(c, out); err != nil {
 		return err
 	}
-	dim := g.channels * g.size * g.size
-	tiles := make([]image.Image, n)
-	for i := 0; i < n; i++ {
-		img := images.FromFloats(pix[i*dim:(i+1)*dim], g.channels, g.size, g.size)
-		tiles[i] = img
-		class := noClass
-		if classes != nil {
-			class = classes[i]
-		}
-		params := ""
-		if !c.Bool("no-metadata") {
-			params = g.settings(seed+uint64(i), class).String()
-		}
-		if err := images.Save(filepath.Join(out, images.SampleName(i, int64(seed)+int64(i), class)), img, params); err != nil {
-			return err
-		}
+	fmt.Fprintf(c.App.Writer, "wrote %d images to %s\n", n, c.String("out"))
+	return writeGrid(c, out)
+}
+
+// saveSamples writes out's images into --out as NNNNN-SEED[-cK].png.
+func saveSamples(c *cli.Context, out *pipeline.Output) error {
+	dir := c.String("out")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %d images to %s\n", n, out)
-	if gp := c.String("grid"); gp != "" {
-		if err := os.MkdirAll(filepath.Dir(gp), 0o755); err != nil {
+	for i := range out.Len() {
+		if err := savePNG(dir, i, out, i, c.Bool("no-metadata")); err != nil {
 			return err
 		}
-		params := ""
-		if !c.Bool("no-metadata") {
-			params = g.settings(seed, noClass).String()
-		}
-		if err := images.Save(gp, images.Grid(tiles, 0, 2, nil), params); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.App.Writer, "grid: %s\n", gp)
 	}
 	return nil
 }
 
-func sampleParameters(c *cli.Context, ckpt, hash string, seed uint64, class, size int) images.Parameters {
-	p := images.Parameters{
-		Steps: c.Int("steps"), Sampler: samplerLabel(c.String("sampler")), CFGScale: c.Float64("guidance"),
-		Seed: int64(seed), Width: size, Height: size,
-		Model: strings.TrimSuffix(filepath.Base(ckpt), ".safetensors"), ModelHash: hash, Family: "diffusion",
+// writeGrid writes the grid of out's images to --grid, if asked.
+func writeGrid(c *cli.Context, out *pipeline.Output) error {
+	gp := c.String("grid")
+	if gp == "" {
+		return nil
 	}
-	if class >= 0 {
-		p.Prompt = fmt.Sprintf("class %d", class)
-		p.Extra = append(p.Extra, images.Field{Key: "Class", Value: strconv.Itoa(class)})
+	if err := os.MkdirAll(filepath.Dir(gp), 0o755); err != nil {
+		return err
 	}
-	if c.Float64("eta") > 0 {
-		p.Extra = append(p.Extra, images.Field{Key: "Eta", Value: strconv.FormatFloat(c.Float64("eta"), 'g', -1, 64)})
+	tiles := make([]image.Image, out.Len())
+	for i := range tiles {
+		tiles[i] = out.Image(i)
 	}
-	return p
+	params := ""
+	if !c.Bool("no-metadata") {
+		params = gridParameters(out).String()
+	}
+	if err := images.Save(gp, images.Grid(tiles, 0, 2, nil), params); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "grid: %s\n", gp)
+	return nil
 }

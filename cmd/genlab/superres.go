@@ -25,8 +25,8 @@ func superresCommand() *cli.Command {
 			&cli.StringFlag{Name: "image", Usage: "the low-resolution PNG or JPEG, any size (grey or colour)", Required: true},
 			&cli.IntFlag{Name: "scale", Usage: "the factor, one the model was trained for (default: its largest)"},
 			&cli.StringFlag{Name: "out", Usage: "the PNG to write, scale times the input's size", Required: true},
-			&cli.IntFlag{Name: "steps", Value: 50, Usage: "sampler steps"},
-			&cli.StringFlag{Name: "sampler", Value: tasks.DefaultSuperResSampler, Usage: "ddpm (ancestral, as SR3), ddim or dpmpp2m"},
+			&cli.IntFlag{Name: "steps", Usage: "sampler steps (default: the model's, 50)"},
+			&cli.StringFlag{Name: "sampler", Usage: strings.Join(diffusion.Samplers, ", ") + " (default: the model's, " + diffusion.SuperResSampler + " (ancestral, as SR3))"},
 			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
 		},
@@ -35,22 +35,20 @@ func superresCommand() *cli.Command {
 }
 
 func superres(c *cli.Context) error {
-	if s := c.Int("steps"); s < 1 || s > 1000 {
-		return userErrorf("superres: --steps %d: want 1 to 1000", s)
-	}
-	if !validSampler(c.String("sampler")) {
-		return userErrorf("superres: --sampler %s: use ddpm, ddim or dpmpp2m", c.String("sampler"))
-	}
 	if c.Int("scale") < 0 {
 		return userErrorf("superres: --scale %d: want 2 or 4", c.Int("scale"))
 	}
 	ckpt := c.String("ckpt")
-	net, err := diffusion.LoadNetwork(ckpt)
+	net, p, err := loadTaskNetwork("superres", ckpt)
 	if err != nil {
 		return err
 	}
 	if net.Config.Cond != "lowres" {
 		return userErrorf("superres: %s is a %s diffusion model; super-resolution needs one trained with --cond lowres", ckpt, condLabel(net.Config.Cond))
+	}
+	set, err := taskRequest(c, "superres", p)
+	if err != nil {
+		return err
 	}
 	img, err := images.Load(c.String("image"))
 	if err != nil {
@@ -58,8 +56,8 @@ func superres(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "superres", c.Int("steps"), max(1, c.Int("steps")/10))
-	out, err := tasks.SuperRes(ctx, tasks.SuperResParams{Net: net, Image: img, Scale: c.Int("scale"), Steps: c.Int("steps"), Sampler: c.String("sampler"), Seed: c.Uint64("seed"),
+	bar := newProgress(c.App.ErrWriter, "superres", set.Steps, max(1, set.Steps/10))
+	out, err := tasks.SuperRes(ctx, tasks.SuperResParams{Net: net, Image: img, Scale: c.Int("scale"), Steps: set.Steps, Sampler: set.Sampler, Seed: c.Uint64("seed"),
 		Progress: func(done, _ int) { bar.step(done, "") }})
 	bar.done()
 	if err != nil {
@@ -67,17 +65,14 @@ func superres(c *cli.Context) error {
 	}
 	params := ""
 	if !c.Bool("no-metadata") {
-		hash, err := images.ModelHash(ckpt)
-		if err != nil {
-			return err
-		}
 		scale := c.Int("scale")
 		if scale == 0 {
 			scale = out.Bounds().Dx() / img.Bounds().Dx()
 		}
 		b := out.Bounds()
-		params = images.Parameters{Steps: c.Int("steps"), Sampler: samplerLabel(c.String("sampler")), Seed: int64(c.Uint64("seed")), Width: b.Dx(), Height: b.Dy(),
-			Model: strings.TrimSuffix(filepath.Base(ckpt), ".safetensors"), ModelHash: hash, Family: diffusion.Family,
+		info := p.Info()
+		params = images.Parameters{Steps: set.Steps, Sampler: diffusion.SamplerLabel(set.Sampler), Seed: int64(c.Uint64("seed")), Width: b.Dx(), Height: b.Dy(),
+			Model: info.Name, ModelHash: info.Hash, Family: info.Family,
 			Extra: []images.Field{{Key: "Task", Value: "superres"}, {Key: "Scale", Value: strconv.Itoa(scale)}}}.String()
 	}
 	path := c.String("out")

@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 
-	"genlab/diffusion"
-	"genlab/images"
-	"genlab/models"
-	"genlab/tasks"
+	"genlab/pipeline"
 
 	"github.com/urfave/cli/v2"
 )
@@ -27,10 +22,10 @@ func txt2imgCommand() *cli.Command {
 			&cli.IntFlag{Name: "n", Value: 4, Usage: "how many images"},
 			&cli.StringFlag{Name: "out", Value: "out/txt2img", Usage: "folder for the PNGs (NNNNN-SEED.png)"},
 			&cli.Uint64Flag{Name: "seed", Usage: "image i's noise comes from seed+i"},
-			&cli.IntFlag{Name: "steps", Value: 50, Usage: "sampler steps"},
-			&cli.StringFlag{Name: "sampler", Value: tasks.DefaultTextSampler, Usage: "ddpm, ddim or dpmpp2m (DDIM leaves grainy backgrounds on shapes)"},
-			&cli.Float64Flag{Name: "guidance", Value: 3, Usage: "classifier-free guidance scale (1: none)"},
-			&cli.IntFlag{Name: "batch", Value: 16, Usage: "images per forward pass (never changes the images)"},
+			&cli.IntFlag{Name: "steps", Usage: "sampler steps (default: the model's, 50)"},
+			&cli.StringFlag{Name: "sampler", Usage: samplerUsage + "; DDIM leaves grainy backgrounds on shapes"},
+			&cli.Float64Flag{Name: "guidance", Usage: "classifier-free guidance scale: 1 is the prompt's model alone, 0 the unconditional one (default: the model's, 3)"},
+			&cli.IntFlag{Name: "batch", Value: pipeline.DefaultBatch, Usage: "images per forward pass"},
 			&cli.StringFlag{Name: "grid", Usage: "also write a grid of all images to this PNG"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
 		},
@@ -38,102 +33,45 @@ func txt2imgCommand() *cli.Command {
 	}
 }
 
+// txt2img is genlab sample for a text model with a prompt required.
 func txt2img(c *cli.Context) error {
-	if err := checkSampler(c); err != nil {
-		return userErrorf("txt2img: %v", err)
-	}
 	n := c.Int("n")
 	if n < 1 || n > 100000 {
 		return userErrorf("txt2img: --n %d: want 1 to 100000", n)
 	}
 	ckpt, prompt := c.String("ckpt"), c.String("prompt")
-	net, err := diffusion.LoadNetwork(ckpt)
+	p, err := pipeline.Open(ckpt)
 	if err != nil {
 		return err
 	}
-	if net.Config.Cond != "text" {
-		return userErrorf("txt2img: %s is a %s diffusion model; text-to-image needs one trained with --cond text", ckpt, condLabel(net.Config.Cond))
+	k := p.Knobs()
+	if !k.Prompt {
+		return userErrorf("txt2img: %s is not a text-to-image model; text-to-image needs one trained with --cond text", ckpt)
 	}
 	if strings.TrimSpace(prompt) == "" {
-		return userErrorf("txt2img: --prompt is empty; say what to draw, in the words: %s", strings.Join(net.Vocabulary(), " "))
+		return userErrorf("txt2img: --prompt is empty; say what to draw, in the words: %s", strings.Join(k.Vocabulary, " "))
 	}
-	if _, err := net.Tokenize(prompt); err != nil {
-		var uw *models.UnknownWordError
-		if errors.As(err, &uw) {
-			return userErrorf("txt2img: --prompt: %v", uw)
-		}
-		return userErrorf("txt2img: --prompt: %v", err)
+	seed := c.Uint64("seed")
+	r, err := flagRequest(c, "txt2img", p, seed, n, false)
+	if err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgress(c.App.ErrWriter, "txt2img", 1, 1)
-	seed := c.Uint64("seed")
-	imgs, err := tasks.TextToImage(ctx, tasks.TextToImageParams{Net: net, Prompt: prompt, N: n, Steps: c.Int("steps"), Sampler: c.String("sampler"),
-		Guidance: c.Float64("guidance"), Seed: seed, Batch: c.Int("batch"),
-		Progress: func(done, total int) {
-			bar.total, bar.every = total, max(1, total/10)
-			bar.step(done, "")
-		}})
+	r.Progress = func(pr pipeline.Progress) error {
+		bar.total, bar.every = pr.Total, max(1, pr.Total/10)
+		bar.step(pr.Done, "")
+		return nil
+	}
+	out, err := p.Generate(ctx, r)
 	bar.done()
 	if err != nil {
 		return err
 	}
-	hash := ""
-	if !c.Bool("no-metadata") {
-		if hash, err = images.ModelHash(ckpt); err != nil {
-			return err
-		}
-	}
-	settings := func(seed uint64) string {
-		if c.Bool("no-metadata") {
-			return ""
-		}
-		p := sampleParameters(c, ckpt, hash, seed, noClass, net.Config.UNet.Size)
-		p.Prompt = strings.Join(models.Words(prompt), " ")
-		return p.String()
-	}
-	out := c.String("out")
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	if err := saveSamples(c, out); err != nil {
 		return err
 	}
-	for i, img := range imgs {
-		if err := images.Save(filepath.Join(out, images.SampleName(i, int64(seed)+int64(i), noClass)), img, settings(seed+uint64(i))); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(c.App.Writer, "wrote %d images of %q to %s\n", n, prompt, out)
-	if gp := c.String("grid"); gp != "" {
-		if err := os.MkdirAll(filepath.Dir(gp), 0o755); err != nil {
-			return err
-		}
-		if err := images.Save(gp, images.Grid(imgs, 0, 2, nil), settings(seed)); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.App.Writer, "grid: %s\n", gp)
-	}
-	return nil
-}
-
-// promptFlag reads --prompt for a diffusion model: only a text model takes
-// one, in its own words. prompts gives the per-image prompts Generate
-// takes (nil without a prompt: the null prompt).
-func promptFlag(c *cli.Context, net *diffusion.Network) (string, func(n int) []string, error) {
-	prompt := strings.Join(models.Words(c.String("prompt")), " ")
-	none := func(int) []string { return nil }
-	if prompt == "" {
-		return "", none, nil
-	}
-	if net.Config.Cond != "text" {
-		return "", none, userErrorf("--prompt: this is a %s diffusion model; prompts are for text-to-image models (--cond text)", condLabel(net.Config.Cond))
-	}
-	if _, err := net.Tokenize(prompt); err != nil {
-		return "", none, userErrorf("--prompt: %v", err)
-	}
-	return prompt, func(n int) []string {
-		p := make([]string, n)
-		for i := range p {
-			p[i] = prompt
-		}
-		return p
-	}, nil
+	fmt.Fprintf(c.App.Writer, "wrote %d images of %q to %s\n", n, prompt, c.String("out"))
+	return writeGrid(c, out)
 }
