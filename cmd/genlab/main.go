@@ -53,6 +53,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 	}
 	setUsageError(app.Commands)
+	addMemoryFlag(app.Commands)
 	return app
 }
 
