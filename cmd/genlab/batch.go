@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"genlab/images"
+	"genlab/internal/pathcheck"
 
 	"github.com/urfave/cli/v2"
 )
@@ -41,6 +42,9 @@ type job struct {
 
 // readManifest expands a manifest into jobs, in order.
 func readManifest(path string) ([]job, error) {
+	if err := pathcheck.Regular(path); err != nil {
+		return nil, userErrorf("batch: --manifest: %v", err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, userErrorf("batch: %v", err)
