@@ -141,14 +141,16 @@ func Run(ctx context.Context, t Trainee, o Options) (Result, error) {
 		}
 	}
 	save := func(step int) error {
+		// The log first: it always reaches the newest checkpoint, and a
+		// resume cuts back whatever runs past it.
+		if err := log.flush(); err != nil {
+			return err
+		}
 		path, err := saveCheckpoint(t, loader, o, step)
 		if err != nil {
 			return err
 		}
 		res.Checkpoint = path
-		if err := log.flush(); err != nil {
-			return err
-		}
 		report(step, nil, "saved "+path)
 		return prune(o.Out, o.Keep)
 	}
