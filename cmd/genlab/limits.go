@@ -1,10 +1,21 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"genlab/checkpoint"
 	"genlab/internal/memory"
+	"genlab/models"
 
 	"github.com/urfave/cli/v2"
 )
+
+// Checks every command gets before its action runs, so that each command
+// needs no code of its own for them: --max-memory, float flags that must
+// be finite and within sense, count flags that must not be negative, seeds
+// a PNG can name, and the memory a request on a checkpoint needs.
 
 // maxMemoryFlag overrides the memory genlab plans for: by default a model
 // or a request whose estimate exceeds the machine's MemAvailable is refused
@@ -16,12 +27,12 @@ func maxMemoryFlag() *cli.StringFlag {
 	}
 }
 
-// addMemoryFlag gives every command that does work --max-memory and sets
-// the limit from it before the command runs.
-func addMemoryFlag(cmds []*cli.Command) {
+// addChecks gives every command that does work --max-memory and runs
+// checkFlags and checkRequest before it.
+func addChecks(cmds []*cli.Command) {
 	for _, c := range cmds {
 		if len(c.Subcommands) > 0 {
-			addMemoryFlag(c.Subcommands)
+			addChecks(c.Subcommands)
 			continue
 		}
 		if c.Action == nil {
@@ -38,10 +49,173 @@ func addMemoryFlag(cmds []*cli.Command) {
 				}
 				memory.SetLimit(n)
 			}
+			if err := checkFlags(ctx); err != nil {
+				return err
+			}
+			if err := checkRequest(ctx); err != nil {
+				return err
+			}
 			if before != nil {
 				return before(ctx)
 			}
 			return nil
 		}
 	}
+}
+
+// floatRanges bound the float flags whose sense has limits; every other
+// float flag must only be finite.
+var floatRanges = map[string][2]float64{
+	"guidance":         {0, 100},
+	"inpaint-guidance": {0, 100},
+	"lr":               {0, 10},
+	"ema":              {0, 1},
+	"eta":              {0, 10},
+	"strength":         {0, 1},
+	"temperature":      {0, 100},
+}
+
+// negativeInts are the int flags where a negative value means something
+// (a recipe's default).
+var negativeInts = map[string]bool{"warmup": true}
+
+// checkFlags refuses, before any work, a float flag that is NaN, infinite
+// or out of its range, a negative count, and a seed whose images' seeds
+// (seed+i) the PNG parameters cannot record.
+func checkFlags(ctx *cli.Context) error {
+	verb := ctx.Command.Name
+	for _, f := range ctx.Command.Flags {
+		name := f.Names()[0]
+		if !ctx.IsSet(name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.Float64Flag:
+			v := ctx.Float64(name)
+			r, ok := floatRanges[name]
+			if math.IsNaN(v) || math.IsInf(v, 0) || ok && (v < r[0] || v > r[1]) {
+				if ok {
+					return userErrorf("%s: --%s %v: want a number from %g to %g", verb, name, v, r[0], r[1])
+				}
+				return userErrorf("%s: --%s %v: want a finite number", verb, name, v)
+			}
+		case *cli.IntFlag:
+			if v := ctx.Int(name); v < 0 && !negativeInts[name] {
+				return userErrorf("%s: --%s %d: want 0 or more", verb, name, v)
+			}
+		case *cli.Uint64Flag:
+			if name != "seed" {
+				continue
+			}
+			n := 1
+			if hasFlag(ctx, "n") {
+				n = max(1, ctx.Int("n"))
+			}
+			if err := checkSeeds(verb, ctx.Uint64(name), n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkSeeds refuses seeds past what a PNG's parameters (a signed 64-bit
+// Seed, as AUTOMATIC1111 writes it) can name: n images take seed to
+// seed+n-1.
+func checkSeeds(verb string, seed uint64, n int) error {
+	if seed > math.MaxInt64 || uint64(n-1) > math.MaxInt64-seed {
+		return userErrorf("%s: --seed %d: the images' seeds (seed+i for %d images) must stay within 0 to %d, the seeds a PNG's parameters can record",
+			verb, seed, n, int64(math.MaxInt64))
+	}
+	return nil
+}
+
+func hasFlag(ctx *cli.Context, name string) bool {
+	for _, f := range ctx.Command.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkRequest estimates the memory of what a command asks of a
+// checkpoint (--ckpt): the weights, the --n images held (and
+// --bpd-images test images), and one --batch in flight, and refuses it
+// with one line when it exceeds the limit. A checkpoint it cannot read is
+// left for the command to report.
+func checkRequest(ctx *cli.Context) error {
+	if !hasFlag(ctx, "ckpt") || ctx.String("ckpt") == "" {
+		return nil
+	}
+	path := ctx.String("ckpt")
+	h, err := checkpoint.ReadHeader(path)
+	if err != nil {
+		return nil
+	}
+	n, batch, bpd := int64(1), int64(16), int64(0)
+	if hasFlag(ctx, "n") {
+		n = int64(max(1, ctx.Int("n")))
+	}
+	if hasFlag(ctx, "batch") {
+		batch = int64(max(1, ctx.Int("batch")))
+	}
+	if hasFlag(ctx, "bpd-images") {
+		bpd = int64(max(0, ctx.Int("bpd-images")))
+	}
+	batch = min(batch, max(n, bpd))
+	need := requestBytes(h, n, batch, bpd)
+	what := fmt.Sprintf("%s: %d images at a batch of %d", ctx.Command.Name, n, batch)
+	if bpd > 0 {
+		what += fmt.Sprintf(" and bits/dim on %d", bpd)
+	}
+	if err := memory.Check(what+" from "+path, need); err != nil {
+		return userErrorf("%v", err)
+	}
+	return nil
+}
+
+// requestBytes is checkRequest's estimate. Measured: sampling a diffusion
+// UNet of width C on S×S images holds about 40·C·S² floats per image in
+// flight (the small UNet, C 32: 3.6 MB an image at 28×28); the widest
+// conv of the header (3·2C, attention's qkv) stands in for the width, so
+// 8 floats per pixel and channel of it bound that from above.
+func requestBytes(h *checkpoint.Header, n, batch, bpd int64) int64 {
+	c, s := imageShape(h.Metadata[checkpoint.KeyConfig])
+	var width int64 = 64
+	for _, t := range h.Tensors {
+		if len(t.Shape) == 4 {
+			width = max(width, int64(t.Shape[0]))
+		}
+	}
+	pixels := memory.Mul(s, s)
+	image := memory.Mul(4, c, pixels)
+	held := memory.Mul(3, memory.Add(n, bpd), image)
+	inflight := memory.Mul(4*8, batch, width, pixels)
+	return memory.Add(models.LoadBytes(h), held, inflight)
+}
+
+// imageShape reads the image channels and side from a config of any
+// family (in_channels and size, at the top or under "unet"); 3×32 if they
+// are not there.
+func imageShape(config string) (channels, side int64) {
+	var cfg struct {
+		InChannels int64 `json:"in_channels"`
+		Size       int64 `json:"size"`
+		UNet       struct {
+			InChannels int64 `json:"in_channels"`
+			Size       int64 `json:"size"`
+		} `json:"unet"`
+	}
+	json.Unmarshal([]byte(config), &cfg)
+	channels, side = max(cfg.InChannels, cfg.UNet.InChannels), max(cfg.Size, cfg.UNet.Size)
+	if channels < 1 || channels > models.MaxInChannels {
+		channels = 3
+	}
+	if side < 1 || side > models.MaxImageSide {
+		side = 32
+	}
+	return channels, side
 }

@@ -53,7 +53,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 	}
 	setUsageError(app.Commands)
-	addMemoryFlag(app.Commands)
+	addChecks(app.Commands)
 	return app
 }
 

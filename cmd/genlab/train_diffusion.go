@@ -161,7 +161,7 @@ func trainDiffusion(c *cli.Context) error {
 			tr.GridSource = test
 		}
 	}
-	fmt.Fprintf(c.App.ErrWriter, "training a %s %s diffusion model (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+	fmt.Fprintf(c.App.Writer, "training a %s %s diffusion model (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
 		cfg.Size, cfg.Cond, net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
 	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, gridN, resume)
 }

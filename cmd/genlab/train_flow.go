@@ -62,7 +62,7 @@ func trainFlow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.ErrWriter, "training a flow (%d levels of %d steps, %d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+	fmt.Fprintf(c.App.Writer, "training a flow (%d levels of %d steps, %d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
 		cfg.Levels, cfg.Depth, net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
 	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, 64, resume)
 }

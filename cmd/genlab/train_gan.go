@@ -66,7 +66,7 @@ func trainGAN(c *cli.Context) error {
 		kind = "a class-conditional"
 		gridN = 10 * cfg.Classes // one row per class
 	}
-	fmt.Fprintf(c.App.ErrWriter, "training %s GAN (generator %d, discriminator %d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+	fmt.Fprintf(c.App.Writer, "training %s GAN (generator %d, discriminator %d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
 		kind, net.GP.Count(), net.DP.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
 	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, gridN, resume)
 }

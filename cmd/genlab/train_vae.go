@@ -55,7 +55,7 @@ func trainVAE(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.ErrWriter, "training a VAE (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+	fmt.Fprintf(c.App.Writer, "training a VAE (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
 		net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
 	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, 64, resume)
 }
