@@ -308,3 +308,55 @@ func TestTrainErrorIsOneLine(t *testing.T) {
 	}
 	wantRefused(t, t.TempDir(), "fewer images than one batch", "train", "vae", "--steps", "1", "--batch", "100000", "--out", filepath.Join(t.TempDir(), "run"))
 }
+
+// TestOutputsNeverDestroy: outputs never replace the command's inputs, a
+// checkpoint, a non-regular file or a file genlab did not write unless
+// --overwrite; an existing directory for a file output, or a file for a
+// folder output, is refused before any work; a second sample with the same
+// seeds into the same folder is refused with a hint, never silent.
+func TestOutputsNeverDestroy(t *testing.T) {
+	dir := t.TempDir()
+	good := untrainedDiffusion(t, dir)
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notes, []byte("my notes"), 0o644)
+	folder := filepath.Join(dir, "folder")
+	os.Mkdir(folder, 0o755)
+	other := filepath.Join(dir, "other.safetensors")
+	if err := corpus.EditMetadata(good, other, checkpoint.KeyStep, "2"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "samples")
+	sample := func(extra ...string) []string {
+		return append([]string{"sample", "diffusion", "--ckpt", good, "--n", "2", "--steps", "2", "--out", out}, extra...)
+	}
+	for _, c := range []struct {
+		mention string
+		args    []string
+	}{
+		{"also an input", sample("--grid", good)},
+		{"not written by genlab", sample("--grid", notes)},
+		{"is a directory", sample("--grid", folder)},
+		{"is a character device", sample("--grid", "/dev/null")},
+		{"is not a folder", []string{"sample", "diffusion", "--ckpt", good, "--out", good}},
+		{"is not a folder", []string{"sample", "diffusion", "--ckpt", good, "--out", notes}},
+		{"is a directory", []string{"edit", "--ckpt", good, "--image", notes, "--strength", "0.5", "--class", "1", "--out", folder}},
+		{"also an input", []string{"style", "--content", notes, "--style", notes, "--out", notes}},
+		{"not written by genlab", []string{"inpaint", "--ckpt", good, "--image", notes, "--mask", notes, "--out", other}},
+	} {
+		t.Run(c.mention, func(t *testing.T) { wantRefused(t, dir, c.mention, c.args...) })
+	}
+	if status, _, stderr := genlab(t, sample("--grid", filepath.Join(out, "grid.png"))...); status != 0 {
+		t.Fatalf("first sample: exit %d: %s", status, stderr)
+	}
+	wantRefused(t, out, "from an earlier run with these seeds", sample("--grid", filepath.Join(out, "grid.png"))...)
+	// Other seeds go beside them, replacing only genlab's own grid.
+	if status, _, stderr := genlab(t, sample("--seed", "100", "--grid", filepath.Join(out, "grid.png"))...); status != 0 {
+		t.Errorf("sample with other seeds: exit %d: %s", status, stderr)
+	}
+	if status, _, stderr := genlab(t, sample("--overwrite")...); status != 0 {
+		t.Errorf("sample --overwrite: exit %d: %s", status, stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "*.png")); len(m) != 5 {
+		t.Errorf("folder holds %v; want 4 samples and a grid", m)
+	}
+}

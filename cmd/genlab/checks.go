@@ -6,7 +6,9 @@ import (
 	"math"
 
 	"genlab/checkpoint"
+	"genlab/images"
 	"genlab/internal/memory"
+	"genlab/internal/pathcheck"
 	"genlab/models"
 
 	"github.com/urfave/cli/v2"
@@ -27,8 +29,9 @@ func maxMemoryFlag() *cli.StringFlag {
 	}
 }
 
-// addChecks gives every command that does work --max-memory and runs
-// checkFlags and checkRequest before it.
+// addChecks gives every command that does work --max-memory (and
+// --overwrite, if it writes outputs) and runs checkFlags, checkOutputs and
+// checkRequest before it.
 func addChecks(cmds []*cli.Command) {
 	for _, c := range cmds {
 		if len(c.Subcommands) > 0 {
@@ -39,6 +42,10 @@ func addChecks(cmds []*cli.Command) {
 			continue
 		}
 		c.Flags = append(c.Flags, maxMemoryFlag())
+		if writesOutputs(c) {
+			c.Flags = append(c.Flags, &cli.BoolFlag{Name: "overwrite",
+				Usage: "replace existing outputs, even files genlab did not write and the command's own inputs"})
+		}
 		before := c.Before
 		c.Before = func(ctx *cli.Context) error {
 			memory.SetLimit(0)
@@ -50,6 +57,9 @@ func addChecks(cmds []*cli.Command) {
 				memory.SetLimit(n)
 			}
 			if err := checkFlags(ctx); err != nil {
+				return err
+			}
+			if err := checkOutputs(ctx); err != nil {
 				return err
 			}
 			if err := checkRequest(ctx); err != nil {
@@ -218,4 +228,72 @@ func imageShape(config string) (channels, side int64) {
 		side = 32
 	}
 	return channels, side
+}
+
+// fileOutputs are the flags naming a file a command writes, dirOutputs
+// those naming a folder it writes into, by command.
+var (
+	fileOutputs = map[string][]string{
+		"edit": {"out"}, "inpaint": {"out"}, "superres": {"out"}, "style": {"out"},
+		"sample": {"grid"}, "txt2img": {"grid"}, "show": {"grid"},
+	}
+	dirOutputs = map[string][]string{
+		"sample": {"out"}, "txt2img": {"out"}, "batch": {"out"}, "compare": {"out"},
+		"eval-tasks": {"out"}, "train": {"out"}, "ui": {"out"},
+	}
+)
+
+func writesOutputs(c *cli.Command) bool {
+	return len(fileOutputs[c.Name])+len(dirOutputs[c.Name]) > 0
+}
+
+// checkOutputs refuses, before any work, an output that would destroy
+// something: a file output over a directory, a device, one of the
+// command's inputs or a file genlab did not write (images.CheckOutput),
+// a folder output that is a file, and a sample run whose images would
+// replace an earlier run's of the same names. --overwrite allows all but
+// directories and devices.
+func checkOutputs(ctx *cli.Context) error {
+	verb := ctx.Command.Name
+	if !writesOutputs(ctx.Command) {
+		return nil
+	}
+	overwrite := ctx.Bool("overwrite")
+	var inputs []string
+	outs := map[string]bool{}
+	for _, f := range append(fileOutputs[verb], dirOutputs[verb]...) {
+		outs[f] = true
+	}
+	for _, f := range ctx.Command.Flags {
+		name := f.Names()[0]
+		if outs[name] {
+			continue
+		}
+		switch f.(type) {
+		case *cli.StringFlag:
+			inputs = append(inputs, ctx.String(name))
+		case *cli.StringSliceFlag:
+			inputs = append(inputs, ctx.StringSlice(name)...)
+		}
+	}
+	for _, name := range fileOutputs[verb] {
+		if p := ctx.String(name); p != "" {
+			if err := images.CheckOutput("--"+name, p, overwrite, inputs...); err != nil {
+				return userErrorf("%s: %v", verb, err)
+			}
+		}
+	}
+	for _, name := range dirOutputs[verb] {
+		if p := ctx.String(name); p != "" {
+			if err := pathcheck.OutputDir("--"+name, p); err != nil {
+				return userErrorf("%s: %v", verb, err)
+			}
+		}
+	}
+	if (verb == "sample" || verb == "txt2img") && !overwrite {
+		if clash := images.SampleClash(ctx.String("out"), max(1, ctx.Int("n")), ctx.Uint64("seed")); clash != "" {
+			return userErrorf("%s: %s is there from an earlier run with these seeds: choose another --out or --seed, or --overwrite to replace its images", verb, clash)
+		}
+	}
+	return nil
 }
