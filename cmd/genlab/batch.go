@@ -86,6 +86,9 @@ func readManifest(path string) ([]job, error) {
 		if err1 != nil || err2 != nil || count < 1 || count > 1_000_000 {
 			return nil, userErrorf("batch: %s line %d: seed %q and count %q: want whole numbers, count 1 or more", path, line, rec[col["seed"]], rec[col["count"]])
 		}
+		if err := checkManifestRow(path, line, seed, count, len(jobs)); err != nil {
+			return nil, err
+		}
 		for j := 0; j < count; j++ {
 			jobs = append(jobs, job{index: len(jobs), seed: seed + uint64(j), class: class})
 		}

@@ -297,3 +297,22 @@ func checkOutputs(ctx *cli.Context) error {
 	}
 	return nil
 }
+
+// jobBytes is what one manifest image costs batch before it is drawn: its
+// job in the list and in the list of those still to do, with slack.
+const jobBytes = 64
+
+// checkManifestRow refuses a manifest row whose seeds (seed to
+// seed+count-1) a PNG cannot name, or that takes the manifest past what
+// the machine can hold, before batch expands it.
+func checkManifestRow(path string, line int, seed uint64, count, before int) error {
+	if seed > math.MaxInt64 || uint64(count-1) > math.MaxInt64-seed {
+		return userErrorf("batch: %s line %d: seed %d with count %d: the images' seeds must stay within 0 to %d, the seeds a PNG's parameters can record",
+			path, line, seed, count, int64(math.MaxInt64))
+	}
+	total := int64(before) + int64(count)
+	if err := memory.Check(fmt.Sprintf("batch: %s (%d images by line %d)", path, total, line), memory.Mul(jobBytes, total)); err != nil {
+		return userErrorf("%v", err)
+	}
+	return nil
+}

@@ -360,3 +360,31 @@ func TestOutputsNeverDestroy(t *testing.T) {
 		t.Errorf("folder holds %v; want 4 samples and a grid", m)
 	}
 }
+
+// TestManifestLimits: a manifest's seeds must stay nameable, and its total
+// must fit in memory, checked row by row before batch expands it.
+func TestManifestLimits(t *testing.T) {
+	dir := t.TempDir()
+	good := untrainedDiffusion(t, dir)
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	wrap := write("wrap.csv", "class,seed,count\n1,18446744073709551615,2\n")
+	edge := write("edge.csv", "class,seed,count\n1,9223372036854775807,2\n")
+	var big strings.Builder
+	big.WriteString("class,seed,count\n")
+	for range 100 {
+		big.WriteString("1,0,1000000\n") // 100 million images
+	}
+	huge := write("huge.csv", big.String())
+	out := filepath.Join(t.TempDir(), "out")
+	wantRefused(t, dir, "line 2: seed 18446744073709551615", "batch", "--ckpt", good, "--manifest", wrap, "--out", out)
+	wantRefused(t, dir, "line 2: seed 9223372036854775807 with count 2", "batch", "--ckpt", good, "--manifest", edge, "--out", out)
+	wantRefused(t, dir, "needs about", "batch", "--ckpt", good, "--manifest", huge, "--out", out, "--max-memory", "100M")
+	fifo := filepath.Join(dir, "fifo.csv")
+	if corpus.FIFO(fifo) == nil {
+		wantRefused(t, dir, "named pipe", "batch", "--ckpt", good, "--manifest", fifo, "--out", out)
+	}
+}

@@ -16,7 +16,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // limit is the override set by SetLimit; 0 means MemAvailable.
@@ -39,14 +41,28 @@ func Limit() (n int64, source string, ok bool) {
 	return 0, "", false
 }
 
-// Available returns MemAvailable from /proc/meminfo in bytes.
+// Available returns MemAvailable from /proc/meminfo in bytes. It is read
+// at most once a second, so a check per manifest row or per file costs
+// nothing.
 func Available() (int64, bool) {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0, false
+	availMu.Lock()
+	defer availMu.Unlock()
+	if time.Since(availAt) < time.Second {
+		return avail, availOK
 	}
-	return parseMeminfo(b)
+	avail, availOK, availAt = 0, false, time.Now()
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		avail, availOK = parseMeminfo(b)
+	}
+	return avail, availOK
 }
+
+var (
+	availMu sync.Mutex
+	availAt time.Time
+	avail   int64
+	availOK bool
+)
 
 func parseMeminfo(b []byte) (int64, bool) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
