@@ -94,6 +94,9 @@ func Run(ctx context.Context, t Trainee, o Options) (Result, error) {
 	if o.Data == nil || o.Data.N < o.Batch {
 		return res, fmt.Errorf("train: the dataset has fewer images than one batch of %d", o.Batch)
 	}
+	if err := checkMemory(t, o); err != nil {
+		return res, err
+	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return res, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"genlab/checkpoint"
 	"genlab/datasets"
+	"genlab/internal/memory"
 	"genlab/models"
 
 	"gorgonia.org/tensor"
@@ -316,5 +317,21 @@ func TestLossLogRunsAheadOfCheckpoints(t *testing.T) {
 	}
 	if !slices.Equal(rowsAtSave, []int{5, 10}) {
 		t.Errorf("rows of loss.csv when each checkpoint was saved: %v; want [5 10]", rowsAtSave)
+	}
+}
+
+// TestRunRefusesWhatMemoryCannotHold: a batch whose estimate exceeds the
+// limit is refused in one line before the first step and before the run
+// folder is made.
+func TestRunRefusesWhatMemoryCannotHold(t *testing.T) {
+	defer memory.SetLimit(0)
+	memory.SetLimit(1000)
+	dir := filepath.Join(t.TempDir(), "run")
+	_, err := Run(context.Background(), newAutoencoder(t, 8), opts(dir, 10))
+	if err == nil || !strings.Contains(err.Error(), "needs about") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v; want one line saying what it needs", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the refused run made its folder: %v", err)
 	}
 }
