@@ -89,6 +89,10 @@ var floatRanges = map[string][2]float64{
 // (a recipe's default).
 var negativeInts = map[string]bool{"warmup": true}
 
+// anySeed are the commands whose --seed names no image (a shuffle, a
+// run), so it may take the whole uint64 range.
+var anySeed = map[string]bool{"show": true, "check": true, "train": true}
+
 // checkFlags refuses, before any work, a float flag that is NaN, infinite
 // or out of its range, a negative count, and a seed whose images' seeds
 // (seed+i) the PNG parameters cannot record.
@@ -114,7 +118,7 @@ func checkFlags(ctx *cli.Context) error {
 				return userErrorf("%s: --%s %d: want 0 or more", verb, name, v)
 			}
 		case *cli.Uint64Flag:
-			if name != "seed" {
+			if name != "seed" || anySeed[verb] {
 				continue
 			}
 			n := 1

@@ -275,6 +275,11 @@ func TestFlagsRefuseNonsense(t *testing.T) {
 	if _, err := os.Stat(run); !os.IsNotExist(err) {
 		t.Errorf("a refused train left a run folder: %v", err)
 	}
+	// A seed that names no image (data show's shuffle) takes any uint64.
+	grid := filepath.Join(t.TempDir(), "g.png")
+	if status, _, stderr := genlab(t, "data", "show", "mnist", "--n", "4", "--seed", "18446744073709551615", "--grid", grid); status != 0 {
+		t.Errorf("data show with seed 2^64-1: exit %d: %s", status, stderr)
+	}
 }
 
 // TestInfoEscapesNames: tensor names and metadata read from a file reach
