@@ -177,6 +177,13 @@ func OpenConfig[C any](path, family string, parse func(json.RawMessage) (C, erro
 	if err := h.CheckShapes(p.Shapes()); err != nil {
 		return zero, err
 	}
+	for _, t := range h.Tensors {
+		switch t.DType {
+		case "F32", "F64", "F16", "BF16":
+		default:
+			return zero, &checkpoint.FormatError{File: path, Reason: fmt.Sprintf("tensor %q is %s, want a float tensor (F32, F64, F16 or BF16)", t.Name, t.DType)}
+		}
+	}
 	if err := memory.Check("loading "+path, LoadBytes(h)); err != nil {
 		return zero, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"genlab/checkpoint"
 	"genlab/internal/memory"
 
 	"gorgonia.org/tensor"
@@ -55,5 +56,27 @@ func TestOpenConfigMemory(t *testing.T) {
 	_, err := OpenConfig(path, "test", parse, build)
 	if err == nil || !strings.Contains(err.Error(), "loading "+path+" needs about") || !strings.Contains(err.Error(), "--max-memory") {
 		t.Errorf("over the limit: %v", err)
+	}
+}
+
+// OpenConfig refuses integer tensors where weights belong before reading
+// any data.
+func TestOpenConfigDType(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	f := &checkpoint.File{
+		Metadata: map[string]string{checkpoint.KeyFamily: "test", checkpoint.KeyConfig: `{"dim":2}`, checkpoint.KeyStep: "1", checkpoint.KeyFormat: "1"},
+		Tensors:  []checkpoint.Tensor{checkpoint.I64("fc.weight", []int{2, 2}, make([]int64, 4)), checkpoint.F32("fc.bias", []int{2}, make([]float32, 2))},
+	}
+	if err := checkpoint.Save(path, f); err != nil {
+		t.Fatal(err)
+	}
+	parse := func(raw json.RawMessage) (int, error) {
+		var c struct{ Dim int }
+		err := json.Unmarshal(raw, &c)
+		return c.Dim, err
+	}
+	build := func(d int, p *Params) error { NewDense(p, "fc", d, d); return nil }
+	if _, err := OpenConfig(path, "test", parse, build); err == nil || !strings.Contains(err.Error(), `"fc.weight" is I64`) {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -161,10 +161,21 @@ func hasFlag(ctx *cli.Context, name string) bool {
 // with one line when it exceeds the limit. A checkpoint it cannot read is
 // left for the command to report.
 func checkRequest(ctx *cli.Context) error {
-	if !hasFlag(ctx, "ckpt") || ctx.String("ckpt") == "" {
+	if !hasFlag(ctx, "ckpt") {
 		return nil
 	}
-	path := ctx.String("ckpt")
+	for _, path := range ctx.StringSlice("ckpt") { // compare takes several
+		if err := checkRequestOn(ctx, path); err != nil {
+			return err
+		}
+	}
+	if p := ctx.String("ckpt"); p != "" {
+		return checkRequestOn(ctx, p)
+	}
+	return nil
+}
+
+func checkRequestOn(ctx *cli.Context, path string) error {
 	h, err := checkpoint.ReadHeader(path)
 	if err != nil {
 		return nil

@@ -19,9 +19,12 @@ import (
 	"genlab/checkpoint"
 	"genlab/diffusion"
 	"genlab/eval"
+	"genlab/flow"
+	"genlab/gan"
 	"genlab/images"
 	"genlab/internal/corpus"
 	"genlab/models"
+	"genlab/vae"
 )
 
 // untrainedDiffusion saves a tiny class-conditional diffusion model with
@@ -391,5 +394,82 @@ func TestManifestLimits(t *testing.T) {
 	fifo := filepath.Join(dir, "fifo.csv")
 	if corpus.FIFO(fifo) == nil {
 		wantRefused(t, dir, "named pipe", "batch", "--ckpt", good, "--manifest", fifo, "--out", out)
+	}
+}
+
+// TestBadConfigsEveryFamily: the VAE's, the flow's and the GAN's configs
+// are checked as the diffusion model's: sample and eval refuse absurd,
+// negative or mismatched fields and NaN weights in one line, at once.
+func TestBadConfigsEveryFamily(t *testing.T) {
+	dir := t.TempDir()
+	judge, err := eval.NewClassifier(eval.ClassifierConfig{Channels: 4, Features: 8}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clf := filepath.Join(dir, "judge.safetensors")
+	if err := judge.Save(clf, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	save := func(family string, cfg any, p *models.Params) string {
+		raw, _ := json.Marshal(cfg)
+		path := filepath.Join(dir, family+".safetensors")
+		if err := models.SaveWeights(path, p, models.Meta{Family: family, Config: raw, Step: 1}); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	vc := vae.DefaultConfig(1, 28)
+	vc.Channels, vc.Latent, vc.Groups = 8, 2, 2
+	vn, err := vae.NewNetwork(vc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc := gan.DefaultConfig(1, 28)
+	gc.GenCh, gc.DiscCh, gc.ZDim, gc.Groups = 8, 8, 8, 2
+	gn, err := gan.NewNetworks(gc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := flow.NewConfig("tiny", 1, 28)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := flow.NewNetwork(fc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fam := range []struct {
+		name, good, width string
+	}{
+		{vae.Family, save(vae.Family, vc, vn.Params), "channels"},
+		{gan.Family, save(gan.Family, gc, gn.GP), "gen_ch"},
+		{flow.Family, save(flow.Family, fc, fn.Params), "hidden"},
+	} {
+		bad := map[string]string{}
+		edit := func(name, mention string, set map[string]any) {
+			p := filepath.Join(dir, fam.name+"-"+name+".safetensors")
+			if err := corpus.EditConfig(fam.good, p, set); err != nil {
+				t.Fatal(err)
+			}
+			bad[p] = mention
+		}
+		edit("wide", fam.width+" 1000000000", map[string]any{fam.width: 1_000_000_000})
+		edit("size-1e6", "size 1000000", map[string]any{"size": 1_000_000})
+		edit("negative-width", fam.width+" -8", map[string]any{fam.width: -8})
+		edit("negative-groups", "groups -2", map[string]any{"groups": -2})
+		edit("zero-size", "size 0", map[string]any{"size": 0})
+		edit("unlike-weights", "weights do not fit", map[string]any{fam.width: 32})
+		nan := filepath.Join(dir, fam.name+"-nan.safetensors")
+		if _, err := corpus.Poison(fam.good, nan, "", 0, float32(math.Inf(-1))); err != nil {
+			t.Fatal(err)
+		}
+		bad[nan] = "non-finite"
+		out := filepath.Join(t.TempDir(), "out")
+		for p, mention := range bad {
+			t.Run(filepath.Base(p), func(t *testing.T) {
+				wantRefused(t, dir, mention, "sample", fam.name, "--ckpt", p, "--n", "2", "--out", out)
+				wantRefused(t, dir, mention, "eval", "--ckpt", p, "--classifier", clf, "--n", "10", "--bpd-images", "0")
+			})
+		}
 	}
 }
