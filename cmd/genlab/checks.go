@@ -17,7 +17,8 @@ import (
 // Checks every command gets before its action runs, so that each command
 // needs no code of its own for them: --max-memory, float flags that must
 // be finite and within sense, count flags that must not be negative, seeds
-// a PNG can name, and the memory a request on a checkpoint needs.
+// a PNG can name, outputs that would destroy a file (--overwrite), and the
+// memory a request on a checkpoint needs.
 
 // maxMemoryFlag overrides the memory genlab plans for: by default a model
 // or a request whose estimate exceeds the machine's MemAvailable is refused
@@ -41,8 +42,11 @@ func addChecks(cmds []*cli.Command) {
 		if c.Action == nil {
 			continue
 		}
-		c.Flags = append(c.Flags, maxMemoryFlag())
-		if writesOutputs(c) {
+		// A command that declares either flag itself keeps its own.
+		if !commandHas(c, "max-memory") {
+			c.Flags = append(c.Flags, maxMemoryFlag())
+		}
+		if writesOutputs(c) && !commandHas(c, "overwrite") {
 			c.Flags = append(c.Flags, &cli.BoolFlag{Name: "overwrite",
 				Usage: "replace existing outputs, even files genlab did not write and the command's own inputs"})
 		}
@@ -144,8 +148,10 @@ func checkSeeds(verb string, seed uint64, n int) error {
 	return nil
 }
 
-func hasFlag(ctx *cli.Context, name string) bool {
-	for _, f := range ctx.Command.Flags {
+func hasFlag(ctx *cli.Context, name string) bool { return commandHas(ctx.Command, name) }
+
+func commandHas(c *cli.Command, name string) bool {
+	for _, f := range c.Flags {
 		for _, n := range f.Names() {
 			if n == name {
 				return true
