@@ -176,7 +176,7 @@ bench: deps-bench
 FUZZTIME ?= 2m
 FUZZERS := checkpoint:FuzzRead checkpoint:FuzzHeader images:FuzzParseParameters images:FuzzDecodeParameters \
 	diffusion:FuzzParseConfig vae:FuzzParseConfig flow:FuzzParseConfig gan:FuzzParseConfig \
-	eval:FuzzParseClassifierConfig
+	eval:FuzzParseClassifierConfig eval:FuzzParseAttributesConfig
 fuzz: deps
 	@set -e; for f in $(FUZZERS); do \
 		echo "fuzz $${f%%:*} $${f##*:} for $(FUZZTIME)"; \

@@ -411,15 +411,18 @@ func (m *AttributeClassifier) Save(path string, step int, extra map[string]strin
 	return models.SaveWeights(path, m.Params, models.Meta{Family: AttributesFamily, Config: cfg, Step: step, Extra: extra})
 }
 
+// parseAttributesConfig reads and validates a checkpoint's genlab.config.
+func parseAttributesConfig(raw json.RawMessage) (AttributesConfig, error) {
+	var c AttributesConfig
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, fmt.Errorf("attributes: config: %w", err)
+	}
+	return c, c.Validate()
+}
+
 // LoadAttributeClassifier reads a checkpoint written by Save.
 func LoadAttributeClassifier(path string) (*AttributeClassifier, error) {
-	c, err := models.OpenConfig(path, AttributesFamily, func(raw json.RawMessage) (AttributesConfig, error) {
-		var c AttributesConfig
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return c, fmt.Errorf("attributes: config: %w", err)
-		}
-		return c, c.Validate()
-	}, checkAttributes)
+	c, err := models.OpenConfig(path, AttributesFamily, parseAttributesConfig, checkAttributes)
 	if err != nil {
 		return nil, err
 	}
