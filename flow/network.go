@@ -251,9 +251,17 @@ func matchRows(q, a []float64, c int) []int {
 	return out
 }
 
+// OpenConfig reads the config of the checkpoint at path and checks it,
+// its tensors and the memory to load them before anything the size of the
+// model is allocated (models.OpenConfig): the first half of loading, and
+// what a resumed training run builds its network from.
+func OpenConfig(path string) (Config, error) {
+	return models.OpenConfig(path, Family, ParseConfig, checkParams)
+}
+
 // LoadNetwork rebuilds a network from a checkpoint and loads its weights.
 func LoadNetwork(path string) (*Network, error) {
-	c, err := models.OpenConfig(path, Family, ParseConfig, checkParams)
+	c, err := OpenConfig(path)
 	if err != nil {
 		return nil, err
 	}

@@ -298,11 +298,19 @@ func (o *ops) hingeTerm(s *models.Node, sign float64) *models.Node {
 
 func meanAll(x *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Mean(x) }
 
+// OpenConfig reads the config of the checkpoint at path and checks it,
+// its tensors and the memory to load them before anything the size of the
+// model is allocated (models.OpenConfig): the first half of loading, and
+// what a resumed training run builds its network from.
+func OpenConfig(path string) (Config, error) {
+	return models.OpenConfig(path, Family, ParseConfig, checkParams)
+}
+
 // LoadNetworks rebuilds the networks from a checkpoint's config and loads
 // its weights (the generator's EMA, all a sampler needs) into GP; the
 // discriminator stays freshly initialised.
 func LoadNetworks(path string) (*Networks, error) {
-	c, err := models.OpenConfig(path, Family, ParseConfig, checkParams)
+	c, err := OpenConfig(path)
 	if err != nil {
 		return nil, err
 	}

@@ -473,3 +473,24 @@ func TestBadConfigsEveryFamily(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeChecksTheConfig: a resumed run's checkpoint is checked like a
+// loaded one, before the network is built from its config.
+func TestResumeChecksTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := untrainedDiffusion(t, dir)
+	run := filepath.Join(dir, "run")
+	os.Mkdir(run, 0o755)
+	for _, c := range []struct {
+		mention string
+		set     map[string]any
+	}{
+		{"weights do not fit", map[string]any{"unet.channels": 64}},
+		{"channels 1000000000", map[string]any{"unet.channels": 1_000_000_000}},
+	} {
+		if err := corpus.EditConfig(good, filepath.Join(run, "ckpt-000001.safetensors"), c.set); err != nil {
+			t.Fatal(err)
+		}
+		wantRefused(t, dir, c.mention, "train", "diffusion", "--resume", "latest", "--steps", "5", "--out", run)
+	}
+}

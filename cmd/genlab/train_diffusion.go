@@ -87,9 +87,9 @@ func trainDiffusion(c *cli.Context) error {
 	out, steps, resume := r.out, r.steps, r.resume
 	var net *diffusion.Network
 	if resume != "" {
-		cfg, err := diffusion.ParseConfig(r.config)
+		cfg, err := diffusion.OpenConfig(resume)
 		if err != nil {
-			return fmt.Errorf("%s: %w", resume, err)
+			return err
 		}
 		if net, err = diffusion.NewNetwork(cfg, c.Uint64("seed")); err != nil {
 			return err

@@ -17,8 +17,8 @@ func trainFlow(c *cli.Context) error {
 	out, steps, resume := r.out, r.steps, r.resume
 	var cfg flow.Config
 	if resume != "" {
-		if cfg, err = flow.ParseConfig(r.config); err != nil {
-			return fmt.Errorf("%s: %w", resume, err)
+		if cfg, err = flow.OpenConfig(resume); err != nil {
+			return err
 		}
 	} else if cond := c.String("cond"); cond != "none" {
 		return userErrorf("train flow: --cond %s: the flow is unconditional; use --cond none", cond)

@@ -17,8 +17,8 @@ func trainGAN(c *cli.Context) error {
 	out, steps, resume := r.out, r.steps, r.resume
 	var cfg gan.Config
 	if resume != "" {
-		if cfg, err = gan.ParseConfig(r.config); err != nil {
-			return fmt.Errorf("%s: %w", resume, err)
+		if cfg, err = gan.OpenConfig(resume); err != nil {
+			return err
 		}
 	}
 	set, dataName, err := trainData(c, gan.Family, r, cfg.Data)

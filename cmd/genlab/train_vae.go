@@ -17,8 +17,8 @@ func trainVAE(c *cli.Context) error {
 	out, steps, resume := r.out, r.steps, r.resume
 	var cfg vae.Config
 	if resume != "" {
-		if cfg, err = vae.ParseConfig(r.config); err != nil {
-			return fmt.Errorf("%s: %w", resume, err)
+		if cfg, err = vae.OpenConfig(resume); err != nil {
+			return err
 		}
 	}
 	set, dataName, err := trainData(c, vae.Family, r, cfg.Data)
