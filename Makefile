@@ -190,9 +190,18 @@ vet: deps
 bench: deps-bench
 	bash bench/compare.sh
 
-# Longer fuzzing of the checkpoint reader than the seed corpus in `make test`.
+# Longer fuzzing than the seed corpora in `make test`: the checkpoint
+# reader and header, the PNG parameters parser, and every family's config
+# parser, FUZZTIME each (go test fuzzes one target per run).
+FUZZTIME ?= 2m
+FUZZERS := checkpoint:FuzzRead checkpoint:FuzzHeader images:FuzzParseParameters images:FuzzDecodeParameters \
+	diffusion:FuzzParseConfig vae:FuzzParseConfig flow:FuzzParseConfig gan:FuzzParseConfig \
+	eval:FuzzParseClassifierConfig eval:FuzzParseAttributesConfig
 fuzz: deps
-	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 2m ./checkpoint/
+	@set -e; for f in $(FUZZERS); do \
+		echo "fuzz $${f%%:*} $${f##*:} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${f##*:}$$" -fuzztime $(FUZZTIME) ./$${f%%:*}/; \
+	done
 
 clean:
 	rm -rf bin out

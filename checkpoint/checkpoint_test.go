@@ -11,7 +11,9 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // raw builds a tensor of any dtype from its bytes.
@@ -582,6 +584,54 @@ func TestLoadErrors(t *testing.T) {
 		if err := fn(dir); !errors.As(err, &fe) || !strings.Contains(err.Error(), "is a directory") {
 			t.Errorf("directory: err = %v", err)
 		}
+	}
+}
+
+// TestNotRegular: a FIFO or a device given as a checkpoint is refused
+// before open, which would block on a FIFO until a writer comes.
+func TestNotRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "pipe.safetensors")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	for name, fn := range map[string]func(string) error{
+		"Load":       func(p string) error { _, err := Load(p); return err },
+		"ReadHeader": func(p string) error { _, err := ReadHeader(p); return err },
+	} {
+		for path, kind := range map[string]string{fifo: "named pipe", "/dev/zero": "character device"} {
+			done := make(chan error, 1)
+			go func() { done <- fn(path) }()
+			select {
+			case err := <-done:
+				var fe *FormatError
+				if !errors.As(err, &fe) || !strings.Contains(err.Error(), kind) || !strings.Contains(err.Error(), path) {
+					t.Errorf("%s(%s): err = %v; want a FormatError naming a %s", name, path, err, kind)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s(%s) blocked", name, path)
+			}
+		}
+	}
+}
+
+// TestHeaderCheckShapes checks a header's tensors against a model's
+// before any data is read.
+func TestHeaderCheckShapes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := Save(path, &File{Tensors: []Tensor{F32("w", []int{2, 3}, make([]float32, 6)), F32("b", []int{2}, make([]float32, 2))}}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := ReadHeader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.CheckShapes(map[string][]int{"w": {2, 3}, "b": {2}}); err != nil {
+		t.Errorf("matching shapes: %v", err)
+	}
+	err = h.CheckShapes(map[string][]int{"w": {4, 3}, "c": {2}})
+	var se *ShapeError
+	if !errors.As(err, &se) || len(se.Mismatch) != 1 || len(se.Missing) != 1 || len(se.Extra) != 1 || se.File != path {
+		t.Errorf("mismatched shapes: %v", err)
 	}
 }
 

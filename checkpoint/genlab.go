@@ -44,9 +44,24 @@ func (f *File) CheckFormat() error {
 // the model. A file that also holds other state (optimizer moments, EMA)
 // should be checked on the tensors meant for the model only.
 func (f *File) CheckShapes(want map[string][]int) error {
-	e := &ShapeError{File: f.Path}
-	have := make(map[string]bool, len(f.Tensors))
-	for _, t := range f.Tensors {
+	have := make([]TensorInfo, len(f.Tensors))
+	for i, t := range f.Tensors {
+		have[i] = TensorInfo{Name: t.Name, Shape: t.Shape}
+	}
+	return checkShapes(f.Path, have, want)
+}
+
+// CheckShapes is File.CheckShapes on a header alone: it checks the tensors
+// a model's config implies against the ones the file declares before any
+// tensor data is read or any weight is allocated.
+func (h *Header) CheckShapes(want map[string][]int) error {
+	return checkShapes(h.Path, h.Tensors, want)
+}
+
+func checkShapes(path string, tensors []TensorInfo, want map[string][]int) error {
+	e := &ShapeError{File: path}
+	have := make(map[string]bool, len(tensors))
+	for _, t := range tensors {
 		have[t.Name] = true
 		w, ok := want[t.Name]
 		switch {

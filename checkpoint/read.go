@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"genlab/internal/pathcheck"
 )
 
 // MaxHeaderSize is the largest JSON header accepted (100 MB), as in the
@@ -86,6 +88,9 @@ func (h *Header) NumElements() int64 {
 // committing to loading it. It refuses a file whose size does not match its
 // header, exactly as Load would.
 func ReadHeader(path string) (*Header, error) {
+	if err := checkRegular(path); err != nil {
+		return nil, err
+	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
@@ -95,8 +100,8 @@ func ReadHeader(path string) (*Header, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	if st.IsDir() {
-		return nil, &FormatError{path, "is a directory, not a checkpoint file"}
+	if !st.Mode().IsRegular() { // replaced since the check
+		return nil, &FormatError{path, "is not a regular file"}
 	}
 	size := st.Size()
 	var prefix [8]byte
@@ -128,12 +133,8 @@ func ReadHeader(path string) (*Header, error) {
 // Load reads and checks the whole checkpoint at path. Errors name the file;
 // a malformed file gives a *FormatError.
 func Load(path string) (*File, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
-	if st.IsDir() {
-		return nil, &FormatError{path, "is a directory, not a checkpoint file"}
+	if err := checkRegular(path); err != nil {
+		return nil, err
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -226,6 +227,20 @@ func assemble(h *Header, data []byte) *File {
 		}
 	}
 	return f
+}
+
+// checkRegular refuses a path that is not a regular file before anything
+// opens it: open blocks forever on a FIFO, and a device reads without end.
+func checkRegular(path string) error {
+	err := pathcheck.Regular(path)
+	var nr *pathcheck.NotRegularError
+	if errors.As(err, &nr) {
+		return &FormatError{path, "is " + nr.Kind + ", not a checkpoint file"}
+	}
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
 }
 
 func shortFile(name string, size int64) error {

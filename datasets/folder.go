@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // for image.DecodeConfig
@@ -10,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"genlab/internal/pathcheck"
 
 	"github.com/disintegration/imaging"
 )
@@ -107,6 +110,13 @@ func loadFolderImage(dst []float32, path string, size, channels int) error {
 // checkImageHeader reads only the image header, so a corrupt or hostile
 // size is refused without decoding.
 func checkImageHeader(path string) error {
+	if err := pathcheck.Regular(path); err != nil {
+		var nr *pathcheck.NotRegularError
+		if errors.As(err, &nr) {
+			return &FormatError{File: path, Reason: "is " + nr.Kind + ", not an image; move it out of the folder"}
+		}
+		return fmt.Errorf("datasets: %w", err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("datasets: %w", err)

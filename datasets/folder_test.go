@@ -14,7 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // paint returns a w x h image whose pixel colours come from f.
@@ -246,4 +248,23 @@ func hugePNGHeader(t *testing.T) []byte {
 	binary.BigEndian.PutUint32(b[20:], 100000)      // height
 	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
 	return b
+}
+
+// TestFolderFIFO: a named pipe with an image's name is refused before
+// open, which would block until a writer comes.
+func TestFolderFIFO(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "a.png"), 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := LoadFolder(dir, 8, 1); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "named pipe") {
+			t.Errorf("LoadFolder: err = %v; want one naming the pipe", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("LoadFolder blocked on a FIFO")
+	}
 }

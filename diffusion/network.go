@@ -120,6 +120,18 @@ func (c Config) Validate() error {
 	if err := c.UNet.Validate(); err != nil {
 		return err
 	}
+	b := models.Bounds{Prefix: "diffusion"}
+	b.Int("timesteps", c.T, 1, models.MaxTimesteps)
+	b.Int("scales", len(c.Scales), 0, 16)
+	b.Float("cond_drop", c.CondDrop, 0, 1)
+	b.Float("lr", c.LR, 0, 10)
+	b.Int("warmup", c.Warmup, 0, 1<<40)
+	b.Float("clip", c.Clip, 0, 1e9)
+	b.Float("ema", c.EMA, 0, 1)
+	b.Int("batch", c.Batch, 0, models.MaxBatch)
+	if err := b.Err(); err != nil {
+		return err
+	}
 	u := c.UNet
 	if c.Coords && (c.Cond == "lowres" || u.CondChannels != 2) {
 		return fmt.Errorf("diffusion: coordinate channels need cond_channels 2 and no low-resolution image")
@@ -194,17 +206,34 @@ func NewNetwork(c Config, seed uint64) (*Network, error) {
 		return nil, err
 	}
 	p := models.NewParams(tensor.Float32, seed)
-	u, err := models.NewUNet(p, c.UNet)
-	if err != nil {
+	n := &Network{Config: c, Sched: sched, Params: p, samplers: map[samplerKey]*forward{}}
+	if n.unet, n.text, err = addParams(p, c); err != nil {
 		return nil, err
 	}
-	n := &Network{Config: c, Sched: sched, Params: p, unet: u, samplers: map[samplerKey]*forward{}}
+	return n, nil
+}
+
+// addParams adds the parameters of c's UNet and text encoder (nil unless
+// a text model) to p.
+func addParams(p *models.Params, c Config) (*models.UNet, *models.TextEncoder, error) {
+	u, err := models.NewUNet(p, c.UNet)
+	if err != nil {
+		return nil, nil, err
+	}
+	var text *models.TextEncoder
 	if c.Text != nil {
-		if n.text, err = models.NewTextEncoder(p, "text", *c.Text); err != nil {
-			return nil, err
+		if text, err = models.NewTextEncoder(p, "text", *c.Text); err != nil {
+			return nil, nil, err
 		}
 	}
-	return n, nil
+	return u, text, nil
+}
+
+// checkParams is addParams in a shape-only store: the tensors c implies,
+// to check a checkpoint's header against before loading it.
+func checkParams(c Config, p *models.Params) error {
+	_, _, err := addParams(p, c)
+	return err
 }
 
 // ParseConfig reads a checkpoint's genlab.config.
@@ -477,10 +506,18 @@ func (n *Network) dropConditions(c Condition, p float64, rng *rand.Rand) Conditi
 	return out
 }
 
+// OpenConfig reads the config of the checkpoint at path and checks it,
+// its tensors and the memory to load them before anything the size of the
+// model is allocated (models.OpenConfig): the first half of loading, and
+// what a resumed training run builds its network from.
+func OpenConfig(path string) (Config, error) {
+	return models.OpenConfig(path, Family, ParseConfig, checkParams)
+}
+
 // LoadNetwork rebuilds a network from a checkpoint's config and loads its
 // weights (the EMA weights, for a checkpoint written by training).
 func LoadNetwork(path string) (*Network, error) {
-	c, err := models.ReadConfig(path, Family, ParseConfig)
+	c, err := OpenConfig(path)
 	if err != nil {
 		return nil, err
 	}

@@ -69,13 +69,37 @@ type AttributeClassifier struct {
 
 // NewAttributeClassifier builds one with freshly initialised weights.
 func NewAttributeClassifier(c AttributesConfig, seed uint64) (*AttributeClassifier, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return newAttributeClassifier(c.withDefaults(), models.NewParams(tensor.Float32, seed)), nil
+}
+
+// Validate says what is wrong with a configuration, if anything.
+func (c AttributesConfig) Validate() error {
+	b := models.Bounds{Prefix: "attributes"}
+	b.Int("channels", c.Channels, 0, models.MaxChannels)
+	b.Int("features", c.Features, 0, models.MaxChannels)
+	if err := b.Err(); err != nil {
+		return err
+	}
 	c = c.withDefaults()
 	for i, v := range c.values() {
-		if len(v) < 2 {
-			return nil, fmt.Errorf("attributes: %s has %d values, want at least 2", AttributeNames[i], len(v))
-		}
+		b.Int(AttributeNames[i]+" values", len(v), 2, models.MaxClasses)
 	}
-	p := models.NewParams(tensor.Float32, seed)
+	return b.Err()
+}
+
+// checkAttributes adds c's parameters to a shape-only store: the tensors c
+// implies, to check a checkpoint's header against before loading it.
+func checkAttributes(c AttributesConfig, p *models.Params) error {
+	newAttributeClassifier(c.withDefaults(), p)
+	return nil
+}
+
+// newAttributeClassifier builds a classifier of a valid c, defaults
+// filled in, over p.
+func newAttributeClassifier(c AttributesConfig, p *models.Params) *AttributeClassifier {
 	ch, s := c.Channels, datasets.ShapesSize/4
 	m := &AttributeClassifier{Config: c, Params: p, infer: map[int]*attrInference{}}
 	m.c1 = models.NewConv(p, "conv1", 3, ch, 3, 1, 1)
@@ -86,7 +110,7 @@ func NewAttributeClassifier(c AttributesConfig, seed uint64) (*AttributeClassifi
 	for i, v := range c.values() {
 		m.heads = append(m.heads, models.NewDense(p, "head."+AttributeNames[i], c.Features, len(v)))
 	}
-	return m, nil
+	return m
 }
 
 // Fwd returns the logits of each attribute, (N,values), for x (N,3,32,32)
@@ -387,15 +411,18 @@ func (m *AttributeClassifier) Save(path string, step int, extra map[string]strin
 	return models.SaveWeights(path, m.Params, models.Meta{Family: AttributesFamily, Config: cfg, Step: step, Extra: extra})
 }
 
+// parseAttributesConfig reads and validates a checkpoint's genlab.config.
+func parseAttributesConfig(raw json.RawMessage) (AttributesConfig, error) {
+	var c AttributesConfig
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, fmt.Errorf("attributes: config: %w", err)
+	}
+	return c, c.Validate()
+}
+
 // LoadAttributeClassifier reads a checkpoint written by Save.
 func LoadAttributeClassifier(path string) (*AttributeClassifier, error) {
-	c, err := models.ReadConfig(path, AttributesFamily, func(raw json.RawMessage) (AttributesConfig, error) {
-		var c AttributesConfig
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return c, fmt.Errorf("attributes: config: %w", err)
-		}
-		return c, nil
-	})
+	c, err := models.OpenConfig(path, AttributesFamily, parseAttributesConfig, checkAttributes)
 	if err != nil {
 		return nil, err
 	}

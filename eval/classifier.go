@@ -46,6 +46,15 @@ func (c ClassifierConfig) withDefaults() ClassifierConfig {
 
 // Validate says what is wrong with a configuration, if anything.
 func (c ClassifierConfig) Validate() error {
+	b := models.Bounds{Prefix: "classifier"}
+	b.Int("in_channels", c.InChannels, 0, models.MaxInChannels)
+	b.Int("size", c.Size, 0, models.MaxImageSide)
+	b.Int("channels", c.Channels, 0, models.MaxChannels)
+	b.Int("features", c.Features, 0, models.MaxChannels)
+	b.Int("classes", c.Classes, 0, models.MaxClasses)
+	if err := b.Err(); err != nil {
+		return err
+	}
 	c = c.withDefaults()
 	if c.Size%4 != 0 || c.Size < 8 {
 		return fmt.Errorf("classifier: size %d: want a multiple of 4, at least 8", c.Size)
@@ -73,8 +82,18 @@ func NewClassifier(c ClassifierConfig, seed uint64) (*Classifier, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	c = c.withDefaults()
-	p := models.NewParams(tensor.Float32, seed)
+	return newClassifier(c.withDefaults(), models.NewParams(tensor.Float32, seed)), nil
+}
+
+// checkClassifier adds c's parameters to a shape-only store: the tensors c
+// implies, to check a checkpoint's header against before loading it.
+func checkClassifier(c ClassifierConfig, p *models.Params) error {
+	newClassifier(c.withDefaults(), p)
+	return nil
+}
+
+// newClassifier builds a classifier of a valid c, defaults filled in, over p.
+func newClassifier(c ClassifierConfig, p *models.Params) *Classifier {
 	ch, s := c.Channels, c.Size/4
 	m := &Classifier{Config: c, Params: p, infer: map[int]*inference{}}
 	m.c1 = models.NewConv(p, "conv1", c.InChannels, ch, 3, 1, 1)
@@ -83,7 +102,7 @@ func NewClassifier(c ClassifierConfig, seed uint64) (*Classifier, error) {
 	m.c4 = models.NewConv(p, "conv4", 2*ch, 2*ch, 3, 1, 1)
 	m.features = models.NewDense(p, "fc1", 2*ch*s*s, c.Features)
 	m.logits = models.NewDense(p, "fc2", c.Features, c.Classes)
-	return m, nil
+	return m
 }
 
 // Fwd returns the features (N,Features) and logits (N,Classes) of x (N,C,S,S)
@@ -282,15 +301,20 @@ func (m *Classifier) Save(path string, step int, extra map[string]string) error 
 	return models.SaveWeights(path, m.Params, models.Meta{Family: Family, Config: cfg, Step: step, Extra: extra})
 }
 
+// parseClassifierConfig reads and validates a checkpoint's genlab.config.
+func parseClassifierConfig(raw json.RawMessage) (ClassifierConfig, error) {
+	var c ClassifierConfig
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, fmt.Errorf("classifier: config: %w", err)
+	}
+	return c, c.Validate()
+}
+
 // LoadClassifier reads a classifier checkpoint written by Save.
 func LoadClassifier(path string) (*Classifier, error) {
-	meta, err := models.ReadMeta(path, Family)
+	c, err := models.OpenConfig(path, Family, parseClassifierConfig, checkClassifier)
 	if err != nil {
 		return nil, err
-	}
-	var c ClassifierConfig
-	if err := json.Unmarshal(meta.Config, &c); err != nil {
-		return nil, fmt.Errorf("classifier: %s: config: %v", path, err)
 	}
 	m, err := NewClassifier(c, 0)
 	if err != nil {

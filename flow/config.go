@@ -3,6 +3,8 @@ package flow
 import (
 	"encoding/json"
 	"fmt"
+
+	"genlab/models"
 )
 
 // Family is the checkpoint family of flows.
@@ -64,6 +66,21 @@ func NewConfig(size string, c, s int) (Config, error) {
 
 // Validate reports a config that cannot build a network.
 func (c Config) Validate() error {
+	b := models.Bounds{Prefix: "flow"}
+	b.Int("in_channels", c.InChannels, 1, models.MaxInChannels)
+	b.Int("levels", c.Levels, 1, 4)
+	b.Int("size", c.Size, 1, models.MaxImageSide)
+	b.Int("depth", c.Depth, 1, models.MaxLayers)
+	b.Int("hidden", c.Hidden, 1, models.MaxChannels)
+	b.Int("blocks", c.Blocks, 0, models.MaxLayers)
+	b.Int("groups", c.Groups, 1, models.MaxChannels)
+	b.Float("lr", c.LR, 0, 10)
+	b.Int("warmup", c.Warmup, 0, 1<<40)
+	b.Float("clip", c.Clip, 0, 1e9)
+	b.Int("batch", c.Batch, 1, models.MaxBatch)
+	if err := b.Err(); err != nil {
+		return err
+	}
 	switch {
 	case c.InChannels < 1:
 		return fmt.Errorf("flow: in_channels %d must be positive", c.InChannels)

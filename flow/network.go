@@ -73,7 +73,18 @@ func newNetwork(c Config, seed uint64, dt tensor.Dtype) (*Network, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	p := models.NewParams(dt, seed)
+	return addLevels(c, models.NewParams(dt, seed), seed), nil
+}
+
+// checkParams adds c's parameters to a shape-only store: the tensors c
+// implies, to check a checkpoint's header against before loading it.
+func checkParams(c Config, p *models.Params) error {
+	addLevels(c, p, 0)
+	return nil
+}
+
+// addLevels builds a network of a valid c over p.
+func addLevels(c Config, p *models.Params, seed uint64) *Network {
 	n := &Network{Config: c, Params: p, evals: map[graphKey]*evalGraph{}, hosts: map[graphKey]*hostNets{}}
 	rng := rand.New(rand.NewPCG(seed, 0x1d1d))
 	ch, side := c.InChannels, c.Size
@@ -94,7 +105,7 @@ func newNetwork(c Config, seed uint64, dt tensor.Dtype) (*Network, error) {
 		}
 		n.levels = append(n.levels, lv)
 	}
-	return n, nil
+	return n
 }
 
 func newCouplingNet(p *models.Params, name string, ch int, c Config) couplingNet {
@@ -128,8 +139,10 @@ const logScaleFactor = 3
 
 func newZeroConv(p *models.Params, name string, in, out int) zeroConv {
 	c := models.NewConv(p, name, in, out, 3, 1, 1)
-	p.Get(name + ".weight").Zero()
-	p.Get(name + ".bias").Zero()
+	if !p.ShapesOnly() {
+		p.Get(name + ".weight").Zero()
+		p.Get(name + ".bias").Zero()
+	}
 	p.Add(name+".logs", []int{out}, models.Const(0))
 	return zeroConv{conv: c, name: name, out: out}
 }
@@ -147,6 +160,15 @@ func (z zeroConv) Fwd(g *models.Graph, x *models.Node) *models.Node {
 // decomposed (Glow): W = P·(I+L)·(U + diag(sign·e^logs)). perm and sign are
 // fixed buffers kept in the checkpoint with the weights.
 func addInvConv(p *models.Params, name string, c int, rng *rand.Rand) {
+	if p.ShapesOnly() {
+		for _, s := range []struct {
+			suffix string
+			shape  []int
+		}{{"lower", []int{c, c}}, {"upper", []int{c, c}}, {"logs", []int{c}}, {"perm", []int{c}}, {"sign", []int{c}}} {
+			p.Add(name+"."+s.suffix, s.shape, nil)
+		}
+		return
+	}
 	g := mat.NewDense(c, c, nil)
 	for i := 0; i < c; i++ {
 		for j := 0; j < c; j++ {
@@ -229,9 +251,17 @@ func matchRows(q, a []float64, c int) []int {
 	return out
 }
 
+// OpenConfig reads the config of the checkpoint at path and checks it,
+// its tensors and the memory to load them before anything the size of the
+// model is allocated (models.OpenConfig): the first half of loading, and
+// what a resumed training run builds its network from.
+func OpenConfig(path string) (Config, error) {
+	return models.OpenConfig(path, Family, ParseConfig, checkParams)
+}
+
 // LoadNetwork rebuilds a network from a checkpoint and loads its weights.
 func LoadNetwork(path string) (*Network, error) {
-	c, err := models.ReadConfig(path, Family, ParseConfig)
+	c, err := OpenConfig(path)
 	if err != nil {
 		return nil, err
 	}

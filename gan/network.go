@@ -49,6 +49,24 @@ func DefaultConfig(c, s int) Config {
 
 // Validate reports a config that cannot be built.
 func (c Config) Validate() error {
+	b := models.Bounds{Prefix: "gan"}
+	b.Int("z_dim", c.ZDim, 1, models.MaxChannels)
+	b.Int("gen_ch", c.GenCh, 2, models.MaxChannels)
+	b.Int("disc_ch", c.DiscCh, 1, models.MaxChannels)
+	b.Int("groups", c.Groups, 1, models.MaxChannels)
+	b.Int("in_channels", c.InChannels, 1, models.MaxInChannels)
+	b.Int("size", c.Size, 4, models.MaxImageSide)
+	b.Int("classes", c.Classes, 0, models.MaxClasses)
+	b.Float("leaky_slope", c.Slope, 0, 1)
+	b.Float("lr", c.LR, 0, 10)
+	b.Float("d_lr", c.DLR, 0, 10)
+	b.Float("beta1", c.Beta1, 0, 1)
+	b.Float("beta2", c.Beta2, 0, 1)
+	b.Float("ema", c.EMA, 0, 1)
+	b.Int("batch", c.Batch, 1, models.MaxBatch)
+	if err := b.Err(); err != nil {
+		return err
+	}
 	switch {
 	case c.ZDim < 1 || c.GenCh < 2 || c.DiscCh < 1 || c.InChannels < 1:
 		return fmt.Errorf("gan: z_dim, gen_ch, disc_ch and in_channels must be positive (gen_ch ≥ 2)")
@@ -258,6 +276,13 @@ func NewNetworks(c Config, seed uint64) (*Networks, error) {
 	return &Networks{Config: c, G: NewGenerator(gp, c), D: NewDiscriminator(dp, c), GP: gp, DP: dp}, nil
 }
 
+// checkParams adds c's generator, all a checkpoint holds, to a shape-only
+// store: the tensors c implies, to check a header against before loading.
+func checkParams(c Config, p *models.Params) error {
+	NewGenerator(p, c)
+	return nil
+}
+
 // scalar is a float32 constant.
 func scalar(v float64) *models.Node { return gorgonia.NewConstant(float32(v)) }
 
@@ -273,11 +298,19 @@ func (o *ops) hingeTerm(s *models.Node, sign float64) *models.Node {
 
 func meanAll(x *gorgonia.Node) (*gorgonia.Node, error) { return gorgonia.Mean(x) }
 
+// OpenConfig reads the config of the checkpoint at path and checks it,
+// its tensors and the memory to load them before anything the size of the
+// model is allocated (models.OpenConfig): the first half of loading, and
+// what a resumed training run builds its network from.
+func OpenConfig(path string) (Config, error) {
+	return models.OpenConfig(path, Family, ParseConfig, checkParams)
+}
+
 // LoadNetworks rebuilds the networks from a checkpoint's config and loads
 // its weights (the generator's EMA, all a sampler needs) into GP; the
 // discriminator stays freshly initialised.
 func LoadNetworks(path string) (*Networks, error) {
-	c, err := models.ReadConfig(path, Family, ParseConfig)
+	c, err := OpenConfig(path)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"genlab/internal/atomicfile"
+	"genlab/internal/memory"
+	"genlab/internal/pathcheck"
 	"image"
 	"image/png"
 	"io"
@@ -13,9 +15,11 @@ import (
 	"github.com/disintegration/imaging"
 )
 
-// MaxPixels is the largest image Load decodes (width*height), so that a
-// small file claiming a huge size cannot exhaust memory.
-const MaxPixels = 1 << 27
+// MaxPixels is the largest image Load decodes (width*height, 4096x4096),
+// so that a small file claiming a huge size cannot exhaust memory: every
+// genlab model works at 28 to 32 pixels a side, and a 16-bit image of this
+// size decodes in about 200 MB.
+const MaxPixels = 1 << 24
 
 // Load decodes the PNG or JPEG image at path (GIF, BMP and TIFF also work),
 // applying a JPEG's EXIF orientation. Errors name the file:
@@ -24,20 +28,24 @@ const MaxPixels = 1 << 27
 //	images: open missing.png: no such file or directory
 //	images: broken.png: corrupt or truncated png image: unexpected EOF
 func Load(path string) (image.Image, error) {
+	if err := regular(path); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("images: %w", err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("images: %s: is a directory, not an image", path)
-	}
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
 		return nil, decodeError(path, format, err)
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return nil, fmt.Errorf("images: %s: %dx%d %s image is larger than the %d-pixel limit", path, cfg.Width, cfg.Height, format, MaxPixels)
+		return nil, fmt.Errorf("images: %s: %dx%d %s image is larger than the %d-pixel limit (4096x4096)", path, cfg.Width, cfg.Height, format, MaxPixels)
+	}
+	// Decoded at up to 8 bytes a pixel (16-bit RGBA), then converted.
+	if err := memory.Check("decoding "+path, memory.Mul(16, int64(cfg.Width), int64(cfg.Height))); err != nil {
+		return nil, fmt.Errorf("images: %w", err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("images: %s: %w", path, err)
@@ -47,6 +55,17 @@ func Load(path string) (image.Image, error) {
 		return nil, decodeError(path, format, err)
 	}
 	return img, nil
+}
+
+// regular refuses a path that is not a regular file before it is opened:
+// open blocks forever on a FIFO, and a device reads without end.
+func regular(path string) error {
+	err := pathcheck.Regular(path)
+	var nr *pathcheck.NotRegularError
+	if errors.As(err, &nr) {
+		return fmt.Errorf("images: %s: is %s, not an image", path, nr.Kind)
+	}
+	return nil // a missing file is reported by open, as before
 }
 
 func decodeError(path, format string, err error) error {
@@ -122,6 +141,9 @@ func Encode(w io.Writer, img image.Image, params string) error {
 // "" if it has none. It refuses a file that is not a PNG or whose chunks are
 // damaged.
 func ReadParameters(path string) (string, error) {
+	if err := regular(path); err != nil {
+		return "", err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("images: %w", err)

@@ -18,7 +18,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // testImage is a small RGB image with distinct pixels.
@@ -456,4 +458,34 @@ func stderr(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// TestLoadNotRegular: a FIFO or a device given as an image is refused
+// before open, which would block on a FIFO until a writer comes.
+func TestLoadNotRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "pipe.png")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	for path, kind := range map[string]string{fifo: "named pipe", "/dev/zero": "character device"} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), kind) || !strings.Contains(err.Error(), path) {
+				t.Errorf("Load(%s): err = %v; want one naming a %s", path, err, kind)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Load(%s) blocked", path)
+		}
+		go func() { _, err := ReadParameters(path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("ReadParameters(%s) read it", path)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("ReadParameters(%s) blocked", path)
+		}
+	}
 }

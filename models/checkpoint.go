@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"strconv"
 
 	"genlab/checkpoint"
+	"genlab/internal/memory"
+
+	"gorgonia.org/tensor"
 )
 
 // Tensors returns every parameter as a float32 checkpoint tensor, its name
@@ -36,11 +40,24 @@ func (p *Params) Load(f *checkpoint.File, prefix string) error {
 		if err != nil {
 			return &checkpoint.FormatError{File: f.Path, Reason: fmt.Sprintf("tensor %s%s: %v", prefix, n, err)}
 		}
+		if i, x, ok := firstNonFinite(v); ok {
+			return &checkpoint.FormatError{File: f.Path, Reason: fmt.Sprintf("tensor %q holds a non-finite value (element %d is %v): the weights are corrupt or training diverged", prefix+n, i, x)}
+		}
 		if err := p.SetFloat32s(n, v); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// firstNonFinite finds the first NaN or ±Inf of v.
+func firstNonFinite(v []float32) (int, float32, bool) {
+	for i, x := range v {
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return i, x, true
+		}
+	}
+	return 0, 0, false
 }
 
 func equalInts(a, b []int) bool {
@@ -128,6 +145,60 @@ func LoadWeights(path, family string, p *Params) (Meta, error) {
 		return Meta{}, err
 	}
 	return m, p.Load(f, "")
+}
+
+// OpenConfig is the checked first half of loading a model from a
+// checkpoint, done before anything the size of the model is allocated: it
+// reads the header (never the data), checks the family and format, parses
+// the config (parse validates it: every field within bounds), builds the
+// model into a shape-only store (NewShapeParams) with build, checks the
+// tensors the config implies against those the header declares, and
+// checks that loading the weights fits in memory. A config of 1e9 channels,
+// an image size that does not match the weights or a checkpoint of another
+// architecture is refused here with one line, in milliseconds.
+func OpenConfig[C any](path, family string, parse func(json.RawMessage) (C, error), build func(C, *Params) error) (C, error) {
+	var zero C
+	h, err := checkpoint.ReadHeader(path)
+	if err != nil {
+		return zero, err
+	}
+	meta, err := metaOf(path, h.Metadata, family)
+	if err != nil {
+		return zero, err
+	}
+	c, err := parse(meta.Config)
+	if err != nil {
+		return zero, fmt.Errorf("%s: %w", path, err)
+	}
+	p := NewShapeParams(tensor.Float32)
+	if err := build(c, p); err != nil {
+		return zero, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := h.CheckShapes(p.Shapes()); err != nil {
+		return zero, err
+	}
+	for _, t := range h.Tensors {
+		switch t.DType {
+		case "F32", "F64", "F16", "BF16":
+		default:
+			return zero, &checkpoint.FormatError{File: path, Reason: fmt.Sprintf("tensor %q is %s, want a float tensor (F32, F64, F16 or BF16)", t.Name, t.DType)}
+		}
+	}
+	if err := memory.Check("loading "+path, LoadBytes(h)); err != nil {
+		return zero, err
+	}
+	return c, nil
+}
+
+// LoadBytes estimates the peak memory of loading the weights h declares
+// (LoadWeights): the file read whole, the float32 parameters and the
+// float64 and float32 copies of the largest tensor while it is converted.
+func LoadBytes(h *checkpoint.Header) int64 {
+	var largest int64
+	for _, t := range h.Tensors {
+		largest = max(largest, t.NumElements())
+	}
+	return memory.Add(h.HeaderSize, h.DataSize, memory.Mul(4, h.NumElements()), memory.Mul(12, largest))
 }
 
 // ReadConfig reads a checkpoint's genlab.config as a family's config type:

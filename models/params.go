@@ -17,7 +17,22 @@ type Params struct {
 	names  []string // in creation order
 	byName map[string]*tensor.Dense
 	rng    *rand.Rand // for initialisation only
+	// shapes is set only in a store made by NewShapeParams: the shape of
+	// every parameter added, none of them allocated.
+	shapes map[string][]int
 }
+
+// NewShapeParams makes a store that records the names and shapes of the
+// parameters a model's constructor adds without allocating or initialising
+// any of them (Get returns nil): the tensors a config implies, to check a
+// checkpoint's header against before anything the size of the model is
+// allocated.
+func NewShapeParams(dt tensor.Dtype) *Params {
+	return &Params{dtype: dt, byName: map[string]*tensor.Dense{}, shapes: map[string][]int{}}
+}
+
+// ShapesOnly reports whether p records shapes only (NewShapeParams).
+func (p *Params) ShapesOnly() bool { return p.shapes != nil }
 
 // NewParams makes an empty store whose initialisation draws from seed.
 func NewParams(dt tensor.Dtype, seed uint64) *Params {
@@ -61,6 +76,14 @@ func (p *Params) Add(name string, shape []int, init Init) *tensor.Dense {
 	if _, dup := p.byName[name]; dup {
 		panic("models: parameter " + name + " added twice")
 	}
+	if p.shapes != nil {
+		if _, dup := p.shapes[name]; dup {
+			panic("models: parameter " + name + " added twice")
+		}
+		p.names = append(p.names, name)
+		p.shapes[name] = slices.Clone(shape)
+		return nil
+	}
 	n := tensor.Shape(shape).TotalSize()
 	vals := make([]float64, n)
 	init(p.rng, vals)
@@ -88,12 +111,16 @@ func (p *Params) Names() []string {
 	return s
 }
 
-// Get returns a parameter's tensor, or nil.
+// Get returns a parameter's tensor, or nil (always nil in a store made by
+// NewShapeParams).
 func (p *Params) Get(name string) *tensor.Dense { return p.byName[name] }
 
 // Count is the number of scalar weights.
 func (p *Params) Count() int {
 	n := 0
+	for _, s := range p.shapes {
+		n += tensor.Shape(s).TotalSize()
+	}
 	for _, t := range p.byName {
 		n += t.Shape().TotalSize()
 	}
@@ -102,7 +129,10 @@ func (p *Params) Count() int {
 
 // Shapes maps each name to its shape, for checking a checkpoint against a model.
 func (p *Params) Shapes() map[string][]int {
-	m := make(map[string][]int, len(p.byName))
+	m := make(map[string][]int, len(p.byName)+len(p.shapes))
+	for n, s := range p.shapes {
+		m[n] = slices.Clone(s)
+	}
 	for n, t := range p.byName {
 		m[n] = slices.Clone([]int(t.Shape()))
 	}

@@ -31,6 +31,15 @@ const PadToken = 0
 
 // Validate says what is wrong with a configuration, if anything.
 func (c TextEncoderConfig) Validate() error {
+	b := Bounds{Prefix: "text encoder"}
+	b.Int("vocabulary size", len(c.Vocab), 0, MaxClasses)
+	b.Int("length", c.Length, 0, MaxTokens)
+	b.Int("dim", c.Dim, 0, MaxChannels)
+	b.Int("layers", c.Layers, 0, MaxLayers)
+	b.Int("heads", c.Heads, 0, MaxHeads)
+	if err := b.Err(); err != nil {
+		return err
+	}
 	switch {
 	case len(c.Vocab) == 0:
 		return fmt.Errorf("text encoder: empty vocabulary")

@@ -68,6 +68,21 @@ func (c UNetConfig) withDefaults() UNetConfig {
 
 // Validate says what is wrong with a configuration, if anything.
 func (c UNetConfig) Validate() error {
+	// Zero fields take the reference network's values; anything negative
+	// or beyond genlab's generous bounds is refused before it is used.
+	b := Bounds{Prefix: "unet"}
+	b.Int("in_channels", c.InChannels, 0, MaxInChannels)
+	b.Int("size", c.Size, 0, MaxImageSide)
+	b.Int("channels", c.Channels, 0, MaxChannels)
+	b.Int("time_dim", c.TimeDim, 0, MaxChannels)
+	b.Int("heads", c.Heads, 0, MaxHeads)
+	b.Int("groups", c.Groups, 0, MaxChannels)
+	b.Int("context_dim", c.ContextDim, 0, MaxChannels)
+	b.Int("classes", c.Classes, 0, MaxClasses)
+	b.Int("cond_channels", c.CondChannels, 0, 2*MaxInChannels)
+	if err := b.Err(); err != nil {
+		return err
+	}
 	c = c.withDefaults()
 	switch {
 	case c.InChannels != 1 && c.InChannels != 3:

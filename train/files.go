@@ -1,12 +1,11 @@
 package train
 
 import (
-	"io"
-
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"fmt"
-	"genlab/internal/atomicfile"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -65,42 +64,70 @@ func prune(dir string, keep int) error {
 	return nil
 }
 
-// lossLog is loss.csv: step, then each loss (sorted names, "loss" first),
-// then elapsed seconds. Rows are buffered and flushed with each checkpoint,
-// so the file always matches the newest checkpoint or runs past it.
+// lossLog is loss.csv: a header (step, each loss with "loss" first,
+// seconds), then one row per step, the step first. The file is only ever
+// appended to: rows are buffered and appended, then synced, just before
+// each checkpoint is written, so the file always reaches the newest
+// checkpoint's step (or runs past it). A resume from step S cuts the file
+// back to its last complete row of a step <= S, dropping the rows of steps
+// the resumed run logs again and a row a crash tore; a kill at any moment
+// loses no row for good and leaves no temporary file.
 type lossLog struct {
 	path  string
 	names []string
 	rows  [][]string
-	kept  [][]string // rows from before a resume
+	// keep is how many bytes of the existing file the first flush keeps
+	// (0: a fresh run replaces it); -1 once that is done.
+	keep int64
 }
 
-// openLossLog keeps the rows of an earlier run up to step start (a resumed
-// run replaces what came after its checkpoint).
+// openLossLog reads the log a resumed run continues: up to its last
+// complete row of a step <= start. A fresh run (start 0) replaces the file.
 func openLossLog(path string, start int) (*lossLog, error) {
 	l := &lossLog{path: path}
+	removeStaleTemps(path)
 	if start == 0 {
 		return l, nil
 	}
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return l, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	recs, err := csv.NewReader(bufio.NewReader(f)).ReadAll()
-	if err != nil || len(recs) == 0 {
-		return l, nil // an unreadable old log is started afresh
-	}
-	l.names = recs[0][1 : len(recs[0])-1]
-	for _, r := range recs[1:] {
-		if s, err := strconv.Atoi(r[0]); err == nil && s <= start {
-			l.kept = append(l.kept, r)
+	var off int64
+	for first := true; ; first = false {
+		nl := bytes.IndexByte(b[off:], '\n')
+		if nl < 0 {
+			break // a torn last row, or none
 		}
+		line := string(b[off : off+int64(nl)])
+		rec, err := csv.NewReader(strings.NewReader(line)).Read()
+		if first {
+			if err != nil || len(rec) < 3 || rec[0] != "step" || rec[len(rec)-1] != "seconds" {
+				return l, nil // an unreadable old log is started afresh
+			}
+			l.names = rec[1 : len(rec)-1]
+		} else {
+			step, serr := strconv.Atoi(rec[0])
+			if err != nil || serr != nil || step > start || len(rec) != len(l.names)+2 {
+				break
+			}
+		}
+		off += int64(nl) + 1
 	}
+	l.keep = off
 	return l, nil
+}
+
+// removeStaleTemps deletes the temporary files of the atomic rewrites
+// earlier versions did (.loss.csv.tmp-*), which a crash could leave.
+func removeStaleTemps(path string) {
+	m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
+	for _, p := range m {
+		os.Remove(p)
+	}
 }
 
 func (l *lossLog) add(step int, losses map[string]float64, el time.Duration) {
@@ -120,18 +147,44 @@ func (l *lossLog) add(step int, losses map[string]float64, el time.Duration) {
 	l.rows = append(l.rows, append(row, strconv.FormatFloat(el.Seconds(), 'f', 2, 64)))
 }
 
-// flush rewrites the whole file atomically: small, and never half-written.
+// flush appends the buffered rows and syncs the file. The first flush
+// first cuts the file back to what openLossLog kept (writing the header
+// into an empty file).
 func (l *lossLog) flush() error {
-	if l.names == nil {
+	if l.names == nil || (l.keep < 0 && len(l.rows) == 0) {
 		return nil
 	}
-	return atomicfile.Write(l.path, func(f io.Writer) error {
-		w := csv.NewWriter(f)
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if l.keep == 0 {
 		w.Write(append(append([]string{"step"}, l.names...), "seconds"))
-		w.WriteAll(l.kept)
-		w.WriteAll(l.rows)
-		return w.Error()
-	})
+	}
+	w.WriteAll(l.rows)
+	err = w.Error()
+	if err == nil && l.keep >= 0 {
+		err = f.Truncate(l.keep)
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekEnd)
+	}
+	if err == nil {
+		_, err = f.Write(buf.Bytes())
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("train: %s: %w", l.path, err)
+	}
+	l.keep, l.rows = -1, nil
+	return nil
 }
 
 // TrainingTime is the wall time a run spent training up to step, from its
@@ -143,14 +196,19 @@ func TrainingTime(lossCSV string, step int) (time.Duration, error) {
 		return 0, err
 	}
 	defer f.Close()
-	recs, err := csv.NewReader(bufio.NewReader(f)).ReadAll()
+	cr := csv.NewReader(bufio.NewReader(f))
+	cr.FieldsPerRecord = -1 // a crash may have torn the last row
+	recs, err := cr.ReadAll()
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", lossCSV, err)
 	}
 	total, last := 0.0, 0.0
-	for _, r := range recs[min(1, len(recs)):] {
+	for i, r := range recs[min(1, len(recs)):] {
 		s, err1 := strconv.Atoi(r[0])
 		el, err2 := strconv.ParseFloat(r[len(r)-1], 64)
+		if (err1 != nil || err2 != nil || len(r) != len(recs[0])) && i == len(recs)-2 {
+			break // the torn last row of a crash, cut at the next resume
+		}
 		if err1 != nil || err2 != nil {
 			return 0, fmt.Errorf("%s: row %v is not step,...,seconds", lossCSV, r)
 		}

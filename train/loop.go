@@ -94,6 +94,9 @@ func Run(ctx context.Context, t Trainee, o Options) (Result, error) {
 	if o.Data == nil || o.Data.N < o.Batch {
 		return res, fmt.Errorf("train: the dataset has fewer images than one batch of %d", o.Batch)
 	}
+	if err := checkMemory(t, o); err != nil {
+		return res, err
+	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return res, err
 	}
@@ -141,14 +144,16 @@ func Run(ctx context.Context, t Trainee, o Options) (Result, error) {
 		}
 	}
 	save := func(step int) error {
+		// The log first: it always reaches the newest checkpoint, and a
+		// resume cuts back whatever runs past it.
+		if err := log.flush(); err != nil {
+			return err
+		}
 		path, err := saveCheckpoint(t, loader, o, step)
 		if err != nil {
 			return err
 		}
 		res.Checkpoint = path
-		if err := log.flush(); err != nil {
-			return err
-		}
 		report(step, nil, "saved "+path)
 		return prune(o.Out, o.Keep)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"genlab/checkpoint"
 	"genlab/datasets"
+	"genlab/internal/memory"
 	"genlab/models"
 
 	"gorgonia.org/tensor"
@@ -247,5 +248,90 @@ func TestTrainingTimeAddsResumedSessions(t *testing.T) {
 		if err != nil || got.Seconds() != want {
 			t.Errorf("TrainingTime to step %d = %v, %v; want %gs", step, got, err, want)
 		}
+	}
+}
+
+// TestLossLogSurvivesACrash simulates a kill -9 after the checkpoint of
+// step 10, while rows of steps 11-14 were being appended (the last one
+// torn), with a temporary file of an older genlab's rewrite left beside:
+// the resumed run's loss.csv is the uninterrupted run's, row for row, and
+// no temporary file remains.
+func TestLossLogSurvivesACrash(t *testing.T) {
+	straight, crashed := t.TempDir(), t.TempDir()
+	if _, err := Run(context.Background(), newAutoencoder(t, 8), opts(straight, 20)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), newAutoencoder(t, 8), opts(crashed, 10)); err != nil {
+		t.Fatal(err)
+	}
+	csvPath := filepath.Join(crashed, "loss.csv")
+	f, err := os.OpenFile(csvPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("11,0.5,1.00\n12,0.5,1.10\n13,0.5,1.20\n14,0.4")
+	f.Close()
+	stale := filepath.Join(crashed, ".loss.csv.tmp-1234")
+	os.WriteFile(stale, []byte("step,loss,seconds\n"), 0o644)
+	if _, err := TrainingTime(csvPath, 20); err != nil {
+		t.Errorf("TrainingTime on a torn log: %v", err)
+	}
+
+	o := opts(crashed, 20)
+	o.Resume = "latest"
+	if _, err := Run(context.Background(), newAutoencoder(t, 8), o); err != nil {
+		t.Fatal(err)
+	}
+	strip := func(dir string) []string {
+		b, _ := os.ReadFile(filepath.Join(dir, "loss.csv"))
+		var rows []string
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			rows = append(rows, l[:strings.LastIndex(l, ",")])
+		}
+		return rows
+	}
+	a, b := strip(straight), strip(crashed)
+	if !slices.Equal(a, b) || len(a) != 21 {
+		t.Errorf("loss.csv after the crash and resume:\n%s\nwant:\n%s", strings.Join(b, "\n"), strings.Join(a, "\n"))
+	}
+	if m, _ := filepath.Glob(filepath.Join(crashed, ".*tmp*")); len(m) > 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+}
+
+// TestLossLogRunsAheadOfCheckpoints: the log is appended before each
+// checkpoint is written, so a crash between the two never leaves the log
+// behind the newest checkpoint (which lost rows for good on resume).
+func TestLossLogRunsAheadOfCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	o := opts(dir, 10)
+	var rowsAtSave []int
+	o.Progress = func(p Progress) {
+		if strings.HasPrefix(p.Event, "saved ") {
+			b, _ := os.ReadFile(filepath.Join(dir, "loss.csv"))
+			rowsAtSave = append(rowsAtSave, strings.Count(string(b), "\n")-1)
+		}
+	}
+	if _, err := Run(context.Background(), newAutoencoder(t, 8), o); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rowsAtSave, []int{5, 10}) {
+		t.Errorf("rows of loss.csv when each checkpoint was saved: %v; want [5 10]", rowsAtSave)
+	}
+}
+
+// TestRunRefusesWhatMemoryCannotHold: a batch whose estimate exceeds the
+// limit is refused in one line before the first step and before the run
+// folder is made.
+func TestRunRefusesWhatMemoryCannotHold(t *testing.T) {
+	defer memory.SetLimit(0)
+	memory.SetLimit(1000)
+	dir := filepath.Join(t.TempDir(), "run")
+	_, err := Run(context.Background(), newAutoencoder(t, 8), opts(dir, 10))
+	if err == nil || !strings.Contains(err.Error(), "needs about") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v; want one line saying what it needs", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the refused run made its folder: %v", err)
 	}
 }

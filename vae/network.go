@@ -37,6 +37,21 @@ func DefaultConfig(c, s int) Config {
 
 // Validate reports a config that cannot build a network.
 func (c Config) Validate() error {
+	b := models.Bounds{Prefix: "vae"}
+	b.Int("in_channels", c.InChannels, 1, models.MaxInChannels)
+	b.Int("size", c.Size, 4, models.MaxImageSide)
+	b.Int("channels", c.Channels, 1, models.MaxChannels)
+	b.Int("latent", c.Latent, 1, models.MaxChannels)
+	b.Int("groups", c.Groups, 1, models.MaxChannels)
+	b.Float("lr", c.LR, 0, 10)
+	b.Int("warmup", c.Warmup, 0, 1<<40)
+	b.Float("clip", c.Clip, 0, 1e9)
+	b.Float("ema", c.EMA, 0, 1)
+	b.Int("batch", c.Batch, 0, models.MaxBatch)
+	b.Int("kl_warmup", c.KLWarmup, 0, 1<<40)
+	if err := b.Err(); err != nil {
+		return err
+	}
 	switch {
 	case c.InChannels < 1:
 		return fmt.Errorf("vae: in_channels %d must be positive", c.InChannels)
@@ -101,7 +116,18 @@ func NewNetwork(c Config, seed uint64) (*Network, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	p := models.NewParams(tensor.Float32, seed)
+	return newNetwork(c, models.NewParams(tensor.Float32, seed)), nil
+}
+
+// checkParams adds c's parameters to a shape-only store: the tensors c
+// implies, to check a checkpoint's header against before loading it.
+func checkParams(c Config, p *models.Params) error {
+	newNetwork(c, p)
+	return nil
+}
+
+// newNetwork builds a network of a valid c over p.
+func newNetwork(c Config, p *models.Params) *Network {
 	ch, g := c.Channels, c.Groups
 	n := &Network{Config: c, Params: p, graphs: map[graphKey]*forward{}}
 	n.encIn = models.NewConv(p, "enc.in", c.InChannels, ch, 3, 1, 1)
@@ -121,12 +147,20 @@ func NewNetwork(c Config, seed uint64) (*Network, error) {
 	n.decRes[2] = models.NewResBlock(p, "dec.res2", ch, ch, 0, g)
 	n.decNorm = models.NewNorm(p, "dec.norm", g, ch)
 	n.decOut = models.NewConv(p, "dec.out", ch, 2*c.InChannels, 3, 1, 1)
-	return n, nil
+	return n
+}
+
+// OpenConfig reads the config of the checkpoint at path and checks it,
+// its tensors and the memory to load them before anything the size of the
+// model is allocated (models.OpenConfig): the first half of loading, and
+// what a resumed training run builds its network from.
+func OpenConfig(path string) (Config, error) {
+	return models.OpenConfig(path, Family, ParseConfig, checkParams)
 }
 
 // LoadNetwork rebuilds a network from a checkpoint and loads its weights.
 func LoadNetwork(path string) (*Network, error) {
-	c, err := models.ReadConfig(path, Family, ParseConfig)
+	c, err := OpenConfig(path)
 	if err != nil {
 		return nil, err
 	}

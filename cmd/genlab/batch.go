@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"genlab/images"
+	"genlab/internal/pathcheck"
 
 	"github.com/urfave/cli/v2"
 )
@@ -42,6 +43,9 @@ type job struct {
 
 // readManifest expands a manifest into jobs, in order.
 func readManifest(path string) ([]job, error) {
+	if err := pathcheck.Regular(path); err != nil {
+		return nil, userErrorf("batch: --manifest: %v", err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, userErrorf("batch: %v", err)
@@ -82,6 +86,9 @@ func readManifest(path string) ([]job, error) {
 		count, err2 := strconv.Atoi(strings.TrimSpace(rec[col["count"]]))
 		if err1 != nil || err2 != nil || count < 1 || count > 1_000_000 {
 			return nil, userErrorf("batch: %s line %d: seed %q and count %q: want whole numbers, count 1 or more", path, line, rec[col["seed"]], rec[col["count"]])
+		}
+		if err := checkManifestRow(path, line, seed, count, len(jobs)); err != nil {
+			return nil, err
 		}
 		for j := 0; j < count; j++ {
 			jobs = append(jobs, job{index: len(jobs), seed: seed + uint64(j), class: class})

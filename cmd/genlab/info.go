@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"genlab/checkpoint"
 
@@ -48,25 +52,38 @@ func info(c *cli.Context) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	fmt.Fprintf(w, "%s\n", path)
+	fmt.Fprintf(w, "%s\n", printable(path))
 	keys := make([]string, 0, len(h.Metadata))
 	for k := range h.Metadata {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		v := h.Metadata[k]
+		v := printable(h.Metadata[k])
 		if k == checkpoint.KeyConfig {
+			// Valid JSON holds no raw control characters: its strings
+			// escape them.
 			var pretty bytes.Buffer
-			if json.Indent(&pretty, []byte(v), "  ", "  ") == nil {
+			if json.Indent(&pretty, []byte(h.Metadata[k]), "  ", "  ") == nil {
 				v = pretty.String()
 			}
 		}
-		fmt.Fprintf(w, "  %s: %s\n", k, v)
+		fmt.Fprintf(w, "  %s: %s\n", printable(k), v)
 	}
 	fmt.Fprintf(w, "%d tensors, %d parameters\n", len(h.Tensors), h.NumElements())
 	for _, t := range h.Tensors {
-		fmt.Fprintf(w, "  %-40s %s %v\n", t.Name, t.DType, t.Shape)
+		fmt.Fprintf(w, "  %-40s %s %v\n", printable(t.Name), t.DType, t.Shape)
 	}
 	return nil
+}
+
+// printable returns s as it is when it holds only printable characters,
+// else quoted with Go escapes:
+// a name read from a file must not move the cursor, clear the screen or
+// forge lines of the listing with newlines and terminal escape sequences.
+func printable(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 && !strings.ContainsRune(s, utf8.RuneError) {
+		return s
+	}
+	return strconv.QuoteToGraphic(s)
 }

@@ -54,6 +54,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 	}
 	setUsageError(app.Commands)
+	addChecks(app.Commands)
 	return app
 }
 

@@ -191,8 +191,11 @@ func TestSampleDiffusionPrompt(t *testing.T) {
 	if p, err := images.ParseParameters(params); err != nil || p.Prompt != "a small red square at the top right" {
 		t.Errorf("parameters %q: %+v %v", params, p, err)
 	}
-	wantUserError(t, `unknown word "pink"`, "sample", "diffusion", "--ckpt", ckpt, "--prompt", "a pink square", "--out", out)
-	wantUserError(t, "genlab superres", "sample", "diffusion", "--ckpt", lowres, "--out", out)
+	// A fresh folder: into out, the refusal to replace its images comes first.
+	fresh := t.TempDir()
+	wantUserError(t, `unknown word "pink"`, "sample", "diffusion", "--ckpt", ckpt, "--prompt", "a pink square", "--out", fresh)
+	wantUserError(t, "genlab superres", "sample", "diffusion", "--ckpt", lowres, "--out", fresh)
+	wantUserError(t, "from an earlier run", "sample", "diffusion", "--ckpt", ckpt, "--prompt", "a red square", "--out", out)
 }
 
 // eval-tasks scores an MNIST and a shapes super-resolution model, each

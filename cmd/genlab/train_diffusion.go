@@ -21,8 +21,8 @@ func trainDiffusion(c *cli.Context) error {
 	out, steps, resume := r.out, r.steps, r.resume
 	var cfg diffusion.Config
 	if resume != "" {
-		if cfg, err = diffusion.ParseConfig(r.config); err != nil {
-			return fmt.Errorf("%s: %w", resume, err)
+		if cfg, err = diffusion.OpenConfig(resume); err != nil {
+			return err
 		}
 	}
 	set, dataName, err := trainData(c, diffusion.Family, r, cfg.Data)
@@ -71,7 +71,7 @@ func trainDiffusion(c *cli.Context) error {
 			tr.GridSource = test
 		}
 	}
-	fmt.Fprintf(c.App.ErrWriter, "training a %s %s diffusion model (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+	fmt.Fprintf(c.App.Writer, "training a %s %s diffusion model (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
 		cfg.Size, cfg.Cond, net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
 	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, gridN, resume)
 }

@@ -17,8 +17,8 @@ func trainFlow(c *cli.Context) error {
 	out, steps, resume := r.out, r.steps, r.resume
 	var cfg flow.Config
 	if resume != "" {
-		if cfg, err = flow.ParseConfig(r.config); err != nil {
-			return fmt.Errorf("%s: %w", resume, err)
+		if cfg, err = flow.OpenConfig(resume); err != nil {
+			return err
 		}
 	} else if cond := c.String("cond"); cond != "none" {
 		return userErrorf("train flow: --cond %s: the flow is unconditional; use --cond none", cond)
@@ -50,7 +50,7 @@ func trainFlow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.ErrWriter, "training a flow (%d levels of %d steps, %d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+	fmt.Fprintf(c.App.Writer, "training a flow (%d levels of %d steps, %d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
 		cfg.Levels, cfg.Depth, net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
 	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, 64, resume)
 }

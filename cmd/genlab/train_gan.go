@@ -17,8 +17,8 @@ func trainGAN(c *cli.Context) error {
 	out, steps, resume := r.out, r.steps, r.resume
 	var cfg gan.Config
 	if resume != "" {
-		if cfg, err = gan.ParseConfig(r.config); err != nil {
-			return fmt.Errorf("%s: %w", resume, err)
+		if cfg, err = gan.OpenConfig(resume); err != nil {
+			return err
 		}
 	}
 	set, dataName, err := trainData(c, gan.Family, r, cfg.Data)
@@ -63,7 +63,7 @@ func trainGAN(c *cli.Context) error {
 		kind = "a class-conditional"
 		gridN = 10 * cfg.Classes // one row per class
 	}
-	fmt.Fprintf(c.App.ErrWriter, "training %s GAN (generator %d, discriminator %d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+	fmt.Fprintf(c.App.Writer, "training %s GAN (generator %d, discriminator %d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
 		kind, net.GP.Count(), net.DP.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
 	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, gridN, resume)
 }

@@ -17,8 +17,8 @@ func trainVAE(c *cli.Context) error {
 	out, steps, resume := r.out, r.steps, r.resume
 	var cfg vae.Config
 	if resume != "" {
-		if cfg, err = vae.ParseConfig(r.config); err != nil {
-			return fmt.Errorf("%s: %w", resume, err)
+		if cfg, err = vae.OpenConfig(resume); err != nil {
+			return err
 		}
 	}
 	set, dataName, err := trainData(c, vae.Family, r, cfg.Data)
@@ -43,7 +43,7 @@ func trainVAE(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.ErrWriter, "training a VAE (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
+	fmt.Fprintf(c.App.Writer, "training a VAE (%d parameters, %s) on %s for %d steps at batch %d; run folder %s\n",
 		net.Params.Count(), models.BLASName, dataName, steps, cfg.Batch, out)
 	return runTraining(c, tr, set, dataName, out, steps, cfg.Batch, 64, resume)
 }

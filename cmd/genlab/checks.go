@@ -1,0 +1,339 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"genlab/checkpoint"
+	"genlab/images"
+	"genlab/internal/memory"
+	"genlab/internal/pathcheck"
+	"genlab/models"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Checks every command gets before its action runs, so that each command
+// needs no code of its own for them: --max-memory, float flags that must
+// be finite and within sense, count flags that must not be negative, seeds
+// a PNG can name, outputs that would destroy a file (--overwrite), and the
+// memory a request on a checkpoint needs.
+
+// maxMemoryFlag overrides the memory genlab plans for: by default a model
+// or a request whose estimate exceeds the machine's MemAvailable is refused
+// before it starts.
+func maxMemoryFlag() *cli.StringFlag {
+	return &cli.StringFlag{
+		Name:  "max-memory",
+		Usage: "memory genlab may plan to use, e.g. 8G (default: what the machine has available)",
+	}
+}
+
+// addChecks gives every command that does work --max-memory (and
+// --overwrite, if it writes outputs) and runs checkFlags, checkOutputs and
+// checkRequest before it.
+func addChecks(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if len(c.Subcommands) > 0 {
+			addChecks(c.Subcommands)
+			continue
+		}
+		if c.Action == nil {
+			continue
+		}
+		// A command that declares either flag itself keeps its own.
+		if !commandHas(c, "max-memory") {
+			c.Flags = append(c.Flags, maxMemoryFlag())
+		}
+		if writesOutputs(c) && !commandHas(c, "overwrite") {
+			c.Flags = append(c.Flags, &cli.BoolFlag{Name: "overwrite",
+				Usage: "replace existing outputs, even files genlab did not write and the command's own inputs"})
+		}
+		before := c.Before
+		c.Before = func(ctx *cli.Context) error {
+			memory.SetLimit(0)
+			if s := ctx.String("max-memory"); s != "" {
+				n, err := memory.ParseSize(s)
+				if err != nil {
+					return userErrorf("%s: --max-memory: %v", ctx.Command.Name, err)
+				}
+				memory.SetLimit(n)
+			}
+			if err := checkFlags(ctx); err != nil {
+				return err
+			}
+			if err := checkOutputs(ctx); err != nil {
+				return err
+			}
+			if err := checkRequest(ctx); err != nil {
+				return err
+			}
+			if before != nil {
+				return before(ctx)
+			}
+			return nil
+		}
+	}
+}
+
+// floatRanges bound the float flags whose sense has limits; every other
+// float flag must only be finite.
+var floatRanges = map[string][2]float64{
+	"guidance":         {0, 100},
+	"inpaint-guidance": {0, 100},
+	"lr":               {0, 10},
+	"ema":              {0, 1},
+	"eta":              {0, 10},
+	"strength":         {0, 1},
+	"temperature":      {0, 100},
+}
+
+// negativeInts are the int flags where a negative value means something
+// (a recipe's default).
+var negativeInts = map[string]bool{"warmup": true}
+
+// anySeed are the commands whose --seed names no image (a shuffle, a
+// run), so it may take the whole uint64 range.
+var anySeed = map[string]bool{"show": true, "check": true, "train": true}
+
+// checkFlags refuses, before any work, a float flag that is NaN, infinite
+// or out of its range, a negative count, and a seed whose images' seeds
+// (seed+i) the PNG parameters cannot record.
+func checkFlags(ctx *cli.Context) error {
+	verb := ctx.Command.Name
+	for _, f := range ctx.Command.Flags {
+		name := f.Names()[0]
+		if !ctx.IsSet(name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.Float64Flag:
+			v := ctx.Float64(name)
+			r, ok := floatRanges[name]
+			if math.IsNaN(v) || math.IsInf(v, 0) || ok && (v < r[0] || v > r[1]) {
+				if ok {
+					return userErrorf("%s: --%s %v: want a number from %g to %g", verb, name, v, r[0], r[1])
+				}
+				return userErrorf("%s: --%s %v: want a finite number", verb, name, v)
+			}
+		case *cli.IntFlag:
+			if v := ctx.Int(name); v < 0 && !negativeInts[name] {
+				return userErrorf("%s: --%s %d: want 0 or more", verb, name, v)
+			}
+		case *cli.Uint64Flag:
+			if name != "seed" || anySeed[verb] {
+				continue
+			}
+			n := 1
+			if hasFlag(ctx, "n") {
+				n = max(1, ctx.Int("n"))
+			}
+			if err := checkSeeds(verb, ctx.Uint64(name), n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkSeeds refuses seeds past what a PNG's parameters (a signed 64-bit
+// Seed, as AUTOMATIC1111 writes it) can name: n images take seed to
+// seed+n-1.
+func checkSeeds(verb string, seed uint64, n int) error {
+	if seed > math.MaxInt64 || uint64(n-1) > math.MaxInt64-seed {
+		return userErrorf("%s: --seed %d: the images' seeds (seed+i for %d images) must stay within 0 to %d, the seeds a PNG's parameters can record",
+			verb, seed, n, int64(math.MaxInt64))
+	}
+	return nil
+}
+
+func hasFlag(ctx *cli.Context, name string) bool { return commandHas(ctx.Command, name) }
+
+func commandHas(c *cli.Command, name string) bool {
+	for _, f := range c.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkRequest estimates the memory of what a command asks of a
+// checkpoint (--ckpt): the weights, the --n images held (and
+// --bpd-images test images), and one --batch in flight, and refuses it
+// with one line when it exceeds the limit. A checkpoint it cannot read is
+// left for the command to report.
+func checkRequest(ctx *cli.Context) error {
+	if !hasFlag(ctx, "ckpt") {
+		return nil
+	}
+	for _, path := range ctx.StringSlice("ckpt") { // compare takes several
+		if err := checkRequestOn(ctx, path); err != nil {
+			return err
+		}
+	}
+	if p := ctx.String("ckpt"); p != "" {
+		return checkRequestOn(ctx, p)
+	}
+	return nil
+}
+
+func checkRequestOn(ctx *cli.Context, path string) error {
+	h, err := checkpoint.ReadHeader(path)
+	if err != nil {
+		return nil
+	}
+	n, batch, bpd := int64(1), int64(16), int64(0)
+	if hasFlag(ctx, "n") {
+		n = int64(max(1, ctx.Int("n")))
+	}
+	if hasFlag(ctx, "batch") {
+		batch = int64(max(1, ctx.Int("batch")))
+	}
+	if hasFlag(ctx, "bpd-images") {
+		bpd = int64(max(0, ctx.Int("bpd-images")))
+	}
+	batch = min(batch, max(n, bpd))
+	need := requestBytes(h, n, batch, bpd)
+	what := fmt.Sprintf("%s: %d images at a batch of %d", ctx.Command.Name, n, batch)
+	if bpd > 0 {
+		what += fmt.Sprintf(" and bits/dim on %d", bpd)
+	}
+	if err := memory.Check(what+" from "+path, need); err != nil {
+		return userErrorf("%v", err)
+	}
+	return nil
+}
+
+// requestBytes is checkRequest's estimate. Measured: sampling a diffusion
+// UNet of width C on S×S images holds about 40·C·S² floats per image in
+// flight (the small UNet, C 32: 3.6 MB an image at 28×28); the widest
+// conv of the header (3·2C, attention's qkv) stands in for the width, so
+// 8 floats per pixel and channel of it bound that from above.
+func requestBytes(h *checkpoint.Header, n, batch, bpd int64) int64 {
+	c, s := imageShape(h.Metadata[checkpoint.KeyConfig])
+	var width int64 = 64
+	for _, t := range h.Tensors {
+		if len(t.Shape) == 4 {
+			width = max(width, int64(t.Shape[0]))
+		}
+	}
+	pixels := memory.Mul(s, s)
+	image := memory.Mul(4, c, pixels)
+	held := memory.Mul(3, memory.Add(n, bpd), image)
+	inflight := memory.Mul(4*8, batch, width, pixels)
+	return memory.Add(models.LoadBytes(h), held, inflight)
+}
+
+// imageShape reads the image channels and side from a config of any
+// family (in_channels and size, at the top or under "unet"); 3×32 if they
+// are not there.
+func imageShape(config string) (channels, side int64) {
+	var cfg struct {
+		InChannels int64 `json:"in_channels"`
+		Size       int64 `json:"size"`
+		UNet       struct {
+			InChannels int64 `json:"in_channels"`
+			Size       int64 `json:"size"`
+		} `json:"unet"`
+	}
+	json.Unmarshal([]byte(config), &cfg)
+	channels, side = max(cfg.InChannels, cfg.UNet.InChannels), max(cfg.Size, cfg.UNet.Size)
+	if channels < 1 || channels > models.MaxInChannels {
+		channels = 3
+	}
+	if side < 1 || side > models.MaxImageSide {
+		side = 32
+	}
+	return channels, side
+}
+
+// fileOutputs are the flags naming a file a command writes, dirOutputs
+// those naming a folder it writes into, by command.
+var (
+	fileOutputs = map[string][]string{
+		"edit": {"out"}, "inpaint": {"out"}, "superres": {"out"}, "style": {"out"},
+		"sample": {"grid"}, "txt2img": {"grid"}, "show": {"grid"},
+	}
+	dirOutputs = map[string][]string{
+		"sample": {"out"}, "txt2img": {"out"}, "batch": {"out"}, "compare": {"out"},
+		"eval-tasks": {"out"}, "train": {"out"}, "ui": {"out"},
+	}
+)
+
+func writesOutputs(c *cli.Command) bool {
+	return len(fileOutputs[c.Name])+len(dirOutputs[c.Name]) > 0
+}
+
+// checkOutputs refuses, before any work, an output that would destroy
+// something: a file output over a directory, a device, one of the
+// command's inputs or a file genlab did not write (images.CheckOutput),
+// a folder output that is a file, and a sample run whose images would
+// replace an earlier run's of the same names. --overwrite allows all but
+// directories and devices.
+func checkOutputs(ctx *cli.Context) error {
+	verb := ctx.Command.Name
+	if !writesOutputs(ctx.Command) {
+		return nil
+	}
+	overwrite := ctx.Bool("overwrite")
+	var inputs []string
+	outs := map[string]bool{}
+	for _, f := range append(fileOutputs[verb], dirOutputs[verb]...) {
+		outs[f] = true
+	}
+	for _, f := range ctx.Command.Flags {
+		name := f.Names()[0]
+		if outs[name] {
+			continue
+		}
+		switch f.(type) {
+		case *cli.StringFlag:
+			inputs = append(inputs, ctx.String(name))
+		case *cli.StringSliceFlag:
+			inputs = append(inputs, ctx.StringSlice(name)...)
+		}
+	}
+	for _, name := range fileOutputs[verb] {
+		if p := ctx.String(name); p != "" {
+			if err := images.CheckOutput("--"+name, p, overwrite, inputs...); err != nil {
+				return userErrorf("%s: %v", verb, err)
+			}
+		}
+	}
+	for _, name := range dirOutputs[verb] {
+		if p := ctx.String(name); p != "" {
+			if err := pathcheck.OutputDir("--"+name, p); err != nil {
+				return userErrorf("%s: %v", verb, err)
+			}
+		}
+	}
+	if (verb == "sample" || verb == "txt2img") && !overwrite {
+		if clash := images.SampleClash(ctx.String("out"), max(1, ctx.Int("n")), ctx.Uint64("seed")); clash != "" {
+			return userErrorf("%s: %s is there from an earlier run with these seeds: choose another --out or --seed, or --overwrite to replace its images", verb, clash)
+		}
+	}
+	return nil
+}
+
+// jobBytes is what one manifest image costs batch before it is drawn: its
+// job in the list and in the list of those still to do, with slack.
+const jobBytes = 64
+
+// checkManifestRow refuses a manifest row whose seeds (seed to
+// seed+count-1) a PNG cannot name, or that takes the manifest past what
+// the machine can hold, before batch expands it.
+func checkManifestRow(path string, line int, seed uint64, count, before int) error {
+	if seed > math.MaxInt64 || uint64(count-1) > math.MaxInt64-seed {
+		return userErrorf("batch: %s line %d: seed %d with count %d: the images' seeds must stay within 0 to %d, the seeds a PNG's parameters can record",
+			path, line, seed, count, int64(math.MaxInt64))
+	}
+	total := int64(before) + int64(count)
+	if err := memory.Check(fmt.Sprintf("batch: %s (%d images by line %d)", path, total, line), memory.Mul(jobBytes, total)); err != nil {
+		return userErrorf("%v", err)
+	}
+	return nil
+}
