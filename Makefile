@@ -60,12 +60,21 @@ build: deps
 # The main job on the embedded default data (MNIST from the Go module
 # proxy): a tiny class-conditional diffusion model trained for a few
 # minutes, and a grid of its samples with one row per digit.
+DEMO_TRAIN := ./$(BIN) train diffusion --data mnist --cond class --size tiny --steps 2400 --batch 64 \
+	--save-every 800 --out $(DEMO)/diffusion
+# A rerun keeps a finished run, resumes an interrupted one, and draws the
+# samples again over the demo's own images.
 demo: build
 	@mkdir -p $(DEMO)
-	./$(BIN) train diffusion --data mnist --cond class --size tiny --steps 2400 --batch 64 \
-		--save-every 800 --out $(DEMO)/diffusion
+	@if [ -f $(DEMO)/diffusion/ckpt-002400.safetensors ]; then \
+		echo "demo: $(DEMO)/diffusion is trained already (rm -rf $(DEMO) to train it again)"; \
+	elif ls $(DEMO)/diffusion/ckpt-*.safetensors >/dev/null 2>&1; then \
+		echo "$(DEMO_TRAIN) --resume latest"; $(DEMO_TRAIN) --resume latest; \
+	else \
+		echo "$(DEMO_TRAIN)"; $(DEMO_TRAIN); \
+	fi
 	./$(BIN) sample diffusion --ckpt $(DEMO)/diffusion/ckpt-002400.safetensors --n 100 --seed 0 \
-		--steps 50 --guidance 2 --out $(DEMO)/samples --grid $(DEMO)/digits.png
+		--steps 50 --guidance 2 --out $(DEMO)/samples --grid $(DEMO)/digits.png --overwrite
 	@echo
 	@echo "demo: samples, one row per digit 0-9: $(DEMO)/digits.png"
 	@echo "      training run (checkpoints, grids, loss.csv, loss.png): $(DEMO)/diffusion"
