@@ -145,9 +145,20 @@ func batch(c *cli.Context) error {
 		if err := p.Check(one); err != nil {
 			return userErrorf("batch: %s: image %d: %v (%s)", c.String("manifest"), j.index, err, ckpt)
 		}
-		if _, err := images.Load(filepath.Join(out, images.SampleName(j.index, int64(j.seed), j.class))); err == nil {
-			done++
-			continue
+		name := filepath.Join(out, images.SampleName(j.index, int64(j.seed), j.class))
+		if _, err := images.Load(name); err == nil {
+			want := ""
+			if !c.Bool("no-metadata") {
+				want = p.Parameters(one, 0).String()
+			}
+			switch same, had := sameSettings(name, want); {
+			case same:
+				done++
+				continue
+			case !c.Bool("overwrite"):
+				return userErrorf("batch: %s was drawn with other settings (%s; this run: %s): choose another --out, or --overwrite to draw it again",
+					name, oneLine(had), oneLine(want))
+			}
 		}
 		todo = append(todo, j)
 	}
@@ -176,4 +187,29 @@ func batch(c *cli.Context) error {
 	bar.done()
 	fmt.Fprintf(c.App.Writer, "shard %d/%d: wrote %d images to %s (%d were there already)\n", shard, shards, len(todo), out, done)
 	return nil
+}
+
+// sameSettings says whether the PNG at path was drawn with the settings
+// want (its parameters chunk, "" for none), whatever the checkpoint's file
+// is called now (the model is told by its hash); had is what it records.
+func sameSettings(path, want string) (same bool, had string) {
+	had, _ = images.ReadParameters(path)
+	if had == want {
+		return true, had
+	}
+	a, errA := images.ParseParameters(had)
+	b, errB := images.ParseParameters(want)
+	if errA != nil || errB != nil {
+		return false, had
+	}
+	a.Model, b.Model = "", ""
+	return a.String() == b.String(), had
+}
+
+// oneLine shows a parameters chunk on one line.
+func oneLine(s string) string {
+	if s == "" {
+		return "no parameters"
+	}
+	return safeText(strings.ReplaceAll(s, "\n", " / "))
 }

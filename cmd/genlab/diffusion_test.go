@@ -163,6 +163,30 @@ func TestBatchShardsMatchOneRun(t *testing.T) {
 	if !strings.Contains(stdout, "wrote 0 images") {
 		t.Errorf("rerun: %s", stdout)
 	}
+	// A rerun with other settings is refused before any work, not counted
+	// as done.
+	wantUserError(t, "other settings", "batch", "--ckpt", ckpt, "--manifest", manifest, "--steps", "6", "--batch", "25", "--out", one)
+}
+
+// --overwrite draws the images of a batch folder again with the new
+// settings.
+func TestBatchRerunWithOtherSettings(t *testing.T) {
+	ckpt := tinyCheckpoint(t)
+	manifest := filepath.Join(t.TempDir(), "manifest.csv")
+	os.WriteFile(manifest, []byte("class,seed,count\n3,100,2\n"), 0o644)
+	out := t.TempDir()
+	args := []string{"batch", "--ckpt", ckpt, "--manifest", manifest, "--out", out}
+	if status, _, stderr := genlab(t, append(args, "--steps", "2")...); status != 0 {
+		t.Fatalf("exit %d: %s", status, stderr)
+	}
+	status, stdout, stderr := genlab(t, append(args, "--steps", "3", "--overwrite")...)
+	if status != 0 || !strings.Contains(stdout, "wrote 2 images") {
+		t.Fatalf("--overwrite: exit %d: %s %s", status, stdout, stderr)
+	}
+	params, _ := images.ReadParameters(filepath.Join(out, "00001-101-c3.png"))
+	if !strings.Contains(params, "Steps: 3,") {
+		t.Errorf("redrawn image records %q", params)
+	}
 }
 
 // N steps, then a resume of N more, give the same checkpoint bytes as 2N
