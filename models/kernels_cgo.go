@@ -399,6 +399,87 @@ AVX2 static void softmax_rows_avx2(float *a, long rows, long n) {
 	}
 }
 
+// The rows [lo,hi) of y = x·Wᵀ + b, with wt = Wᵀ (in×out, row-major):
+// y[r][o] = b[o] + Σₖ x[r][k]·wt[k][o]. Every output is one chain of
+// multiply-adds over k in order, starting from b[o], in one arithmetic per
+// level (FMA with AVX2 and AVX-512, multiply then add at the baseline),
+// whichever block of rows or columns, vector lane or tail it falls in: a
+// row's result is a function of that row and W alone, not of the batch.
+// Blocks of 8 rows share each load of wt.
+static void linear_rows_base(const float *x, const float *wt, const float *b, float *y, long lo, long hi, long in, long out) {
+	for (long r = lo; r < hi; r++) {
+		float *yr = y + r * out;
+		for (long o = 0; o < out; o++)
+			yr[o] = b[o];
+		for (long k = 0; k < in; k++) {
+			float xv = x[r * in + k];
+			const float *w = wt + k * out;
+			for (long o = 0; o < out; o++)
+				yr[o] = yr[o] + xv * w[o];
+		}
+	}
+}
+
+AVX2 static void linear_rows_avx2(const float *x, const float *wt, const float *b, float *y, long lo, long hi, long in, long out) {
+	long r = lo;
+	for (; r + 8 <= hi; r += 8) {
+		long o = 0;
+		for (; o + 8 <= out; o += 8) {
+			__m256 acc[8];
+			for (int i = 0; i < 8; i++)
+				acc[i] = _mm256_loadu_ps(b + o);
+			for (long k = 0; k < in; k++) {
+				__m256 w = _mm256_loadu_ps(wt + k * out + o);
+				for (int i = 0; i < 8; i++)
+					acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(x[(r + i) * in + k]), w, acc[i]);
+			}
+			for (int i = 0; i < 8; i++)
+				_mm256_storeu_ps(y + (r + i) * out + o, acc[i]);
+		}
+		for (; o < out; o++)
+			for (int i = 0; i < 8; i++) {
+				float a = b[o];
+				for (long k = 0; k < in; k++)
+					a = fmaf(x[(r + i) * in + k], wt[k * out + o], a);
+				y[(r + i) * out + o] = a;
+			}
+	}
+	for (; r < hi; r++) {
+		long o = 0;
+		for (; o + 8 <= out; o += 8) {
+			__m256 acc = _mm256_loadu_ps(b + o);
+			for (long k = 0; k < in; k++)
+				acc = _mm256_fmadd_ps(_mm256_set1_ps(x[r * in + k]), _mm256_loadu_ps(wt + k * out + o), acc);
+			_mm256_storeu_ps(y + r * out + o, acc);
+		}
+		for (; o < out; o++) {
+			float a = b[o];
+			for (long k = 0; k < in; k++)
+				a = fmaf(x[r * in + k], wt[k * out + o], a);
+			y[r * out + o] = a;
+		}
+	}
+}
+
+AVX512 static void linear_rows_avx512(const float *x, const float *wt, const float *b, float *y, long lo, long hi, long in, long out) {
+	for (long r = lo; r < hi; r += 8) {
+		int rows = hi - r < 8 ? (int)(hi - r) : 8;
+		for (long o = 0; o < out; o += 16) {
+			__mmask16 m = out - o >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (out - o)) - 1);
+			__m512 acc[8];
+			for (int i = 0; i < rows; i++)
+				acc[i] = _mm512_maskz_loadu_ps(m, b + o);
+			for (long k = 0; k < in; k++) {
+				__m512 w = _mm512_maskz_loadu_ps(m, wt + k * out + o);
+				for (int i = 0; i < rows; i++)
+					acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(x[(r + i) * in + k]), w, acc[i]);
+			}
+			for (int i = 0; i < rows; i++)
+				_mm512_mask_storeu_ps(y + (r + i) * out + o, m, acc[i]);
+		}
+	}
+}
+
 // out[r] = Σ x[r·p : (r+1)·p] for rows [lo,hi).
 INL void k_row_sums(const float *x, double *out, long lo, long hi, long p) {
 	for (long r = lo; r < hi; r++)
@@ -484,6 +565,10 @@ static void genlab_pad_planes(const float *x, float *xp, long c, long h, long w,
 static void genlab_unpad_planes(const float *op, float *y, const float *b, long c, long ho, long wo, long wq) {
 	DISPATCH(unpad_planes, op, y, b, c, ho, wo, wq)
 }
+static void genlab_linear_rows(const float *x, const float *wt, const float *b, float *y, long lo, long hi, long in, long out) {
+	DISPATCH(linear_rows, x, wt, b, y, lo, hi, in, out)
+}
+
 static void genlab_softmax_rows(float *a, long rows, long n) {
 	if (pick()) softmax_rows_avx2(a, rows, n); else softmax_rows_base(a, rows, n);
 }
@@ -606,4 +691,14 @@ func softmaxRows32(a []float32, n int) {
 		return
 	}
 	C.genlab_softmax_rows(f32p(a), C.long(len(a)/n), C.long(n))
+}
+
+// linearRows32 sets rows [lo,hi) of y (n×out) to x·Wᵀ + b given wt = Wᵀ
+// (in×out); see linear_rows_base.
+func linearRows32(x, wt, b, y []float32, lo, hi, in, out int) {
+	if hi <= lo || out == 0 {
+		return
+	}
+	_, _, _ = x[hi*in-1], y[hi*out-1], wt[in*out-1]
+	C.genlab_linear_rows(f32p(x), f32p(wt), f32p(b), f32p(y), C.long(lo), C.long(hi), C.long(in), C.long(out))
 }

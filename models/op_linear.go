@@ -2,7 +2,6 @@ package models
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -68,44 +67,45 @@ func linearForward[T Float](s *convScratch, oneSample bool, x, w, b, y []T, n, i
 	linearRows(s, x, w, b, y, n, in, out)
 }
 
-// linearRows computes y = x·Wᵀ + b one row at a time, each row its own
-// GEMM call (M = 1) on a copy in aligned scratch, so that a row's result is
-// a function of that row and W alone: of neither its position in the batch,
-// nor the batch size, nor the number of workers, nor its address. One GEMM
-// over all N rows is not: OpenBLAS's Haswell and Zen sgemm kernels compute
-// the rows of a partial micro-tile another way, so an image's time
-// embedding (and a prompt's encoding) changed with the batch it was in.
+// linearRows computes y = x·Wᵀ + b so that a row's result is a function
+// of that row and W alone: of neither its position in the batch, nor the
+// batch size, nor the number of workers. Every output is one chain of
+// multiply-adds over the inputs in order, starting from the bias, whatever
+// block, vector lane or tail it falls in (linearRows32's C kernels on
+// x86-64, linearRowsGo elsewhere and in float64). A BLAS GEMM over all N
+// rows does not promise that: OpenBLAS's Haswell, Zen and SkylakeX sgemm
+// kernels compute the rows of a partial micro-tile another way, so an
+// image's time embedding (and a prompt's encoding) changed with the batch
+// it was in.
 func linearRows[T Float](s *convScratch, x, w, b, y []T, n, in, out int) {
-	sc := scratchFor[T](s)
-	stride := alignUp(in)
-	parallelFor(n, func(worker, lo, hi int) {
-		buf := aligned(sc.get(worker, stride+alignUp(out)+alignPad))
-		xr, yr := buf[:in], buf[stride:stride+out]
-		for i := lo; i < hi; i++ {
-			copy(xr, x[i*in:(i+1)*in])
-			copy(yr, b)
-			gemm(false, true, 1, out, in, 1, xr, in, w, in, 1, yr, out)
-			copy(y[i*out:(i+1)*out], yr)
+	wt := scratchFor[T](s).get(0, in*out)
+	for o := 0; o < out; o++ {
+		for k, v := range w[o*in : (o+1)*in] {
+			wt[k*out+o] = v
 		}
+	}
+	parallelFor(n, func(_, lo, hi int) {
+		if x32, ok := any(x).([]float32); ok {
+			linearRows32(x32, any(wt).([]float32), any(b).([]float32), any(y).([]float32), lo, hi, in, out)
+			return
+		}
+		linearRowsGo(x, wt, b, y, lo, hi, in, out)
 	})
 }
 
-// alignPad elements of slack let aligned find a 64-byte boundary in any
-// buffer of float32 or float64.
-const alignPad = 16
-
-// alignUp rounds n elements up to a multiple of alignPad, so that a slice
-// starting there on an aligned buffer is aligned too.
-func alignUp(n int) int { return (n + alignPad - 1) / alignPad * alignPad }
-
-// aligned returns buf from its first 64-byte-aligned element on; buf needs
-// alignPad elements of slack.
-func aligned[T Float](buf []T) []T {
-	var z T
-	size := uintptr(unsafe.Sizeof(z))
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
-	skip := int(((64 - addr%64) % 64) / size)
-	return buf[skip:]
+// linearRowsGo is linearRows's kernel in Go: rows [lo,hi) of y from wt = Wᵀ
+// (in×out), each output b[o] + x[r][0]·wt[0][o] + x[r][1]·wt[1][o] + ...
+// added in that order.
+func linearRowsGo[T Float](x, wt, b, y []T, lo, hi, in, out int) {
+	for r := lo; r < hi; r++ {
+		yr := y[r*out : (r+1)*out]
+		copy(yr, b)
+		for k, xv := range x[r*in : (r+1)*in] {
+			for o, wv := range wt[k*out : (k+1)*out] {
+				yr[o] += xv * wv
+			}
+		}
+	}
 }
 
 func (op *linearOp) SymDiff(in Nodes, out, grad *Node) (Nodes, error) {
