@@ -59,4 +59,6 @@ func softmaxRows32(a []float32, n int) {
 
 // linearRows32 sets rows [lo,hi) of y to x·Wᵀ + b given wt = Wᵀ, each
 // output one chain of multiply-adds over k in order, as in C.
-func linearRows32(x, wt, b, y []float32, lo, hi, in, out int) { linearRowsGo(x, wt, b, y, lo, hi, in, out) }
+func linearRows32(x, wt, b, y []float32, lo, hi, in, out int) {
+	linearRowsGo(x, wt, b, y, lo, hi, in, out)
+}
