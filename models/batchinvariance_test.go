@@ -142,3 +142,32 @@ func BenchmarkLinear(b *testing.B) {
 		}
 	}
 }
+
+// An image's slice of a batch lies at an address that moves with its
+// position, so gemm's result must not depend on where its operands lie
+// (gonum's pure-Go A·Bᵀ did: dotGEMMFollowsAlignment).
+func TestGEMMAlignmentBatchInvariant(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const m, n, k = 5, 7, 49
+	for _, tr := range [][2]bool{{false, true}, {true, false}, {false, false}, {true, true}} {
+		lda, ldb := k, k
+		if tr[0] {
+			lda = m
+		}
+		if !tr[1] {
+			ldb = n
+		}
+		a, b := randFloats32(rng, m*k), randFloats32(rng, n*k)
+		want := make([]float32, m*n)
+		gemm(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, want, n)
+		for off := 1; off < 8; off++ {
+			a1 := append(make([]float32, off), a...)[off:]
+			b1 := append(make([]float32, 8-off), b...)[8-off:]
+			got := make([]float32, m*n)
+			gemm(tr[0], tr[1], m, n, k, 1, a1, lda, b1, ldb, 0, got, n)
+			if !slices.Equal(got, want) {
+				t.Errorf("transposes %v: the product moves with its operands' addresses (offset %d)", tr, off)
+			}
+		}
+	}
+}

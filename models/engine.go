@@ -68,11 +68,29 @@ func trans(t bool) blas.Transpose {
 	return blas.NoTrans
 }
 
+// dotGEMMFollowsAlignment is set in builds whose BLAS is gonum's pure Go:
+// its A·Bᵀ runs on dot products whose SIMD partial sums start where the
+// operands' addresses happen to be aligned, so the same product of an image
+// at another place in a batch came out different in the last bits. gemm
+// then multiplies by a transposed copy of B instead (A·B runs on axpy, one
+// element at a time, the same wherever it lies). OpenBLAS packs its
+// operands first and needs no such copy.
+var dotGEMMFollowsAlignment = true
+
 // gemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, op(A)
 // m×k and op(B) k×n, in whichever precision T is.
 func gemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
+	}
+	if tB && dotGEMMFollowsAlignment {
+		bt := make([]T, k*n) // op(B) = Bᵀ, k×n
+		for j := 0; j < n; j++ {
+			for q, v := range b[j*ldb : j*ldb+k] {
+				bt[q*n+j] = v
+			}
+		}
+		b, ldb, tB = bt, n, false
 	}
 	switch a := any(a).(type) {
 	case []float32:

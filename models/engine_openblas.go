@@ -23,6 +23,7 @@ func init() {
 	blas32.Use(netlib.Implementation{})
 	blas64.Use(netlib.Implementation{})
 	gorgonia.Use(netlib.Implementation{})
+	dotGEMMFollowsAlignment = false
 	// The kernel OpenBLAS picked for this CPU (or OPENBLAS_CORETYPE): results
 	// are the same bytes whatever the batch under each, not across them.
 	BLASName = "OpenBLAS (cgo, " + C.GoString(C.openblas_get_corename()) + " kernel)"
