@@ -3,7 +3,6 @@ package eval
 import (
 	"math"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"genlab/internal/corpus"
@@ -24,34 +23,15 @@ func TestLoadClassifierRefusesBadConfig(t *testing.T) {
 	if _, err := LoadClassifier(good); err != nil {
 		t.Fatalf("the untouched checkpoint: %v", err)
 	}
-	for _, c := range []struct {
-		name string
-		set  map[string]any
-		want string
-	}{
-		{"channels 1e9", map[string]any{"channels": 1_000_000_000}, "channels 1000000000"},
-		{"size 1e6", map[string]any{"size": 1_000_000}, "size 1000000"},
-		{"classes 1e12", map[string]any{"classes": 1_000_000_000_000}, "classes 1000000000000"},
-		{"negative channels", map[string]any{"channels": -4}, "channels -4"},
-		{"negative features", map[string]any{"features": -8}, "features -8"},
-		{"size unlike the weights", map[string]any{"size": 32}, "weights do not fit"},
-		{"classes unlike the weights", map[string]any{"classes": 12}, "weights do not fit"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			bad := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".safetensors")
-			if err := corpus.EditConfig(good, bad, c.set); err != nil {
-				t.Fatal(err)
-			}
-			var err error
-			alloc, took := corpus.Measure(func() { _, err = LoadClassifier(bad) })
-			if msg := corpus.Refusal(err, c.want, bad); msg != "" {
-				t.Error(msg)
-			}
-			if alloc > 16<<20 || took.Seconds() > 2 {
-				t.Errorf("refusal allocated %d bytes in %v; want little of either", alloc, took)
-			}
-		})
-	}
+	corpus.CheckRefusals(t, dir, good, []corpus.ConfigCase{
+		{Name: "channels 1e9", Set: map[string]any{"channels": 1_000_000_000}, Want: "channels 1000000000"},
+		{Name: "size 1e6", Set: map[string]any{"size": 1_000_000}, Want: "size 1000000"},
+		{Name: "classes 1e12", Set: map[string]any{"classes": 1_000_000_000_000}, Want: "classes 1000000000000"},
+		{Name: "negative channels", Set: map[string]any{"channels": -4}, Want: "channels -4"},
+		{Name: "negative features", Set: map[string]any{"features": -8}, Want: "features -8"},
+		{Name: "size unlike the weights", Set: map[string]any{"size": 32}, Want: "weights do not fit"},
+		{Name: "classes unlike the weights", Set: map[string]any{"classes": 12}, Want: "weights do not fit"},
+	}, func(path string) error { _, err := LoadClassifier(path); return err })
 	bad := filepath.Join(dir, "inf.safetensors")
 	name, err := corpus.Poison(good, bad, "", 1, float32(math.Inf(1)))
 	if err != nil {

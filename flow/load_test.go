@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"genlab/internal/corpus"
@@ -33,37 +32,18 @@ func TestLoadRefusesBadConfig(t *testing.T) {
 	if _, err := LoadNetwork(good); err != nil {
 		t.Fatalf("the untouched checkpoint: %v", err)
 	}
-	for _, c := range []struct {
-		name string
-		set  map[string]any
-		want string
-	}{
-		{"hidden 1e9", map[string]any{"hidden": 1_000_000_000}, "hidden 1000000000"},
-		{"size 1e6", map[string]any{"size": 1_000_000}, "size 1000000"},
-		{"depth 1e9", map[string]any{"depth": 1_000_000_000}, "depth 1000000000"},
-		{"negative hidden", map[string]any{"hidden": -8}, "hidden -8"},
-		{"zero size", map[string]any{"size": 0}, "size 0"},
-		{"negative levels", map[string]any{"levels": -1}, "levels -1"},
-		{"negative groups", map[string]any{"groups": -2}, "groups -2"},
-		{"hidden unlike the weights", map[string]any{"hidden": 16}, "weights do not fit"},
-		{"depth unlike the weights", map[string]any{"depth": 3}, "missing tensor"},
-		{"channels unlike the weights", map[string]any{"in_channels": 3}, "weights do not fit"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			bad := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".safetensors")
-			if err := corpus.EditConfig(good, bad, c.set); err != nil {
-				t.Fatal(err)
-			}
-			var err error
-			alloc, took := corpus.Measure(func() { _, err = LoadNetwork(bad) })
-			if msg := corpus.Refusal(err, c.want, bad); msg != "" {
-				t.Error(msg)
-			}
-			if alloc > 16<<20 || took.Seconds() > 2 {
-				t.Errorf("refusal allocated %d bytes in %v; want little of either", alloc, took)
-			}
-		})
-	}
+	corpus.CheckRefusals(t, dir, good, []corpus.ConfigCase{
+		{Name: "hidden 1e9", Set: map[string]any{"hidden": 1_000_000_000}, Want: "hidden 1000000000"},
+		{Name: "size 1e6", Set: map[string]any{"size": 1_000_000}, Want: "size 1000000"},
+		{Name: "depth 1e9", Set: map[string]any{"depth": 1_000_000_000}, Want: "depth 1000000000"},
+		{Name: "negative hidden", Set: map[string]any{"hidden": -8}, Want: "hidden -8"},
+		{Name: "zero size", Set: map[string]any{"size": 0}, Want: "size 0"},
+		{Name: "negative levels", Set: map[string]any{"levels": -1}, Want: "levels -1"},
+		{Name: "negative groups", Set: map[string]any{"groups": -2}, Want: "groups -2"},
+		{Name: "hidden unlike the weights", Set: map[string]any{"hidden": 16}, Want: "weights do not fit"},
+		{Name: "depth unlike the weights", Set: map[string]any{"depth": 3}, Want: "missing tensor"},
+		{Name: "channels unlike the weights", Set: map[string]any{"in_channels": 3}, Want: "weights do not fit"},
+	}, func(path string) error { _, err := LoadNetwork(path); return err })
 	bad := filepath.Join(dir, "nan.safetensors")
 	name, err := corpus.Poison(good, bad, "", 0, float32(math.NaN()))
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"genlab/internal/corpus"
@@ -34,38 +33,19 @@ func TestLoadRefusesBadConfig(t *testing.T) {
 	if _, err := LoadNetworks(good); err != nil {
 		t.Fatalf("the untouched checkpoint: %v", err)
 	}
-	for _, c := range []struct {
-		name string
-		set  map[string]any
-		want string
-	}{
-		{"gen_ch 1e9", map[string]any{"gen_ch": 1_000_000_000}, "gen_ch 1000000000"},
-		{"size 1e6", map[string]any{"size": 1_000_000}, "size 1000000"},
-		{"classes 1e12", map[string]any{"classes": 1_000_000_000_000}, "classes 1000000000000"},
-		{"z_dim 1e9", map[string]any{"z_dim": 1_000_000_000}, "z_dim"},
-		{"negative z_dim", map[string]any{"z_dim": -8}, "z_dim -8"},
-		{"negative size", map[string]any{"size": -28}, "size -28"},
-		{"zero size", map[string]any{"size": 0}, "size 0"},
-		{"negative groups", map[string]any{"groups": -2}, "groups -2"},
-		{"negative classes", map[string]any{"classes": -3}, "classes -3"},
-		{"size unlike the weights", map[string]any{"size": 32}, "weights do not fit"},
-		{"classes unlike the weights", map[string]any{"classes": 10}, "missing tensor"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			bad := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".safetensors")
-			if err := corpus.EditConfig(good, bad, c.set); err != nil {
-				t.Fatal(err)
-			}
-			var err error
-			alloc, took := corpus.Measure(func() { _, err = LoadNetworks(bad) })
-			if msg := corpus.Refusal(err, c.want, bad); msg != "" {
-				t.Error(msg)
-			}
-			if alloc > 16<<20 || took.Seconds() > 2 {
-				t.Errorf("refusal allocated %d bytes in %v; want little of either", alloc, took)
-			}
-		})
-	}
+	corpus.CheckRefusals(t, dir, good, []corpus.ConfigCase{
+		{Name: "gen_ch 1e9", Set: map[string]any{"gen_ch": 1_000_000_000}, Want: "gen_ch 1000000000"},
+		{Name: "size 1e6", Set: map[string]any{"size": 1_000_000}, Want: "size 1000000"},
+		{Name: "classes 1e12", Set: map[string]any{"classes": 1_000_000_000_000}, Want: "classes 1000000000000"},
+		{Name: "z_dim 1e9", Set: map[string]any{"z_dim": 1_000_000_000}, Want: "z_dim"},
+		{Name: "negative z_dim", Set: map[string]any{"z_dim": -8}, Want: "z_dim -8"},
+		{Name: "negative size", Set: map[string]any{"size": -28}, Want: "size -28"},
+		{Name: "zero size", Set: map[string]any{"size": 0}, Want: "size 0"},
+		{Name: "negative groups", Set: map[string]any{"groups": -2}, Want: "groups -2"},
+		{Name: "negative classes", Set: map[string]any{"classes": -3}, Want: "classes -3"},
+		{Name: "size unlike the weights", Set: map[string]any{"size": 32}, Want: "weights do not fit"},
+		{Name: "classes unlike the weights", Set: map[string]any{"classes": 10}, Want: "missing tensor"},
+	}, func(path string) error { _, err := LoadNetworks(path); return err })
 	bad := filepath.Join(dir, "nan.safetensors")
 	name, err := corpus.Poison(good, bad, "", 0, float32(math.NaN()))
 	if err != nil {

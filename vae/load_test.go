@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"genlab/internal/corpus"
@@ -34,38 +33,19 @@ func TestLoadRefusesBadConfig(t *testing.T) {
 	if _, err := LoadNetwork(good); err != nil {
 		t.Fatalf("the untouched checkpoint: %v", err)
 	}
-	for _, c := range []struct {
-		name string
-		set  map[string]any
-		want string
-	}{
-		{"channels 1e9", map[string]any{"channels": 1_000_000_000}, "channels 1000000000"},
-		{"size 1e6", map[string]any{"size": 1_000_000}, "size 1000000"},
-		{"latent 1e9", map[string]any{"latent": 1_000_000_000}, "latent 1000000000"},
-		{"negative channels", map[string]any{"channels": -8}, "channels -8"},
-		{"negative latent", map[string]any{"latent": -2}, "latent -2"},
-		{"zero size", map[string]any{"size": 0}, "size 0"},
-		{"negative groups", map[string]any{"groups": -2}, "groups -2"},
-		{"groups do not divide", map[string]any{"groups": 3}, "groups 3"},
-		{"lr NaN", map[string]any{"lr": "NaN"}, "config"},
-		{"channels unlike the weights", map[string]any{"channels": 16}, "weights do not fit"},
-		{"latent unlike the weights", map[string]any{"latent": 4}, "weights do not fit"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			bad := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".safetensors")
-			if err := corpus.EditConfig(good, bad, c.set); err != nil {
-				t.Fatal(err)
-			}
-			var err error
-			alloc, took := corpus.Measure(func() { _, err = LoadNetwork(bad) })
-			if msg := corpus.Refusal(err, c.want, bad); msg != "" {
-				t.Error(msg)
-			}
-			if alloc > 16<<20 || took.Seconds() > 2 {
-				t.Errorf("refusal allocated %d bytes in %v; want little of either", alloc, took)
-			}
-		})
-	}
+	corpus.CheckRefusals(t, dir, good, []corpus.ConfigCase{
+		{Name: "channels 1e9", Set: map[string]any{"channels": 1_000_000_000}, Want: "channels 1000000000"},
+		{Name: "size 1e6", Set: map[string]any{"size": 1_000_000}, Want: "size 1000000"},
+		{Name: "latent 1e9", Set: map[string]any{"latent": 1_000_000_000}, Want: "latent 1000000000"},
+		{Name: "negative channels", Set: map[string]any{"channels": -8}, Want: "channels -8"},
+		{Name: "negative latent", Set: map[string]any{"latent": -2}, Want: "latent -2"},
+		{Name: "zero size", Set: map[string]any{"size": 0}, Want: "size 0"},
+		{Name: "negative groups", Set: map[string]any{"groups": -2}, Want: "groups -2"},
+		{Name: "groups do not divide", Set: map[string]any{"groups": 3}, Want: "groups 3"},
+		{Name: "lr NaN", Set: map[string]any{"lr": "NaN"}, Want: "config"},
+		{Name: "channels unlike the weights", Set: map[string]any{"channels": 16}, Want: "weights do not fit"},
+		{Name: "latent unlike the weights", Set: map[string]any{"latent": 4}, Want: "weights do not fit"},
+	}, func(path string) error { _, err := LoadNetwork(path); return err })
 	bad := filepath.Join(dir, "nan.safetensors")
 	name, err := corpus.Poison(good, bad, "", 0, float32(math.NaN()))
 	if err != nil {

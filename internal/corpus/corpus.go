@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"genlab/checkpoint"
@@ -117,4 +119,36 @@ func Refusal(err error, want, file string) string {
 		return fmt.Sprintf("error %q is more than one line", err)
 	}
 	return ""
+}
+
+// ConfigCase is one edit of a good checkpoint's genlab.config (dotted
+// paths: "unet.channels") and what its refusal must say.
+type ConfigCase struct {
+	Name string
+	Set  map[string]any
+	Want string
+}
+
+// CheckRefusals writes each case's edit of good into dir and checks that
+// load refuses it in one line naming the file and saying Want, having
+// allocated less than 16 MiB in less than 2 s: the config is checked
+// before anything the size of the model exists.
+func CheckRefusals(t *testing.T, dir, good string, cases []ConfigCase, load func(path string) error) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			bad := filepath.Join(dir, strings.ReplaceAll(c.Name, " ", "-")+".safetensors")
+			if err := EditConfig(good, bad, c.Set); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			alloc, took := Measure(func() { err = load(bad) })
+			if msg := Refusal(err, c.Want, bad); msg != "" {
+				t.Error(msg)
+			}
+			if alloc > 16<<20 || took.Seconds() > 2 {
+				t.Errorf("refusal allocated %d bytes in %v; want little of either", alloc, took)
+			}
+		})
+	}
 }
