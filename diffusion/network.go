@@ -170,6 +170,11 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("diffusion: cond %q: want one of %v", c.Cond, Conds)
 	}
+	if c.Cond != "text" && (c.Text != nil || u.ContextDim != 0) {
+		// NewNetwork would build an encoder with no vocabulary, or
+		// cross-attention that nothing feeds.
+		return fmt.Errorf("diffusion: a %s model with a text encoder or %d-dim context", condName(c.Cond), u.ContextDim)
+	}
 	return nil
 }
 
