@@ -1,10 +1,9 @@
 package diffusion
 
 import (
-	"encoding/json"
 	"testing"
 
-	"genlab/models"
+	"genlab/internal/corpus"
 )
 
 // FuzzParseConfig feeds arbitrary genlab.config JSON to the parser a
@@ -12,6 +11,7 @@ import (
 // must build (shape-only) with positive dimensions and survive a JSON round
 // trip. The seeds are every recipe and the bad configs of load_test.go.
 func FuzzParseConfig(f *testing.F) {
+	var seeds []Config
 	for _, size := range []string{"tiny", "small", "base"} {
 		for _, cond := range Conds {
 			c, err := NewConfig(size, 1, 28, cond, 10)
@@ -21,28 +21,9 @@ func FuzzParseConfig(f *testing.F) {
 			if cond == "text" {
 				c.SetCaptions([]string{"a red circle", "a blue square at the top"})
 			}
-			b, _ := json.Marshal(c)
-			f.Add(b)
+			seeds = append(seeds, c)
 		}
 	}
-	for _, s := range []string{`{}`, `{"unet":{"channels":1000000000}}`, `{"unet":{"size":-28},"timesteps":1000}`,
-		`{"unet":{"groups":-8},"timesteps":10,"schedule":"cosine"}`, `{"timesteps":1e12}`, `{"unet":{"heads":0,"channels":-1}}`, `[1]`, `null`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		c, err := ParseConfig(raw)
-		if err != nil {
-			return
-		}
-		if err := models.CheckBuilt(func(p *models.Params) error { return checkParams(c, p) }); err != nil {
-			t.Fatalf("%s: %v", raw, err)
-		}
-		b, err := json.Marshal(c)
-		if err != nil {
-			t.Fatalf("%s: accepted config does not marshal: %v", raw, err)
-		}
-		if _, err := ParseConfig(b); err != nil {
-			t.Fatalf("%s: accepted config does not parse back: %v", raw, err)
-		}
-	})
+	corpus.FuzzConfig(f, seeds, []string{`{}`, `{"unet":{"channels":1000000000}}`, `{"unet":{"size":-28},"timesteps":1000}`,
+		`{"unet":{"groups":-8},"timesteps":10,"schedule":"cosine"}`, `{"timesteps":1e12}`, `{"unet":{"heads":0,"channels":-1}}`, `[1]`, `null`}, ParseConfig, checkParams)
 }

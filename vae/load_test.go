@@ -1,13 +1,11 @@
 package vae
 
 import (
-	"encoding/json"
 	"math"
 	"path/filepath"
 	"testing"
 
 	"genlab/internal/corpus"
-	"genlab/models"
 )
 
 // A checkpoint's config is read from a file that may come from anyone: a
@@ -22,17 +20,7 @@ func TestLoadRefusesBadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := filepath.Join(dir, "good.safetensors")
-	if err := models.SaveWeights(good, n.Params, models.Meta{Family: Family, Config: raw, Step: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadNetwork(good); err != nil {
-		t.Fatalf("the untouched checkpoint: %v", err)
-	}
+	good := corpus.SaveGood(t, dir, Family, cfg, n.Params, func(path string) error { _, err := LoadNetwork(path); return err })
 	corpus.CheckRefusals(t, dir, good, []corpus.ConfigCase{
 		{Name: "channels 1e9", Set: map[string]any{"channels": 1_000_000_000}, Want: "channels 1000000000"},
 		{Name: "size 1e6", Set: map[string]any{"size": 1_000_000}, Want: "size 1000000"},

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"genlab/checkpoint"
+	"genlab/models"
 )
 
 // EditConfig copies the checkpoint at src to dst with its genlab.config
@@ -151,4 +152,55 @@ func CheckRefusals(t *testing.T, dir, good string, cases []ConfigCase, load func
 			}
 		})
 	}
+}
+
+// SaveGood writes p with family and cfg as dir/good.safetensors, the
+// untouched checkpoint a refusal table edits, and checks that load takes it.
+func SaveGood(t *testing.T, dir, family string, cfg any, p *models.Params, load func(path string) error) string {
+	t.Helper()
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.safetensors")
+	if err := models.SaveWeights(good, p, models.Meta{Family: family, Config: raw, Step: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(good); err != nil {
+		t.Fatalf("the untouched checkpoint: %v", err)
+	}
+	return good
+}
+
+// FuzzConfig is the body of a config parser's fuzz target: seeds (configs
+// and raw JSON) are added, and every input parse accepts must build
+// shape-only (check over models.CheckBuilt) and survive a JSON round trip.
+// parse must never panic.
+func FuzzConfig[C any, R ~[]byte](f *testing.F, seeds []C, raw []string, parse func(R) (C, error), check func(C, *models.Params) error) {
+	for _, c := range seeds {
+		b, err := json.Marshal(c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range raw {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, err := parse(R(in))
+		if err != nil {
+			return
+		}
+		if err := models.CheckBuilt(func(p *models.Params) error { return check(c, p) }); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatalf("%s: accepted config does not marshal: %v", in, err)
+		}
+		if _, err := parse(R(b)); err != nil {
+			t.Fatalf("%s: accepted config does not parse back: %v", in, err)
+		}
+	})
 }
