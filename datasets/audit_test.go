@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"image"
 	"image/png"
@@ -229,7 +230,7 @@ func TestNearestKMatchesSorting(t *testing.T) {
 			}
 			d[j], idx[j] = math.Sqrt(s), j
 		}
-		slices.SortFunc(idx, func(x, y int) int { return cmpFloat(d[x], d[y]) })
+		slices.SortFunc(idx, func(x, y int) int { return cmp.Compare(d[x], d[y]) })
 		if len(got[i]) != k {
 			t.Fatalf("row %d: %d neighbours", i, len(got[i]))
 		}
@@ -239,14 +240,4 @@ func TestNearestKMatchesSorting(t *testing.T) {
 			}
 		}
 	}
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
