@@ -34,6 +34,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError:         usageError,
 		Commands: []*cli.Command{
 			trainCommand(),
+			fitPriorCommand(),
 			sampleCommand(),
 			evalCommand(),
 			compareCommand(),
