@@ -142,7 +142,7 @@ type flowFamily struct{ net *flow.Network }
 func (f *flowFamily) knobs() Knobs {
 	c := f.net.Config
 	return Knobs{Family: flow.Family, Channels: c.InChannels, Size: c.Size, Temperature: true,
-		Defaults: Defaults{Temperature: DefaultTemperature}}
+		Defaults: Defaults{Temperature: c.SampleTemperature()}}
 }
 
 func (f *flowFamily) work(_ Request, b int) int { return b }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"genlab/diffusion"
+	"genlab/flow"
 	"genlab/internal/noise"
 )
 
@@ -63,9 +64,10 @@ type Defaults struct {
 	Temperature float64
 }
 
-// DefaultTemperature is the flow's default: Glow's choice, cleaner images
-// than the model's own temperature 1. A VAE's default is its checkpoint's.
-const DefaultTemperature = 0.7
+// DefaultTemperature is a flow's default until a sweep stored its own
+// (flow.DefaultTemperature); a VAE's default is its checkpoint's, 1
+// unless a sweep chose another.
+const DefaultTemperature = flow.DefaultTemperature
 
 // Request returns the request for n images from seeds seed, seed+1, …
 // with the model's defaults filled in: no class in particular (a
