@@ -133,9 +133,20 @@ func auditAction(c *cli.Context) error {
 	if trainSet.N <= k {
 		return userErrorf("audit: --k %d: the training set holds %d images; want K below that", k, trainSet.N)
 	}
+	// Notes on what the audit goes without wait until the samples are
+	// drawn: an error before then stays the one line printed.
+	var notes []string
+	judge, why, err := auditJudge(c, trainSet)
+	if err != nil {
+		return err
+	}
+	rep.FeatureSpace = why
+	if judge == nil {
+		notes = append(notes, "feature space: "+why)
+	}
 	held, note := heldOutSet(data, heldN, trainSet)
 	if note != "" {
-		fmt.Fprintf(c.App.ErrWriter, "audit: %s\n", note)
+		notes = append(notes, note)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -161,12 +172,10 @@ func auditAction(c *cli.Context) error {
 		samples = s.Pixels[:n*s.Dim()]
 	}
 	rep.SampleSecs = time.Since(start).Seconds()
-
-	judge, why, err := auditJudge(c, trainSet)
-	if err != nil {
-		return err
+	for _, note := range notes {
+		fmt.Fprintf(c.App.ErrWriter, "audit: %s\n", note)
 	}
-	rep.FeatureSpace = why
+
 	start = time.Now()
 	m, err := eval.NewMemorizer(trainSet, held, judge, eval.CopyRule{K: k, Ratio: ratio})
 	if err != nil {
@@ -263,8 +272,7 @@ func auditJudge(c *cli.Context, trainSet *datasets.Set) (*eval.Classifier, strin
 		if c.IsSet("classifier") {
 			return nil, "", userErrorf("audit: no classifier at %s: train one with 'genlab train classifier'", path)
 		}
-		fmt.Fprintf(c.App.ErrWriter, "audit: no judge at %s, so pixel space only (train one with 'genlab train classifier')\n", path)
-		return nil, "none: no judge at " + path, nil
+		return nil, fmt.Sprintf("none: no judge at %s, so pixel space only (train one with 'genlab train classifier')", path), nil
 	}
 	clf, err := eval.LoadClassifier(path)
 	if err != nil {
