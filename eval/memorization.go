@@ -31,7 +31,8 @@ type CopyRule struct {
 	Ratio float64 `json:"ratio"` // flag when nearest < Ratio · their mean distance (1/3)
 }
 
-func (r CopyRule) withDefaults() CopyRule {
+// WithDefaults is r with its zero fields set to the defaults.
+func (r CopyRule) WithDefaults() CopyRule {
 	if r.K == 0 {
 		r.K = 50
 	}
@@ -109,7 +110,7 @@ type Memorizer struct {
 // NewMemorizer prepares audits against train. heldOut (nil or empty: no
 // baseline) holds images the model never saw; judge is as in Memorization.
 func NewMemorizer(train, heldOut *datasets.Set, judge *Classifier, rule CopyRule) (*Memorizer, error) {
-	rule = rule.withDefaults()
+	rule = rule.WithDefaults()
 	switch {
 	case rule.K < 1 || !(rule.Ratio > 0 && rule.Ratio <= 1):
 		return nil, fmt.Errorf("eval: memorization: K %d, ratio %g: want K >= 1 and a ratio in (0,1]", rule.K, rule.Ratio)
