@@ -49,7 +49,7 @@ func auditCommand() *cli.Command {
 		&cli.IntFlag{Name: "n", Value: 500, Usage: "samples to audit"},
 		&cli.IntFlag{Name: "held-out", Value: 1000, Usage: "test images measured the same way, the baseline of new images (0: none)"},
 		&cli.IntFlag{Name: "k", Value: 50, Usage: "copy rule: the nearest training image is compared with the mean distance of the K nearest"},
-		&cli.Float64Flag{Name: "ratio", Value: 1.0 / 3, Usage: "copy rule: a copy when nearest < RATIO x that mean (0-1)"},
+		&cli.Float64Flag{Name: "ratio", Value: 1.0 / 3, DefaultText: "1/3", Usage: "copy rule: a copy when nearest < RATIO x that mean (0-1)"},
 		&cli.StringFlag{Name: "classifier", Value: defaultClassifier, Usage: "the MNIST judge whose feature space is searched too (MNIST-shaped data only)"},
 		&cli.StringFlag{Name: "report", Usage: "folder for report.md, report.json and pairs.png (default out/audit-NAME)"},
 		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "image i's noise comes from seed+i"},
