@@ -51,7 +51,7 @@ func auditCommand() *cli.Command {
 		&cli.IntFlag{Name: "k", Value: 50, Usage: "copy rule: the nearest training image is compared with the mean distance of the K nearest"},
 		&cli.Float64Flag{Name: "ratio", Value: 1.0 / 3, DefaultText: "1/3", Usage: "copy rule: a copy when nearest < RATIO x that mean (0-1)"},
 		&cli.StringFlag{Name: "classifier", Value: defaultClassifier, Usage: "the MNIST judge whose feature space is searched too (MNIST-shaped data only)"},
-		&cli.StringFlag{Name: "report", Usage: "folder for report.md, report.json and pairs.png (default out/audit-NAME)"},
+		&cli.StringFlag{Name: "report", Usage: "folder for report.md, report.json and pairs.png (default out/audit-RUN-CHECKPOINT, or out/audit-FOLDER)"},
 		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "image i's noise comes from seed+i"},
 		&cli.BoolFlag{Name: "json", Usage: "print the report as one JSON object"},
 	)
@@ -87,7 +87,7 @@ type auditPair struct {
 	Distance     float64 `json:"pixel_distance"`
 	Score        float64 `json:"pixel_score"`
 	Copy         bool    `json:"pixel_copy"`
-	FeatureTrain int     `json:"feature_train_index,omitempty"`
+	FeatureTrain *int    `json:"feature_train_index,omitempty"` // nil without the feature space
 	FeatureScore float64 `json:"feature_score,omitempty"`
 	FeatureCopy  bool    `json:"feature_copy,omitempty"`
 }
@@ -189,7 +189,12 @@ func auditAction(c *cli.Context) error {
 
 	dir := c.String("report")
 	if dir == "" {
-		name := strings.TrimSuffix(filepath.Base(filepath.Clean(ckpt+folder)), ".safetensors")
+		// The run folder's name too: every run has a ckpt-005000.
+		path := filepath.Clean(ckpt + folder)
+		name := strings.TrimSuffix(filepath.Base(path), ".safetensors")
+		if ckpt != "" {
+			name = filepath.Base(filepath.Dir(path)) + "-" + name
+		}
 		dir = filepath.Join("out", "audit-"+name)
 	}
 	if err := writeAudit(dir, &rep, samples, trainSet); err != nil {
@@ -297,7 +302,7 @@ func closestPairs(r *eval.MemorizationReport, m int) []auditPair {
 		p := auditPair{Sample: i, Train: px.Nearest[i].Index, Distance: px.Nearest[i].Dist, Score: px.Score[i], Copy: px.Copy(i, r.Rule)}
 		if len(r.Spaces) > 1 {
 			f := &r.Spaces[1]
-			p.FeatureTrain, p.FeatureScore, p.FeatureCopy = f.Nearest[i].Index, f.Score[i], f.Copy(i, r.Rule)
+			p.FeatureTrain, p.FeatureScore, p.FeatureCopy = &f.Nearest[i].Index, f.Score[i], f.Copy(i, r.Rule)
 		}
 		out = append(out, p)
 	}
@@ -428,7 +433,7 @@ func writeAudit(dir string, rep *auditReport, samples []float32, trainSet *datas
 	for _, p := range rep.Closest {
 		tiles = append(tiles, big(images.FromFloats(samples[p.Sample*d:(p.Sample+1)*d], trainSet.C, trainSet.H, trainSet.W)), big(trainSet.ToImage(p.Train)))
 		if len(rep.Spaces) > 1 {
-			tiles = append(tiles, big(trainSet.ToImage(p.FeatureTrain)))
+			tiles = append(tiles, big(trainSet.ToImage(*p.FeatureTrain)))
 		}
 	}
 	cols := 2
