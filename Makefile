@@ -24,7 +24,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps deps-test deps-bench build demo test test-invariance test-short bench fuzz vet clean \
 	train-classifier train-diffusion eval-diffusion train-vae train-flow train-gan compare eval-tasks \
-	train-superres train-superres-shapes train-txt2img train-attributes train-occluded
+	train-superres train-superres-shapes train-txt2img train-attributes train-occluded audit
 
 all: build
 
@@ -120,6 +120,31 @@ COMPARE_CKPTS := runs/diffusion-small/ckpt-005000.safetensors runs/vae/ckpt-0060
 compare: build $(CLASSIFIER)
 	./$(BIN) compare $(addprefix --ckpt ,$(COMPARE_CKPTS)) --n 1000 --bpd-images 1000 --bpd-k 100 \
 		--sampler dpmpp2m --steps 20 --guidance 2 --out out/compare
+
+# Does a model copy its training images? A demonstration that the audit
+# can fail: a tiny diffusion model trained for 6000 steps on only the first
+# 64 MNIST digits (about 10-15 minutes on 2 cores; a rerun keeps it) must be
+# flagged as copying; the recipe model trained on all 60,000 (make
+# train-diffusion) must not be. Each audit prints the share of its 500
+# samples the copy rule flags, in pixel and judge-feature space, beside the
+# share of 1000 held-out test digits, and writes out/audit/*/ (report.md,
+# report.json, pairs.png).
+AUDIT_SUBSET := runs/diffusion-subset64
+AUDIT_SUBSET_TRAIN := ./$(BIN) train diffusion --data mnist --limit 64 --size tiny --steps 6000 --batch 64 \
+	--save-every 1000 --out $(AUDIT_SUBSET)
+AUDIT_FLAGS := --n 500 --held-out 1000 --sampler dpmpp2m --steps 20
+audit: build $(CLASSIFIER)
+	@if [ -f $(AUDIT_SUBSET)/ckpt-006000.safetensors ]; then \
+		echo "audit: $(AUDIT_SUBSET) is trained already"; \
+	elif ls $(AUDIT_SUBSET)/ckpt-*.safetensors >/dev/null 2>&1; then \
+		echo "$(AUDIT_SUBSET_TRAIN) --resume latest"; $(AUDIT_SUBSET_TRAIN) --resume latest; \
+	else \
+		echo "$(AUDIT_SUBSET_TRAIN)"; $(AUDIT_SUBSET_TRAIN); \
+	fi
+	./$(BIN) audit --ckpt $(AUDIT_SUBSET)/ckpt-006000.safetensors $(AUDIT_FLAGS) --report out/audit/subset64
+	@test -f runs/diffusion-small/ckpt-005000.safetensors || \
+		{ echo "audit: no recipe model at runs/diffusion-small/ckpt-005000.safetensors: run make train-diffusion first"; exit 1; }
+	./$(BIN) audit --ckpt runs/diffusion-small/ckpt-005000.safetensors $(AUDIT_FLAGS) --guidance 2 --report out/audit/recipe
 
 # The tasks' own models, each within an hour on 2 cores. Super-resolution
 # (SR3): one MNIST model for 14->28 and 7->28, one shapes model for
