@@ -19,7 +19,7 @@ import (
 )
 
 func batchCommand() *cli.Command {
-	return &cli.Command{
+	return withSubcommands(&cli.Command{
 		Name:  "batch",
 		Usage: "generate the images a CSV manifest lists (class,seed,count per row); resumable and shardable",
 		Flags: append(sampleFlags(),
@@ -31,7 +31,7 @@ func batchCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
 		),
 		Action: batch,
-	}
+	}, batchVerifyCommand())
 }
 
 // job is one image of a manifest: its global index, seed and class (-1:
