@@ -22,7 +22,7 @@ func batchVerifyCommand() *cli.Command {
 	for _, f := range sampleFlags() {
 		switch f.Names()[0] {
 		case "batch":
-			f = &cli.IntFlag{Name: "batch", Usage: "the batch's --batch, taken and not needed: the images do not depend on it"}
+			f = &cli.IntFlag{Name: "batch", Usage: "ignored (no image depends on it): verify takes the batch's own flags"}
 		case "ckpt":
 			f = &cli.StringFlag{Name: "ckpt", Usage: "the batch's checkpoint: every image must record its hash and the settings " +
 				"these flags give (default: every image records the settings and model hash most of them share)"}
