@@ -15,8 +15,9 @@ DEB_BUILD := gcc libc6-dev pkg-config libopenblas-dev \
 	libwayland-dev libx11-dev libx11-xcb-dev libxkbcommon-x11-dev libgles2-mesa-dev \
 	libegl1-mesa-dev libffi-dev libxcursor-dev libvulkan-dev
 # What the app's tests need: a virtual X server, Mesa's software GL/EGL,
-# xwd for screenshots and xdotool to click.
-DEB_TEST := xvfb x11-apps xdotool libgl1-mesa-dri libegl-mesa0
+# xwd for screenshots and xdotool to click; and GNU parallel, the job
+# runner the sharded batch is tested under.
+DEB_TEST := xvfb x11-apps xdotool libgl1-mesa-dri libegl-mesa0 parallel
 # The PyTorch side of `make bench`.
 DEB_BENCH := python3-torch
 
