@@ -262,7 +262,7 @@ var (
 	}
 	dirOutputs = map[string][]string{
 		"sample": {"out"}, "txt2img": {"out"}, "batch": {"out"}, "compare": {"out"},
-		"eval-tasks": {"out"}, "train": {"out"}, "ui": {"out"}, "audit": {"report"},
+		"eval-tasks": {"out"}, "train": {"out"}, "ui": {"out"}, "audit": {"report"}, "export": {"out"},
 	}
 )
 

@@ -43,6 +43,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			batchCommand(),
 			dataCommand(),
 			infoCommand(),
+			exportCommand(),
 			uiCommand(),
 			superresCommand(),
 			txt2imgCommand(),
