@@ -15,9 +15,10 @@ DEB_BUILD := gcc libc6-dev pkg-config libopenblas-dev \
 	libwayland-dev libx11-dev libx11-xcb-dev libxkbcommon-x11-dev libgles2-mesa-dev \
 	libegl1-mesa-dev libffi-dev libxcursor-dev libvulkan-dev
 # What the app's tests need: a virtual X server, Mesa's software GL/EGL,
-# xwd for screenshots and xdotool to click; and GNU parallel, the job
-# runner the sharded batch is tested under.
-DEB_TEST := xvfb x11-apps xdotool libgl1-mesa-dri libegl-mesa0 parallel
+# xwd for screenshots and xdotool to click; GNU parallel, the job runner
+# the sharded batch is tested under; and PyTorch for the tests of the
+# bridge to it (python/genlab_torch).
+DEB_TEST := xvfb x11-apps xdotool libgl1-mesa-dri libegl-mesa0 parallel python3-torch
 # The PyTorch side of `make bench`.
 DEB_BENCH := python3-torch
 
