@@ -64,6 +64,6 @@ func export(c *cli.Context) error {
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "exported %s (step %d) %s and %d images of %s to %s\n", ckpt, s.Step, state, s.Images, dataName, out)
-	fmt.Fprintf(w, "train it: PYTHONPATH=python torchrun --nproc_per_node 2 -m genlab_torch.train --from %s --steps %d --out DIR\n", out, s.Step+1000)
+	fmt.Fprintf(w, "train it: PYTHONPATH=python torchrun --standalone --nproc_per_node 2 -r 1 -t 1 -m genlab_torch.train --from %s --steps %d --out DIR\n", out, s.Step+1000)
 	return nil
 }

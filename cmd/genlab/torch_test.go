@@ -33,10 +33,10 @@ func TestPyTorchRoundTrip(t *testing.T) {
 
 	// Debian's torchrun (1.13 on Python 3.11) cannot parse its default
 	// --redirects 0: -r 1 -t 1 sends each process's stdout to a log and
-	// the console.
+	// the console. --standalone takes a free port for the rendezvous.
 	run := filepath.Join(dir, "torch")
 	began := time.Now()
-	cmd := torchtest.Command(t, "/usr/bin/torchrun", "--nproc_per_node", "2", "-r", "1", "-t", "1",
+	cmd := torchtest.Command(t, "/usr/bin/torchrun", "--standalone", "--nproc_per_node", "2", "-r", "1", "-t", "1",
 		"--log_dir", filepath.Join(dir, "logs"), "-m", "genlab_torch.train",
 		"--from", exp, "--steps", "53", "--save-every", "2", "--out", run)
 	cmd.Env = append(cmd.Env, "OMP_NUM_THREADS=1")
@@ -75,5 +75,15 @@ func TestPyTorchRoundTrip(t *testing.T) {
 	o, err := p.Generate(context.Background(), pipeline.Request{Seeds: []uint64{1}, Classes: []int{3}, Sampler: "ddim", Steps: 5, Guidance: 2, Batch: 1})
 	if err != nil || o.Len() != 1 {
 		t.Fatalf("pipeline: %v", err)
+	}
+}
+
+// export names the one engine it knows and refuses others in one line.
+func TestExportRefusesOtherEngines(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x")
+	wantUserError(t, "the one engine is pytorch", "export", "--to", "onnx", "--ckpt", "c.safetensors", "--out", out)
+	wantUserError(t, "missing.safetensors", "export", "--ckpt", filepath.Join(t.TempDir(), "missing.safetensors"), "--out", out)
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a refused export made %s", out)
 	}
 }

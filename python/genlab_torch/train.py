@@ -2,8 +2,11 @@
 write genlab checkpoints back.
 
     genlab export --to pytorch --ckpt runs/x/ckpt-005000.safetensors --out export/
-    PYTHONPATH=python torchrun --nproc_per_node 2 -m genlab_torch.train \\
+    PYTHONPATH=python torchrun --standalone --nproc_per_node 2 -m genlab_torch.train \\
         --from export/ --steps 6000 --out runs/x-torch
+
+(Debian's torchrun, PyTorch 1.13 on Python 3.11, also needs -r 1 -t 1:
+it cannot parse its own default --redirects 0.)
 
 --from is the folder `genlab export --to pytorch` wrote (checkpoint, its
 training state when there is one, config.json, the dataset as .npy);
