@@ -53,6 +53,9 @@ var captions = []string{"a red circle", "a small blue square at the top left", "
 // conditions, end at the same raw weights, EMA and moments, to float32
 // rounding.
 func TestOneStepMatchesPyTorch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs PyTorch")
+	}
 	torchtest.Require(t)
 	for name, cfg := range equivalenceConfigs(t) {
 		t.Run(name, func(t *testing.T) {

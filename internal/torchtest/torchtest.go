@@ -63,7 +63,8 @@ func Root(t testing.TB) string {
 func Command(t testing.TB, name string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(Root(t), "python"))
+	// No bytecode written into the repository by a test run.
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(Root(t), "python"), "PYTHONDONTWRITEBYTECODE=1")
 	return cmd
 }
 

@@ -142,11 +142,23 @@ def main(argv=None):
 
 
 def write_log(path, rows):
-    """loss.csv as genlab writes it: step, loss, the other values sorted, seconds."""
-    with open(path, "w") as f:
-        f.write("step,loss,grad_norm,lr,seconds\n")
+    """loss.csv as genlab writes it: step, loss, the other values sorted,
+    seconds; the rows of an earlier session in the same file are kept up to
+    where this one starts."""
+    header = "step,loss,grad_norm,lr,seconds\n"
+    kept = []
+    if os.path.exists(path):
+        with open(path) as f:
+            lines = f.readlines()
+        if lines and lines[0] == header:
+            kept = [l for l in lines[1:] if l.endswith("\n") and l.split(",")[0].isdigit() and int(l.split(",")[0]) < rows[0][0]]
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(header)
+        f.writelines(kept)
         for step, l, s in rows:
             f.write(f"{step},{l['loss']:.7g},{l['grad_norm']:.7g},{l['lr']:.7g},{s:.2f}\n")
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
