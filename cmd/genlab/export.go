@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"genlab/datasets"
 	"genlab/diffusion"
+	"genlab/models"
 	"genlab/torch"
+	"genlab/train"
 
 	"github.com/urfave/cli/v2"
 )
@@ -21,7 +24,7 @@ func exportCommand() *cli.Command {
 			&cli.StringFlag{Name: "ckpt", Usage: "the diffusion checkpoint (.safetensors)", Required: true},
 			&cli.StringFlag{Name: "out", Usage: "the folder to write", Required: true},
 			&cli.StringFlag{Name: "data", Usage: "the dataset: mnist, shapes or a folder (default: the one the checkpoint trained on)"},
-			&cli.IntFlag{Name: "n", Usage: "export the first n images only (default: all)"},
+			&cli.IntFlag{Name: "n", Usage: "export the first n images only (default: all, or the run's --limit)"},
 		},
 		Action: export,
 	}
@@ -54,7 +57,20 @@ func export(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	s, err := torch.Export(ckpt, out, set, c.Int("n"))
+	n := c.Int("n")
+	if !c.IsSet("n") && !c.IsSet("data") {
+		// A run on the split's first images (train --limit) goes on on them.
+		meta, err := models.ReadMeta(ckpt, diffusion.Family)
+		if err != nil {
+			return err
+		}
+		if v, ok := meta.Extra[train.KeyDataLimit]; ok {
+			if n, err = strconv.Atoi(v); err != nil || n < 0 {
+				return userErrorf("export: %s: %s is %q, not a number of images", ckpt, train.KeyDataLimit, v)
+			}
+		}
+	}
+	s, err := torch.Export(ckpt, out, set, n)
 	if err != nil {
 		return err
 	}
