@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"genlab/checkpoint"
 	"genlab/internal/torchtest"
 	"genlab/pipeline"
+	"genlab/torch"
 )
 
 // A genlab checkpoint makes the round trip genlab -> PyTorch's distributed
@@ -85,5 +88,32 @@ func TestExportRefusesOtherEngines(t *testing.T) {
 	wantUserError(t, "missing.safetensors", "export", "--ckpt", filepath.Join(t.TempDir(), "missing.safetensors"), "--out", out)
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("a refused export made %s", out)
+	}
+}
+
+// info says who trained a checkpoint last, in text and JSON: the PyTorch
+// side's genlab.trained_by, else genlab.
+func TestInfoTrainedBy(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ by, want string }{{"", "genlab"}, {"pytorch 1.13, 2 process(es), cpu", "pytorch 1.13, 2 process(es), cpu"}} {
+		md := map[string]string{checkpoint.KeyFamily: "diffusion", checkpoint.KeyConfig: "{}", checkpoint.KeyStep: "1", checkpoint.KeyFormat: "1"}
+		if c.by != "" {
+			md[torch.KeyTrainedBy] = c.by
+		}
+		path := filepath.Join(dir, c.want[:6]+".safetensors")
+		if err := checkpoint.Save(path, &checkpoint.File{Metadata: md, Tensors: []checkpoint.Tensor{checkpoint.F32("w", []int{1}, []float32{1})}}); err != nil {
+			t.Fatal(err)
+		}
+		status, stdout, _ := genlab(t, "info", "--ckpt", path)
+		if status != 0 || !strings.Contains(stdout, "trained last by: "+c.want+"\n") {
+			t.Errorf("info: exit %d\n%s", status, stdout)
+		}
+		status, stdout, _ = genlab(t, "info", "--ckpt", path, "--json")
+		var js struct {
+			TrainedBy string `json:"trained_by"`
+		}
+		if status != 0 || json.Unmarshal([]byte(stdout), &js) != nil || js.TrainedBy != c.want {
+			t.Errorf("info --json: exit %d, trained_by %q, want %q\n%s", status, js.TrainedBy, c.want, stdout)
+		}
 	}
 }
