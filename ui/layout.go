@@ -339,6 +339,7 @@ func (u *UI) editorBox(gtx C, ed *widget.Editor, hint string) D {
 			return D{Size: gtx.Constraints.Min}
 		}),
 		layout.Stacked(func(gtx C) D {
+			gtx.Constraints.Min.X = gtx.Constraints.Max.X // the box spans its space
 			return border.Layout(gtx, func(gtx C) D {
 				return layout.UniformInset(5).Layout(gtx, func(gtx C) D {
 					e := material.Editor(u.th, ed, hint)

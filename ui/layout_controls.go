@@ -153,9 +153,6 @@ func (u *UI) knobs(m *Model, sampler bool) []layout.Widget {
 // no class in particular) or one of its classes, in rows that fit.
 func (u *UI) classRow(c Controls) layout.Widget {
 	var opts []string
-	if c.AnyClass {
-		opts = append(opts, anyClass)
-	}
 	for k := range c.Classes {
 		opts = append(opts, strconv.Itoa(k))
 	}
@@ -167,15 +164,24 @@ func (u *UI) classRow(c Controls) layout.Widget {
 		if u.cur().errField == &u.classChoice {
 			title.Color = errorFg
 		}
-		rows = append(rows, layout.Rigid(title.Layout))
+		radio := func(v string) layout.Widget {
+			return func(gtx C) D {
+				r := material.RadioButton(u.th, &u.classChoice, v, v)
+				r.TextSize, r.Size = 13, 18
+				return r.Layout(gtx)
+			}
+		}
+		head := []layout.FlexChild{layout.Rigid(title.Layout)}
+		if c.AnyClass {
+			head = append(head, gap(12), layout.Rigid(radio(anyClass)))
+		}
+		rows = append(rows, layout.Rigid(func(gtx C) D { return layout.Flex{Alignment: layout.Middle}.Layout(gtx, head...) }))
 		for i := 0; i < len(opts); i += cols {
 			var children []layout.FlexChild
 			for _, v := range opts[i:min(len(opts), i+cols)] {
 				children = append(children, layout.Rigid(func(gtx C) D {
 					gtx.Constraints.Min.X, gtx.Constraints.Max.X = cell, cell
-					r := material.RadioButton(u.th, &u.classChoice, v, v)
-					r.TextSize, r.Size = 13, 18
-					return r.Layout(gtx)
+					return radio(v)(gtx)
 				}))
 			}
 			rows = append(rows, layout.Rigid(func(gtx C) D { return layout.Flex{}.Layout(gtx, children...) }))
@@ -194,7 +200,6 @@ func (u *UI) seedRow() layout.Widget {
 			layout.Rigid(func(gtx C) D {
 				return layout.Inset{Bottom: 6}.Layout(gtx, func(gtx C) D {
 					return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-						layout.Rigid(layout.Spacer{Width: 80}.Layout),
 						layout.Rigid(func(gtx C) D {
 							cb := material.CheckBox(u.th, &u.randomSeed, "random")
 							cb.TextSize = 13
