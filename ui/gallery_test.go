@@ -10,6 +10,7 @@ import (
 
 	"genlab/images"
 
+	"gioui.org/f32"
 	"gioui.org/io/key"
 )
 
@@ -102,5 +103,57 @@ func TestGalleryTellsResultsApart(t *testing.T) {
 	}
 	if msg, _ := h.u.Status(); !strings.Contains(msg, "saved in") {
 		t.Errorf("status %q", msg)
+	}
+}
+
+// Each tab keeps its own source, result, job and status: the Edit tab
+// shows none of the Generate tab's or the Inpaint tab's.
+func TestTabsKeepTheirOwnState(t *testing.T) {
+	dir := t.TempDir()
+	tinyCheckpoint(t, filepath.Join(dir, "tiny"), "ckpt-000005.safetensors", 5)
+	h := newHarness(t, Config{Dirs: []string{dir}})
+	h.set(map[string]string{"Count": "1", "Steps": "3"})
+	h.click("Generate")
+	h.waitJob(time.Minute)
+	h.click("Use as source")
+	if h.u.Tab() != TabInpaint || h.u.Source() == nil {
+		t.Fatalf("Use as source: tab %s", h.u.Tab())
+	}
+	for _, tab := range []Tab{TabSuperRes, TabStyle, TabEdit} {
+		h.clickTab(tab)
+		if h.u.Source() != nil || h.u.TaskResult() != nil || h.u.Job() != nil {
+			t.Errorf("%s shows another tab's source, result or job", tab)
+		}
+		if msg, _ := h.u.Status(); msg != "" {
+			t.Errorf("%s shows another tab's status %q", tab, msg)
+		}
+		h.mustFind("idle")
+		h.mustFind("result: none yet")
+	}
+	h.clickTab(TabGenerate)
+	if h.u.Job() == nil {
+		t.Error("the Generate tab lost its job")
+	}
+}
+
+// A click anywhere in a field's box, its padding too, focuses it.
+func TestFieldsTakeClicksOverTheirWholeBox(t *testing.T) {
+	dir := t.TempDir()
+	tinyCheckpoint(t, filepath.Join(dir, "tiny"), "ckpt-000005.safetensors", 5)
+	h := newHarness(t, Config{Dirs: []string{dir}})
+	for _, dy := range []int{-5, 5} {
+		r := h.editorAfter("Steps")
+		y := r.Min.Y + dy // in the padding above the text
+		if dy > 0 {
+			y = r.Max.Y + dy - 1 // below it
+		}
+		h.clickAt(f32.Pt(float32(r.Min.X+r.Max.X)/2, float32(y)))
+		h.frame()
+		h.r.Queue(key.EditEvent{Range: key.Range{Start: 0, End: len(h.u.steps.Text())}, Text: "17"})
+		h.frame()
+		if h.u.steps.Text() != "17" {
+			t.Errorf("a click %d px off the text of Steps: it has %q", dy, h.u.steps.Text())
+		}
+		h.u.steps.SetText("50")
 	}
 }
