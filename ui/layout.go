@@ -87,6 +87,11 @@ func (u *UI) run() {
 func (u *UI) update(gtx C) {
 	u.takeJobs()
 	u.takeTraining()
+	// The choices first: a run button pressed in this frame runs with them.
+	u.sampler.Update(gtx)
+	u.scale.Update(gtx)
+	u.classChoice.Update(gtx)
+	u.saveScale.Update(gtx)
 	for {
 		ev, ok := gtx.Event(key.Filter{Name: key.NameReturn, Required: key.ModShortcut}, key.Filter{Name: key.NameEnter, Required: key.ModShortcut}, key.Filter{Name: key.NameEscape})
 		if !ok {
@@ -213,10 +218,6 @@ func (u *UI) update(gtx C) {
 	}
 	u.canvas.update(gtx, u.Mask(), u.brushRadius())
 	u.randomSeed.Value = u.seedRandom()
-	u.sampler.Update(gtx)
-	u.scale.Update(gtx)
-	u.classChoice.Update(gtx)
-	u.saveScale.Update(gtx)
 	u.recheckSettings()
 	// Keep frames coming while a job runs, for the clock of its ETA.
 	running := u.train != nil && u.train.Status().Running
