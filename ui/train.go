@@ -18,10 +18,13 @@ const QuickSteps = 1600
 // the judge reads within its few minutes: half the batch for twice the
 // steps, a short learning-rate warm-up, and an EMA that forgets the
 // random initialisation early (lucidrains' warm-up, decay capped at
-// (1+step)/(10+step)). Measured: with the defaults (batch 64, warm-up
-// 200, EMA 0.995 from step 1), 300 steps give the judge 16% of digits
-// read as the class asked, from the EMA and from the raw weights alike:
-// the run is too short, not only the average too slow.
+// (1+step)/(10+step)). Measured with a classifier trained for 150 steps
+// as the judge, 40 digits of asked classes, DDIM 30 steps, guidance 2:
+// the old recipe (batch 64, warm-up 200, EMA 0.995 from step 1) after
+// 300 steps, 16% read as asked from the EMA and from the raw weights
+// alike (the run was too short, not only the average too slow); this one
+// 25% after 400 steps, 55% after 800, 70% after 1200, 90% after 1600
+// (97% at guidance 4).
 const (
 	quickBatch  = 32
 	quickWarmup = 50
