@@ -81,7 +81,7 @@ func (u *UI) layoutControls(gtx C) D {
 		add(u.sourceRows()...)
 		add(u.sliderRow("Strength", &u.strength, fmt.Sprintf("%.2f", u.strength.Value)))
 		add(u.muted("0 keeps the image, 1 draws it anew."), spacer(6), u.seedRow())
-		add(u.knobs(m, false)...)
+		add(u.knobs(m, true)...) // editing samples with the chosen sampler and η
 		add(spacer(6), u.runRow(&u.taskBtn, "Edit", st.source != nil && !lowres, u.cfg.Tasks.Edit != nil))
 	case TabInfo:
 		add(u.muted("The settings a PNG records (its parameters chunk). Open one, or pick one in the gallery."), spacer(6))
