@@ -24,7 +24,7 @@ DEB_BENCH := python3-torch
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps deps-test deps-bench build demo test test-invariance test-short bench fuzz vet clean \
+.PHONY: all deps deps-test deps-bench build demo test test-invariance test-short test-first-run bench fuzz vet clean \
 	train-classifier train-diffusion eval-diffusion train-vae train-flow train-gan compare eval-tasks \
 	train-superres train-superres-shapes train-txt2img train-attributes train-occluded audit
 
@@ -222,6 +222,12 @@ test-invariance: deps
 
 test-short: deps
 	$(GO) test -short ./...
+
+# The app's first run, for real: train the quick model from an empty
+# folder, then the judge reads its digits (at least 80% as the class
+# asked). About 5 minutes on two quiet cores, so not in `make test`.
+test-first-run: deps
+	GENLAB_FIRST_RUN=1 $(GO) test -count=1 -timeout 40m -run TestFirstRunDrawsDigitsTheJudgeReads -v ./ui/
 
 vet: deps
 	$(GO) vet ./...

@@ -26,10 +26,16 @@ import (
 
 // Config is what the app starts from; zero fields take the defaults.
 type Config struct {
-	Dirs     []string // folders of checkpoints and run folders (default: models, runs)
-	Open     string   // a checkpoint or a genlab PNG to open at start
-	OutDir   string   // where Save writes PNGs (default out/ui)
-	TrainOut string   // the run folder of the first-launch model (default runs/quick)
+	Dirs []string // folders of checkpoints and run folders (default: models, runs)
+	Open string   // a checkpoint or a genlab PNG to open at start
+	// OutDir is the outputs folder: every image made is saved on its own
+	// in OutDir/<kind>/<date>/ (AUTOMATIC1111's habit), and the gallery
+	// reloads them at start; Save writes copies to OutDir/saved (default
+	// outputs).
+	OutDir string
+	// TrainOut is the run folder of the first-launch model (default
+	// quick in the first of Dirs, so that the list finds it).
+	TrainOut string
 	// Load opens a checkpoint (default Load).
 	Load func(path string) (*Model, error)
 	// Tasks are the task panels' functions (default DefaultTasks()).
@@ -46,10 +52,18 @@ func (c Config) withDefaults() Config {
 		c.Dirs = []string{"models", "runs"}
 	}
 	if c.OutDir == "" {
-		c.OutDir = filepath.Join("out", "ui")
+		c.OutDir = "outputs"
 	}
 	if c.TrainOut == "" {
-		c.TrainOut = filepath.Join("runs", "quick")
+		first := c.Dirs[0]
+		if len(c.Dirs) == 2 && c.Dirs[0] == "models" && c.Dirs[1] == "runs" {
+			first = "runs" // where `genlab train` puts run folders
+		}
+		c.TrainOut = filepath.Join(first, "quick")
+	}
+	// The quick model is listed wherever it is trained.
+	if parent := filepath.Dir(c.TrainOut); !slices.ContainsFunc(c.Dirs, func(d string) bool { return samePath(d, parent) }) {
+		c.Dirs = append(slices.Clone(c.Dirs), parent)
 	}
 	if c.Load == nil {
 		c.Load = Load
@@ -68,6 +82,32 @@ func (c Config) withDefaults() Config {
 		c.Seed = func() uint64 { return uint64(rand.Uint32()) }
 	}
 	return c
+}
+
+// samePath reports whether two paths name the same place, whether or not
+// it exists yet.
+func samePath(a, b string) bool {
+	a, err1 := filepath.Abs(a)
+	b, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && a == b
+}
+
+// tabState is what each tab keeps of its own: its source image (and the
+// inpainting mask), its last result, its job, and its status line with
+// the control an error is about.
+type tabState struct {
+	source     image.Image
+	sourceName string
+	mask       *Mask
+	result     image.Image
+	job        *Job
+	jobTaken   bool
+	status     string
+	statusErr  bool
+	// errField is the control an error is about (nil for none); the error
+	// goes when the settings are right again.
+	errField    any
+	settingsErr bool
 }
 
 // UI is the app: its theme, its state and its widgets. Layout handles the
@@ -95,20 +135,20 @@ type UI struct {
 	ctlList widget.List
 
 	// sampling
-	seed, count, steps, guidance, class, prompt, temperature, eta widget.Editor
-	randomSeed                                                    widget.Bool
-	reuseSeedBtn                                                  widget.Clickable
-	sampler                                                       widget.Enum
-	autoSampler                                                   string // the sampler set by selecting a model, not by the user
-	autoGuidance                                                  string // the guidance so set ("" once the user's or a PNG's)
-	goBtn, cancelBtn                                              widget.Clickable
-	lastSeed                                                      uint64
-	haveLastSeed                                                  bool
+	seed, count, steps, guidance, prompt, temperature, eta widget.Editor
+	classChoice                                            widget.Enum // anyClass or a class number
+	randomSeed                                             widget.Bool // mirrors the seed field's -1
+	reuseSeedBtn                                           widget.Clickable
+	sampler                                                widget.Enum
+	autoSampler                                            string // the sampler set by selecting a model, not by the user
+	autoGuidance                                           string // the guidance so set ("" once the user's or a PNG's)
+	goBtn, cancelBtn                                       widget.Clickable
+	lastSeed                                               uint64
+	haveLastSeed                                           bool
+	boxes                                                  map[*widget.Editor]*editorBoxTag
 
-	// the running job and whether its end was taken in
-	job       *Job
-	jobTaken  bool
-	jobTarget Tab
+	// each tab's own source, result, job and status
+	tabs [numTabs]tabState
 
 	// gallery
 	results     []Result
@@ -121,13 +161,20 @@ type UI struct {
 	reuseBtn    widget.Clickable
 	useBtn      widget.Clickable
 	clearBtn    widget.Clickable
+	undoBtn     widget.Clickable
+	zoomBtn     widget.Clickable
+	zoom        bool
+	saveScale   widget.Enum // the factor Save enlarges by (nearest neighbour)
+	cleared     []Result    // what Clear took away, until Undo or a new result
+	infoPath    widget.Editor
+	infoLoad    widget.Clickable
+	info        *Result // the image the PNG info tab shows (nil: the gallery's)
+	infoList    widget.List
+	infoText    widget.Selectable
 
 	// tasks
-	source      image.Image
-	sourceName  string
 	srcPath     widget.Editor
 	loadSrcBtn  widget.Clickable
-	mask        *Mask
 	brush       widget.Float
 	clearMask   widget.Clickable
 	invertMask  widget.Clickable
@@ -139,12 +186,8 @@ type UI struct {
 	styleImg    image.Image
 	styleName   string
 	styleSteps  widget.Editor
-	taskResult  image.Image
 	taskBtn     widget.Clickable
 	resultCache map[image.Image]paint.ImageOp
-
-	status    string
-	statusErr bool
 }
 
 // New builds the app over cfg and scans its folders. invalidate asks the
@@ -157,20 +200,22 @@ func New(cfg Config, invalidate func()) *UI {
 	if invalidate == nil {
 		invalidate = func() {}
 	}
-	u := &UI{cfg: cfg, th: th, invalidate: invalidate, selected: -1, sel: -1, resultCache: map[image.Image]paint.ImageOp{}}
+	u := &UI{cfg: cfg, th: th, invalidate: invalidate, selected: -1, sel: -1, resultCache: map[image.Image]paint.ImageOp{}, boxes: map[*widget.Editor]*editorBoxTag{}}
 	u.modelList.Axis = layout.Vertical
 	u.ctlList.Axis = layout.Vertical
 	u.galleryList.Axis = layout.Vertical
-	for _, e := range []*widget.Editor{&u.path, &u.seed, &u.count, &u.steps, &u.guidance, &u.class, &u.temperature, &u.eta, &u.outDir, &u.srcPath, &u.stylePath, &u.styleSteps} {
+	u.infoList.Axis = layout.Vertical
+	for _, e := range []*widget.Editor{&u.path, &u.seed, &u.count, &u.steps, &u.guidance, &u.prompt, &u.temperature, &u.eta, &u.outDir, &u.srcPath, &u.stylePath, &u.styleSteps, &u.infoPath} {
 		e.SingleLine = true
 		e.Submit = true
 	}
-	u.prompt.SingleLine = true
-	u.randomSeed.Value = true
 	u.setSettings(DefaultSettings())
+	u.seed.SetText(RandomSeed)
 	u.autoSampler = u.sampler.Value
 	u.autoGuidance = u.guidance.Text()
-	u.outDir.SetText(cfg.OutDir)
+	u.outDir.SetText(filepath.Join(cfg.OutDir, "saved"))
+	u.saveScale.Value = "1"
+	u.loadHistory()
 	u.styleSteps.SetText("100")
 	u.brush.Value = 0.25
 	u.strength.Value = 0.6
@@ -231,23 +276,26 @@ func (u *UI) Selected() *Model { return u.model }
 // Results are the gallery's images, newest first.
 func (u *UI) Results() []Result { return u.results }
 
-// Status is the status line and whether it reports an error.
-func (u *UI) Status() (string, bool) { return u.status, u.statusErr }
+// Status is the tab's status line and whether it reports an error.
+func (u *UI) Status() (string, bool) { return u.cur().status, u.cur().statusErr }
 
-// Job is the running or last generation or task job (nil for none).
-func (u *UI) Job() *Job { return u.job }
+// Job is the tab's running or last generation or task job (nil for none).
+func (u *UI) Job() *Job { return u.cur().job }
+
+// cur is the state of the tab shown.
+func (u *UI) cur() *tabState { return &u.tabs[u.tab] }
 
 // TrainJob is the first-launch training job (nil for none).
 func (u *UI) TrainJob() *Job { return u.train }
 
 // Mask is the inpainting mask (nil until there is an image to paint on).
-func (u *UI) Mask() *Mask { return u.mask }
+func (u *UI) Mask() *Mask { return u.tabs[TabInpaint].mask }
 
-// Source is the task panels' input image.
-func (u *UI) Source() image.Image { return u.source }
+// Source is the input image of the tab shown.
+func (u *UI) Source() image.Image { return u.cur().source }
 
-// TaskResult is the last task's output.
-func (u *UI) TaskResult() image.Image { return u.taskResult }
+// TaskResult is the last output of the tab shown.
+func (u *UI) TaskResult() image.Image { return u.cur().result }
 
 // CurrentSettings are the sampling panel's settings as typed.
 func (u *UI) CurrentSettings() (Settings, error) { return u.readSettings() }
@@ -258,13 +306,38 @@ func (u *UI) SetTab(t Tab) { u.tab = t }
 // Tab is the panel shown.
 func (u *UI) Tab() Tab { return u.tab }
 
-func (u *UI) say(format string, a ...any) {
-	u.status, u.statusErr = fmt.Sprintf(format, a...), false
+func (u *UI) say(format string, a ...any) { u.sayIn(u.tab, format, a...) }
+
+func (u *UI) sayIn(t Tab, format string, a ...any) {
+	st := &u.tabs[t]
+	st.status, st.statusErr, st.errField, st.settingsErr = fmt.Sprintf(format, a...), false, nil, false
 }
 
-func (u *UI) fail(err error) {
-	u.status, u.statusErr = oneLine(err.Error()), true
+func (u *UI) fail(err error) { u.failIn(u.tab, err) }
+
+func (u *UI) failIn(t Tab, err error) {
+	st := &u.tabs[t]
+	st.status, st.statusErr, st.errField, st.settingsErr = oneLine(err.Error()), true, nil, false
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		st.errField = fe.field
+	}
 }
+
+// failSettings reports an error in the panel's settings: it stays until
+// they are right again (recheckSettings).
+func (u *UI) failSettings(err error) {
+	u.fail(err)
+	u.cur().settingsErr = true
+}
+
+// fieldError is an error in one control's value.
+type fieldError struct {
+	field any // the control: an editor, a slider, a choice
+	msg   string
+}
+
+func (e *fieldError) Error() string { return e.msg }
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
@@ -289,12 +362,12 @@ func (u *UI) selectEntry(i int) {
 		u.guidance.SetText(g)
 		u.autoGuidance = g
 	}
-	if m.Classes == 0 {
-		u.class.SetText("none")
-	} else if s, err := u.readSettings(); err == nil && s.Class >= m.Classes {
-		u.class.SetText("none")
+	if s, err := u.readSettings(); m.Classes == 0 || (err == nil && s.Class >= m.Classes) {
+		u.setClass(NoClass)
+	} else if err == nil && s.Class == NoClass && !m.AnyClass {
+		u.setClass(0)
 	}
-	if net := m.Diffusion; net != nil && net.Config.Cond == "lowres" && len(net.Config.Scales) > 0 {
+	if net := m.Diffusion; m.LowRes && net != nil && len(net.Config.Scales) > 0 {
 		// A super-resolution model does one thing.
 		u.scale.Value = strconv.Itoa(slices.Max(net.Config.Scales))
 		u.tab = TabSuperRes
@@ -338,25 +411,40 @@ func (u *UI) openImage(path string) {
 		return
 	}
 	u.setSource(img, filepath.Base(path))
-	text, err := images.ReadParameters(path)
-	if err != nil || strings.TrimSpace(text) == "" {
-		u.addResults([]Result{{Image: img, Class: NoClass, Source: path}})
-		u.say("opened %s (it has no genlab settings)", path)
-		return
-	}
-	p, err := images.ParseParameters(text)
-	r := Result{Image: img, Params: p, Seed: uint64(p.Seed), Class: NoClass, Source: path}
-	if v, ok := p.Lookup("Class"); ok {
-		if k, err := strconv.Atoi(v); err == nil {
-			r.Class = k
-		}
-	}
+	r, err := resultOf(path, img)
 	u.addResults([]Result{r})
 	if err != nil {
 		u.fail(fmt.Errorf("%s: %w", path, err))
 		return
 	}
+	if !r.HasParams() {
+		u.say("opened %s (it has no genlab settings)", path)
+		return
+	}
 	u.reuse(r)
+}
+
+// resultOf is a PNG file as a gallery result, with the settings its
+// parameters chunk records (none for a plain PNG).
+func resultOf(path string, img image.Image) (Result, error) {
+	r := Result{Image: img, Class: NoClass, Source: path, Path: path}
+	text, err := images.ReadParameters(path)
+	if err != nil || strings.TrimSpace(text) == "" {
+		r.Task = "file"
+		return r, nil
+	}
+	p, err := images.ParseParameters(text)
+	r.Params, r.Seed = p, uint64(p.Seed)
+	r.Task, _ = p.Lookup("Task")
+	if r.Task == "" {
+		r.Task = "txt2img"
+	}
+	if v, ok := p.Lookup("Class"); ok {
+		if k, err := strconv.Atoi(v); err == nil {
+			r.Class = k
+		}
+	}
+	return r, err
 }
 
 // reuse sets the panel to a result's settings and selects its model when
@@ -370,8 +458,24 @@ func (u *UI) reuse(r Result) {
 	u.setSettings(s)
 	u.autoSampler = "" // the PNG's sampler is kept when its model is selected
 	u.autoGuidance = ""
-	u.randomSeed.Value = false
-	msg := fmt.Sprintf("reusing the settings of %s (seed %d)", r.Source, s.Seed)
+	u.tab = r.tab()
+	switch u.tab {
+	case TabEdit:
+		if v, ok := r.Params.Lookup("Denoising strength"); ok {
+			if f, err := strconv.ParseFloat(v, 32); err == nil && f >= 0 && f <= 1 {
+				u.strength.Value = float32(f)
+			}
+		}
+	case TabSuperRes:
+		if v, ok := r.Params.Lookup("Scale"); ok {
+			u.scale.Value = v
+		}
+	case TabStyle:
+		if r.Params.Steps > 0 {
+			u.styleSteps.SetText(strconv.Itoa(r.Params.Steps))
+		}
+	}
+	msg := fmt.Sprintf("reusing the settings of %s (seed %d)", r.Label(), s.Seed)
 	if r.Params.Model != "" {
 		if i := u.findModel(r.Params); i >= 0 {
 			if u.selected != i {
@@ -382,7 +486,7 @@ func (u *UI) reuse(r Result) {
 			msg += fmt.Sprintf("; its model %s is not in the list: open it", r.Params.Model)
 		}
 	}
-	u.tab = TabGenerate
+	u.tab = r.tab() // selecting a super-resolution model shows its tab
 	u.say("%s", msg)
 }
 
@@ -417,60 +521,122 @@ func (u *UI) setSettings(s Settings) {
 	u.guidance.SetText(strconv.FormatFloat(s.Guidance, 'g', -1, 64))
 	u.eta.SetText(strconv.FormatFloat(s.Eta, 'g', -1, 64))
 	u.temperature.SetText(strconv.FormatFloat(s.Temperature, 'g', -1, 64))
-	if s.Class == NoClass {
-		u.class.SetText("none")
-	} else {
-		u.class.SetText(strconv.Itoa(s.Class))
-	}
+	u.setClass(s.Class)
 	u.prompt.SetText(s.Prompt)
 	u.sampler.Value = s.Sampler
 }
 
-// readSettings parses the panel's fields.
+// setClass picks class k (NoClass: any) in the class choice.
+func (u *UI) setClass(k int) {
+	if k == NoClass {
+		u.classChoice.Value = anyClass
+	} else {
+		u.classChoice.Value = strconv.Itoa(k)
+	}
+}
+
+// anyClass is the class choice's value for no class in particular.
+const anyClass = "any"
+
+// RandomSeed is the seed field's value for a seed drawn afresh for each
+// run, as in AUTOMATIC1111.
+const RandomSeed = "-1"
+
+// seedRandom reports whether the seed field asks for a random seed.
+func (u *UI) seedRandom() bool { return strings.TrimSpace(u.seed.Text()) == RandomSeed }
+
+// readSettings parses the panel's fields; a random seed reads as 0
+// (seedRandom says so). An error names the control it is about.
 func (u *UI) readSettings() (Settings, error) {
 	var s Settings
 	var err error
-	field := func(name, v string) string { return fmt.Sprintf("%s %q", name, v) }
 	txt := func(e *widget.Editor) string { return strings.TrimSpace(e.Text()) }
-	if s.Seed, err = strconv.ParseUint(txt(&u.seed), 10, 63); err != nil {
-		return s, fmt.Errorf("%s: want a whole number from 0", field("seed", txt(&u.seed)))
+	bad := func(e *widget.Editor, name, want string) error {
+		return &fieldError{field: e, msg: fmt.Sprintf("%s %q: %s", name, txt(e), want)}
 	}
-	if s.Count, err = strconv.Atoi(txt(&u.count)); err != nil {
-		return s, fmt.Errorf("%s: want a whole number", field("count", txt(&u.count)))
+	if !u.seedRandom() {
+		if s.Seed, err = strconv.ParseUint(txt(&u.seed), 10, 63); err != nil {
+			return s, bad(&u.seed, "seed", "want a whole number from 0, or -1 for a random one")
+		}
 	}
-	if s.Steps, err = strconv.Atoi(txt(&u.steps)); err != nil {
-		return s, fmt.Errorf("%s: want a whole number", field("steps", txt(&u.steps)))
+	if s.Count, err = strconv.Atoi(txt(&u.count)); err != nil || s.Count < 1 || s.Count > 256 {
+		return s, bad(&u.count, "count", "want a whole number from 1 to 256")
 	}
-	if s.Guidance, err = strconv.ParseFloat(txt(&u.guidance), 64); err != nil {
-		return s, fmt.Errorf("%s: want a number", field("guidance", txt(&u.guidance)))
+	if s.Steps, err = strconv.Atoi(txt(&u.steps)); err != nil || s.Steps < 1 {
+		return s, bad(&u.steps, "steps", "want a whole number from 1")
+	}
+	if s.Guidance, err = strconv.ParseFloat(txt(&u.guidance), 64); err != nil || s.Guidance < 0 {
+		return s, bad(&u.guidance, "guidance", "want a number from 0")
 	}
 	if s.Eta, err = strconv.ParseFloat(txt(&u.eta), 64); err != nil || s.Eta < 0 || s.Eta > 1 {
-		return s, fmt.Errorf("%s: want a number from 0 to 1", field("eta", txt(&u.eta)))
+		return s, bad(&u.eta, "eta", "want a number from 0 to 1")
 	}
 	if s.Temperature, err = strconv.ParseFloat(txt(&u.temperature), 64); err != nil {
-		return s, fmt.Errorf("%s: want a number", field("temperature", txt(&u.temperature)))
+		return s, bad(&u.temperature, "temperature", "want a number")
 	}
-	switch c := strings.ToLower(txt(&u.class)); c {
-	case "", "none", "any":
-		s.Class = NoClass
-	default:
-		if s.Class, err = strconv.Atoi(c); err != nil || s.Class < 0 {
-			return s, fmt.Errorf("%s: want a class number or none", field("class", c))
-		}
+	s.Class = NoClass
+	if k, err := strconv.Atoi(u.classChoice.Value); err == nil {
+		s.Class = k
 	}
 	s.Prompt = strings.TrimSpace(u.prompt.Text())
 	s.Sampler = u.sampler.Value
 	return s, nil
 }
 
-// startJob runs work as the app's job, cancelling the one running.
-func (u *UI) startJob(name string, target Tab, work func(ctx context.Context, r Reporter) ([]Result, error)) {
-	if u.job != nil && u.job.Status().Running {
-		u.job.Cancel()
+// checkSettings is readSettings and the model's own check of them, its
+// error tied to the control it names.
+func (u *UI) checkSettings(m *Model) (Settings, error) {
+	s, err := u.readSettings()
+	if err != nil || m == nil {
+		return s, err
 	}
-	u.job = StartJob(name, u.invalidate, work)
-	u.jobTaken, u.jobTarget = false, target
-	u.say("%s…", name)
+	if u.tab == TabSuperRes {
+		s.Class, s.Guidance = NoClass, 0 // not the super-resolution's knobs
+	}
+	if err := m.Check(s); err != nil {
+		fields := map[string]any{"steps": &u.steps, "guidance": &u.guidance, "eta": &u.eta, "temperature": &u.temperature,
+			"count": &u.count, "class": &u.classChoice, "this model draws": &u.classChoice, "prompt": &u.prompt}
+		for prefix, f := range fields {
+			if strings.HasPrefix(err.Error(), prefix) {
+				return s, &fieldError{field: f, msg: err.Error()}
+			}
+		}
+		return s, err
+	}
+	return s, nil
+}
+
+// recheckSettings clears a settings error once the settings are right.
+func (u *UI) recheckSettings() {
+	st := u.cur()
+	if !st.statusErr || !st.settingsErr {
+		return
+	}
+	if _, err := u.checkSettings(u.model); err == nil {
+		st.status, st.statusErr, st.errField, st.settingsErr = "settings fixed", false, nil, false
+	} else {
+		u.failSettings(err)
+	}
+}
+
+// startJob runs work as the tab's job, cancelling the one it runs.
+func (u *UI) startJob(name string, target Tab, work func(ctx context.Context, r Reporter) ([]Result, error)) {
+	st := &u.tabs[target]
+	if st.job != nil && st.job.Status().Running {
+		st.job.Cancel()
+	}
+	st.job = StartJob(name, u.invalidate, work)
+	st.jobTaken = false
+	u.sayIn(target, "%s…", name)
+}
+
+// drawSeed is the run's seed: the field's, or a fresh one when it asks
+// for a random one (the field keeps -1; Reuse last brings the seed back).
+func (u *UI) drawSeed(s *Settings) {
+	if u.seedRandom() {
+		s.Seed = u.cfg.Seed()
+	}
+	u.lastSeed, u.haveLastSeed = s.Seed, true
 }
 
 // Generate starts drawing images with the sampling panel's settings.
@@ -479,22 +645,18 @@ func (u *UI) Generate() {
 		u.fail(errors.New("pick a model in the list first"))
 		return
 	}
-	s, err := u.readSettings()
-	if err != nil {
-		u.fail(err)
-		return
-	}
-	if u.randomSeed.Value {
-		s.Seed = u.cfg.Seed()
-		u.seed.SetText(strconv.FormatUint(s.Seed, 10))
-	}
 	m := u.model
-	if err := m.Check(s); err != nil {
-		u.fail(err)
+	if m.LowRes {
+		u.fail(fmt.Errorf("%s is a super-resolution model: use the Super-res tab", m.Name()))
 		return
 	}
-	u.lastSeed, u.haveLastSeed = s.Seed, true
-	u.startJob(fmt.Sprintf("generating %d with %s", s.Count, m.Name()), TabGenerate, func(ctx context.Context, r Reporter) ([]Result, error) {
+	s, err := u.checkSettings(m)
+	if err != nil {
+		u.failSettings(err)
+		return
+	}
+	u.drawSeed(&s)
+	u.startJob(fmt.Sprintf("generating %d with %s (seed %d)", s.Count, m.Name(), s.Seed), TabGenerate, func(ctx context.Context, r Reporter) ([]Result, error) {
 		return m.Generate(ctx, s, throttle(r))
 	})
 }
@@ -514,35 +676,54 @@ func throttle(r Reporter) func(Progress) {
 	}
 }
 
-// Cancel stops the running job.
+// Cancel stops the tab's running job.
 func (u *UI) Cancel() {
-	if u.job != nil && u.job.Status().Running {
-		u.job.Cancel()
+	if j := u.cur().job; j != nil && j.Status().Running {
+		j.Cancel()
 		u.say("cancelled")
 	}
 }
 
-// takeJob brings a finished job's results in, once.
-func (u *UI) takeJob() {
-	if u.job == nil || u.jobTaken {
-		return
-	}
-	st := u.job.Status()
-	if st.Running {
-		return
-	}
-	u.jobTaken = true
-	switch {
-	case st.Cancelled:
-		u.say("cancelled %s after %d of %d steps", st.Name, st.Done, st.Total)
-	case st.Err != nil:
-		u.fail(st.Err)
-	default:
-		u.addResults(st.Results)
-		if u.jobTarget != TabGenerate && len(st.Results) > 0 {
-			u.taskResult = st.Results[0].Image
+// cancelAll stops every tab's job (the window is closing).
+func (u *UI) cancelAll() {
+	for i := range u.tabs {
+		if j := u.tabs[i].job; j != nil {
+			j.Cancel()
 		}
-		u.say("done: %d image(s) in %s", len(st.Results), st.Elapsed.Round(10*time.Millisecond))
+	}
+}
+
+// takeJobs bring finished jobs' results in, once each: into the gallery
+// and its outputs folder, and to the tab that ran them.
+func (u *UI) takeJobs() {
+	for t := range u.tabs {
+		st := &u.tabs[t]
+		if st.job == nil || st.jobTaken {
+			continue
+		}
+		js := st.job.Status()
+		if js.Running {
+			continue
+		}
+		st.jobTaken = true
+		switch {
+		case js.Cancelled:
+			u.sayIn(Tab(t), "cancelled %s after %d of %d steps", js.Name, js.Done, js.Total)
+		case js.Err != nil:
+			u.failIn(Tab(t), js.Err)
+		default:
+			rs := slices.Clone(js.Results)
+			dir, err := u.keep(rs)
+			u.addResults(rs)
+			if Tab(t) != TabGenerate && len(rs) > 0 {
+				st.result = rs[0].Image
+			}
+			if err != nil {
+				u.failIn(Tab(t), fmt.Errorf("made %d image(s) but could not save them: %w", len(rs), err))
+			} else {
+				u.sayIn(Tab(t), "done: %d image(s) in %s, saved in %s", len(rs), js.Elapsed.Round(10*time.Millisecond), dir)
+			}
+		}
 	}
 }
 
@@ -555,65 +736,22 @@ func (u *UI) addResults(rs []Result) {
 	u.results = append(slices.Clone(rs), u.results...)
 	u.tileBtns = make([]widget.Clickable, len(u.results))
 	u.sel = 0
+	u.cleared = nil
 }
 
-// Save writes gallery result i to the output folder as a PNG with its
-// parameters chunk and returns its path.
-func (u *UI) Save(i int) (string, error) {
-	if i < 0 || i >= len(u.results) {
-		return "", errors.New("select an image in the gallery to save")
-	}
-	dir := strings.TrimSpace(u.outDir.Text())
-	if dir == "" {
-		return "", errors.New("type the folder to save in")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	r := u.results[i]
-	path := filepath.Join(dir, images.SampleName(nextIndex(dir), int64(r.Seed), r.Class))
-	params := ""
-	if r.Params.Family != "" || r.Params.Model != "" || r.Params.Prompt != "" {
-		params = r.Params.String()
-	}
-	if err := images.Save(path, r.Image, params); err != nil {
-		return "", err
-	}
-	return path, nil
-}
-
-// nextIndex is one past the highest NNNNN- index of the PNGs in dir.
-func nextIndex(dir string) int {
-	names, _ := filepath.Glob(filepath.Join(dir, "*.png"))
-	next := 0
-	for _, n := range names {
-		head, _, ok := strings.Cut(filepath.Base(n), "-")
-		if v, err := strconv.Atoi(head); ok && err == nil && v >= next {
-			next = v + 1
-		}
-	}
-	return next
-}
-
-// SaveAll writes every gallery image, oldest first.
-func (u *UI) SaveAll() ([]string, error) {
-	var paths []string
-	for i := len(u.results) - 1; i >= 0; i-- {
-		p, err := u.Save(i)
-		if err != nil {
-			return paths, err
-		}
-		paths = append(paths, p)
-	}
-	return paths, nil
-}
-
-// setSource makes img the task panels' input; the mask starts anew at its
-// size.
+// setSource makes img the input of the tab shown (of Inpaint when that
+// is Generate, which takes none); the mask starts anew at its size.
 func (u *UI) setSource(img image.Image, name string) {
-	u.source, u.sourceName = img, name
-	b := img.Bounds()
-	u.mask = NewMask(b.Dx(), b.Dy())
+	t := u.tab
+	if t == TabGenerate || t == TabInfo {
+		t = TabInpaint
+	}
+	st := &u.tabs[t]
+	st.source, st.sourceName = img, name
+	if t == TabInpaint {
+		b := img.Bounds()
+		st.mask = NewMask(b.Dx(), b.Dy())
+	}
 }
 
 // StartTraining trains the first-launch model in the background.

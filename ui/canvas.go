@@ -47,13 +47,14 @@ func (c *canvasState) update(gtx C, m *Mask, radius float32) {
 }
 
 func (c *canvasState) layout(gtx C, u *UI, size int) D {
-	img := u.source
+	st := &u.tabs[TabInpaint]
+	img := st.source
 	b := img.Bounds()
 	c.scale = min(float32(size)/float32(b.Dx()), float32(size)/float32(b.Dy()))
 	sz := image.Pt(int(float32(b.Dx())*c.scale), int(float32(b.Dy())*c.scale))
 	paint.FillShape(gtx.Ops, imageBg, clip.Rect{Max: sz}.Op())
-	st := op.Affine(f32.AffineId().Scale(f32.Point{}, f32.Pt(c.scale, c.scale))).Push(gtx.Ops)
-	for _, im := range []image.Image{img, u.mask.Overlay()} {
+	tr := op.Affine(f32.AffineId().Scale(f32.Point{}, f32.Pt(c.scale, c.scale))).Push(gtx.Ops)
+	for _, im := range []image.Image{img, st.mask.Overlay()} {
 		io := paint.NewImageOp(im)
 		if im == img {
 			io = u.imageOp(img)
@@ -64,7 +65,7 @@ func (c *canvasState) layout(gtx C, u *UI, size int) D {
 		paint.PaintOp{}.Add(gtx.Ops)
 		cl.Pop()
 	}
-	st.Pop()
+	tr.Pop()
 	defer clip.Rect{Max: sz}.Push(gtx.Ops).Pop()
 	event.Op(gtx.Ops, c)
 	pointer.CursorCrosshair.Add(gtx.Ops)

@@ -115,6 +115,9 @@ func TestTaskPanels(t *testing.T) {
 	run := func(tab Tab, button string) image.Image {
 		t.Helper()
 		h.clickTab(tab)
+		if h.u.Source() == nil { // each tab has its own source
+			h.click("Use as source")
+		}
 		h.click(button)
 		st := h.waitJob(2 * time.Minute)
 		if last := st[len(st)-1]; last.Err != nil || last.Cancelled {

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"gioui.org/font"
+	"gioui.org/io/event"
+	"gioui.org/io/key"
+	"gioui.org/io/pointer"
 	"gioui.org/layout"
 	"gioui.org/op"
 	"gioui.org/op/clip"
@@ -41,16 +44,26 @@ var (
 	imageBg   = color.NRGBA{R: 0x30, G: 0x30, B: 0x34, A: 0xff}
 )
 
-// Layout handles the frame's events and draws the app.
+// Layout handles the frame's events and draws the app. The side columns
+// take a share of the width between a floor and a ceiling, so that the
+// workspace keeps most of it at any window size from 1024×680 up.
 func (u *UI) Layout(gtx C) D {
 	u.update(gtx)
 	paint.Fill(gtx.Ops, u.th.Bg)
+	// The window's own key events: Ctrl+Enter runs, Escape leaves the
+	// zoomed view, whatever has the focus.
+	area := clip.Rect{Max: gtx.Constraints.Max}.Push(gtx.Ops)
+	event.Op(gtx.Ops, u)
+	area.Pop()
+	w := gtx.Constraints.Max.X
+	left := max(gtx.Dp(190), min(gtx.Dp(280), w*20/100))
+	mid := max(gtx.Dp(250), min(gtx.Dp(330), w*24/100))
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(u.layoutHeader),
 		layout.Flexed(1, func(gtx C) D {
 			return layout.Flex{}.Layout(gtx,
-				layout.Rigid(func(gtx C) D { return u.column(gtx, 280, panelBg, u.layoutModels) }),
-				layout.Rigid(func(gtx C) D { return u.column(gtx, 330, u.th.Bg, u.layoutControls) }),
+				layout.Rigid(func(gtx C) D { return u.column(gtx, left, panelBg, u.layoutModels) }),
+				layout.Rigid(func(gtx C) D { return u.column(gtx, mid, u.th.Bg, u.layoutControls) }),
 				layout.Flexed(1, u.layoutWorkspace),
 			)
 		}),
@@ -58,10 +71,40 @@ func (u *UI) Layout(gtx C) D {
 	)
 }
 
+// run is what Enter in a knob's field and Ctrl+Enter do: the tab's run
+// button.
+func (u *UI) run() {
+	switch u.tab {
+	case TabGenerate:
+		u.Generate()
+	case TabInfo:
+	default:
+		u.RunTask()
+	}
+}
+
 // update handles the clicks and key presses of the frame.
 func (u *UI) update(gtx C) {
-	u.takeJob()
+	u.takeJobs()
 	u.takeTraining()
+	// The choices first: a run button pressed in this frame runs with them.
+	u.sampler.Update(gtx)
+	u.scale.Update(gtx)
+	u.classChoice.Update(gtx)
+	u.saveScale.Update(gtx)
+	for {
+		ev, ok := gtx.Event(key.Filter{Name: key.NameReturn, Required: key.ModShortcut}, key.Filter{Name: key.NameEnter, Required: key.ModShortcut}, key.Filter{Name: key.NameEscape})
+		if !ok {
+			break
+		}
+		if e, ok := ev.(key.Event); ok && e.State == key.Press {
+			if e.Name == key.NameEscape {
+				u.zoom = false
+			} else {
+				u.run()
+			}
+		}
+	}
 	for i := range u.entryBtns {
 		if u.entryBtns[i].Clicked(gtx) && i != u.selected {
 			u.selectEntry(i)
@@ -88,45 +131,73 @@ func (u *UI) update(gtx C) {
 	}
 	if u.reuseSeedBtn.Clicked(gtx) && u.haveLastSeed {
 		u.seed.SetText(fmt.Sprint(u.lastSeed))
-		u.randomSeed.Value = false
 	}
-	if u.goBtn.Clicked(gtx) {
-		u.Generate()
+	if u.randomSeed.Update(gtx) {
+		switch {
+		case u.randomSeed.Value:
+			u.seed.SetText(RandomSeed)
+		case u.haveLastSeed:
+			u.seed.SetText(fmt.Sprint(u.lastSeed))
+		default:
+			u.seed.SetText("0")
+		}
 	}
-	if u.taskBtn.Clicked(gtx) {
-		u.RunTask()
+	run := u.goBtn.Clicked(gtx) || u.taskBtn.Clicked(gtx)
+	for _, e := range []*widget.Editor{&u.seed, &u.count, &u.steps, &u.guidance, &u.eta, &u.temperature, &u.prompt, &u.styleSteps} {
+		if submitted(gtx, e) {
+			run = true
+		}
+	}
+	if run {
+		u.run()
 	}
 	if u.cancelBtn.Clicked(gtx) {
 		u.Cancel()
 	}
 	for i := range u.tileBtns {
-		if u.tileBtns[i].Clicked(gtx) {
-			u.sel = i
+		for {
+			c, ok := u.tileBtns[i].Update(gtx)
+			if !ok {
+				break
+			}
+			u.sel, u.info = i, nil
+			if c.NumClicks >= 2 { // a double click zooms in
+				u.zoom = true
+			}
 		}
 	}
-	if u.saveBtn.Clicked(gtx) {
-		if p, err := u.Save(u.sel); err != nil {
+	if u.saveBtn.Clicked(gtx) || submitted(gtx, &u.outDir) {
+		if p, wrote, err := u.save(u.sel); err != nil {
 			u.fail(err)
-		} else {
+		} else if wrote {
 			u.say("saved %s", p)
+		} else {
+			u.say("already saved as %s", p)
 		}
 	}
 	if u.saveAllBtn.Clicked(gtx) {
 		if ps, err := u.SaveAll(); err != nil {
 			u.fail(err)
-		} else if len(ps) > 0 {
-			u.say("saved %d PNGs in %s", len(ps), strings.TrimSpace(u.outDir.Text()))
+		} else {
+			u.say("saved %d PNG(s) in %s (the others were saved there before)", len(ps), strings.TrimSpace(u.outDir.Text()))
 		}
 	}
-	if u.reuseBtn.Clicked(gtx) && u.sel >= 0 && u.sel < len(u.results) {
-		u.reuse(u.results[u.sel])
+	if u.reuseBtn.Clicked(gtx) {
+		if r := u.shown(); r != nil {
+			u.reuse(*r)
+		}
 	}
 	if u.useBtn.Clicked(gtx) {
 		u.UseSelected()
 	}
 	if u.clearBtn.Clicked(gtx) {
-		u.results, u.tileBtns, u.sel = nil, nil, -1
-		clear(u.resultCache)
+		u.Clear()
+	}
+	if u.undoBtn.Clicked(gtx) {
+		u.Undo()
+	}
+	if u.zoomBtn.Clicked(gtx) {
+		u.zoom = !u.zoom && u.sel >= 0 && u.sel < len(u.results)
 	}
 	if u.loadSrcBtn.Clicked(gtx) || submitted(gtx, &u.srcPath) {
 		u.LoadSource(strings.TrimSpace(u.srcPath.Text()))
@@ -134,18 +205,26 @@ func (u *UI) update(gtx C) {
 	if u.loadStyle.Clicked(gtx) || submitted(gtx, &u.stylePath) {
 		u.LoadStyle(strings.TrimSpace(u.stylePath.Text()))
 	}
-	if u.clearMask.Clicked(gtx) && u.mask != nil {
-		u.mask.Clear()
+	if u.infoLoad.Clicked(gtx) || submitted(gtx, &u.infoPath) {
+		u.LoadInfo(strings.TrimSpace(u.infoPath.Text()))
 	}
-	if u.invertMask.Clicked(gtx) && u.mask != nil {
-		u.mask.Invert()
+	if m := u.Mask(); m != nil {
+		if u.clearMask.Clicked(gtx) {
+			m.Clear()
+		}
+		if u.invertMask.Clicked(gtx) {
+			m.Invert()
+		}
 	}
-	u.canvas.update(gtx, u.mask, u.brushRadius())
-	u.randomSeed.Update(gtx)
-	u.sampler.Update(gtx)
-	u.scale.Update(gtx)
+	u.canvas.update(gtx, u.Mask(), u.brushRadius())
+	u.randomSeed.Value = u.seedRandom()
+	u.recheckSettings()
 	// Keep frames coming while a job runs, for the clock of its ETA.
-	if (u.job != nil && u.job.Status().Running) || (u.train != nil && u.train.Status().Running) {
+	running := u.train != nil && u.train.Status().Running
+	for _, st := range u.tabs {
+		running = running || (st.job != nil && st.job.Status().Running)
+	}
+	if running {
 		gtx.Execute(op.InvalidateCmd{At: gtx.Now.Add(500 * time.Millisecond)})
 	}
 }
@@ -167,8 +246,7 @@ func submitted(gtx C, e *widget.Editor) bool {
 // brushRadius is the brush slider's radius in image pixels (1 to 8).
 func (u *UI) brushRadius() float32 { return 1 + 7*u.brush.Value }
 
-func (u *UI) column(gtx C, width unit.Dp, bg color.NRGBA, w layout.Widget) D {
-	wpx := gtx.Dp(width)
+func (u *UI) column(gtx C, wpx int, bg color.NRGBA, w layout.Widget) D {
 	gtx.Constraints = layout.Exact(image.Pt(wpx, gtx.Constraints.Max.Y))
 	paint.FillShape(gtx.Ops, bg, clip.Rect{Max: gtx.Constraints.Max}.Op())
 	paint.FillShape(gtx.Ops, lineColor, clip.Rect{Min: image.Pt(wpx-1, 0), Max: gtx.Constraints.Max}.Op())
@@ -229,14 +307,49 @@ func (u *UI) field(name string, ed *widget.Editor, hint string) layout.Widget {
 	}
 }
 
+// editorBoxTag is the pointer target of an editor's whole box, so that a
+// click on its padding focuses it too.
+type editorBoxTag struct{ ed *widget.Editor }
+
+// editorBox is an editor in a bordered box, red when its value is the
+// tab's error.
 func (u *UI) editorBox(gtx C, ed *widget.Editor, hint string) D {
-	return widget.Border{Color: lineColor, Width: 1, CornerRadius: 3}.Layout(gtx, func(gtx C) D {
-		return layout.UniformInset(5).Layout(gtx, func(gtx C) D {
-			e := material.Editor(u.th, ed, hint)
-			e.TextSize = 13
-			return e.Layout(gtx)
-		})
-	})
+	tag := u.boxes[ed]
+	if tag == nil {
+		tag = &editorBoxTag{ed}
+		u.boxes[ed] = tag
+	}
+	for {
+		ev, ok := gtx.Event(pointer.Filter{Target: tag, Kinds: pointer.Press})
+		if !ok {
+			break
+		}
+		if e, ok := ev.(pointer.Event); ok && e.Kind == pointer.Press {
+			gtx.Execute(key.FocusCmd{Tag: ed})
+		}
+	}
+	border := widget.Border{Color: lineColor, Width: 1, CornerRadius: 3}
+	if u.cur().errField == ed {
+		border.Color, border.Width = errorFg, 2
+	}
+	return layout.Stack{}.Layout(gtx,
+		layout.Expanded(func(gtx C) D {
+			defer clip.Rect{Max: gtx.Constraints.Min}.Push(gtx.Ops).Pop()
+			event.Op(gtx.Ops, tag)
+			pointer.CursorText.Add(gtx.Ops)
+			return D{Size: gtx.Constraints.Min}
+		}),
+		layout.Stacked(func(gtx C) D {
+			gtx.Constraints.Min.X = gtx.Constraints.Max.X // the box spans its space
+			return border.Layout(gtx, func(gtx C) D {
+				return layout.UniformInset(5).Layout(gtx, func(gtx C) D {
+					e := material.Editor(u.th, ed, hint)
+					e.TextSize = 13
+					return e.Layout(gtx)
+				})
+			})
+		}),
+	)
 }
 
 func (u *UI) layoutHeader(gtx C) D {
@@ -270,7 +383,8 @@ func (u *UI) layoutHeader(gtx C) D {
 }
 
 func (u *UI) layoutStatus(gtx C) D {
-	txt := u.status
+	st := u.cur()
+	txt := st.status
 	if txt == "" {
 		txt = "ready"
 	}
@@ -281,7 +395,7 @@ func (u *UI) layoutStatus(gtx C) D {
 	return layout.Inset{Left: 10, Top: 5}.Layout(gtx, func(gtx C) D {
 		l := u.label(13, txt)
 		l.MaxLines = 1
-		if u.statusErr {
+		if st.statusErr {
 			l.Color = errorFg
 		}
 		return l.Layout(gtx)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"gioui.org/layout"
@@ -9,53 +10,63 @@ import (
 	"gioui.org/widget/material"
 )
 
-// layoutControls is the panel of the tab shown.
+// layoutControls is the panel of the tab shown: only the controls the
+// selected model has (its pipeline.Knobs) and the tab's task uses.
 func (u *UI) layoutControls(gtx C) D {
 	var rows []layout.Widget
 	add := func(w ...layout.Widget) { rows = append(rows, w...) }
 	m := u.model
+	st := u.cur()
 	if m != nil {
 		add(u.heading(m.Name()), u.muted(m.Summary()), spacer(8))
 	} else {
 		add(u.heading(u.tab.String()), u.muted("no model selected"), spacer(8))
 	}
+	lowres := m != nil && m.LowRes
 	switch u.tab {
 	case TabGenerate:
+		if lowres {
+			add(u.muted("A super-resolution model only upscales an image: use the Super-res tab, or pick another model."), spacer(6))
+		}
 		add(u.seedRow(), u.field("Count", &u.count, "4"))
 		add(u.knobs(m, true)...)
-		add(spacer(6), u.runRow(&u.goBtn, "Generate", m != nil, true))
+		add(spacer(6), u.runRow(&u.goBtn, "Generate", m != nil && !lowres, true))
 	case TabInpaint:
 		add(u.sourceRows()...)
 		add(u.sliderRow("Brush", &u.brush, fmt.Sprintf("%.1f px", u.brushRadius())))
 		add(func(gtx C) D {
 			n := 0
-			if u.mask != nil {
-				n = u.mask.Count()
+			if st.mask != nil {
+				n = st.mask.Count()
 			}
 			return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-				layout.Rigid(u.button(&u.clearMask, "Clear mask", u.mask != nil)), gap(6),
-				layout.Rigid(u.button(&u.invertMask, "Invert", u.mask != nil)), gap(8),
-				layout.Rigid(u.muted(fmt.Sprintf("%d px to fill", n))),
+				layout.Rigid(u.button(&u.clearMask, "Clear mask", st.mask != nil)), gap(6),
+				layout.Rigid(u.button(&u.invertMask, "Invert", st.mask != nil)), gap(8),
+				layout.Flexed(1, u.muted(fmt.Sprintf("%d px to fill", n))),
 			)
 		}, spacer(6), u.muted("Paint the region to fill on the image with the mouse."), spacer(6))
 		add(u.seedRow())
 		add(u.knobs(m, false)...)
-		add(spacer(6), u.runRow(&u.taskBtn, "Inpaint", u.source != nil, u.cfg.Tasks.Inpaint != nil))
+		add(spacer(6), u.runRow(&u.taskBtn, "Inpaint", st.source != nil && !lowres, u.cfg.Tasks.Inpaint != nil))
 	case TabSuperRes:
 		add(u.sourceRows()...)
-		add(func(gtx C) D {
-			return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-				layout.Rigid(func(gtx C) D {
+		if !lowres {
+			add(u.muted("Upscaling takes a super-resolution model (lowres): pick one in the list."), spacer(6))
+		} else {
+			var scales []layout.FlexChild
+			for _, f := range m.Diffusion.Config.Scales {
+				v := fmt.Sprint(f)
+				scales = append(scales, layout.Rigid(material.RadioButton(u.th, &u.scale, v, "×"+v).Layout))
+			}
+			add(func(gtx C) D {
+				return layout.Flex{Alignment: layout.Middle}.Layout(gtx, append([]layout.FlexChild{layout.Rigid(func(gtx C) D {
 					gtx.Constraints.Min.X = gtx.Dp(86)
 					return u.label(13, "Scale").Layout(gtx)
-				}),
-				layout.Rigid(material.RadioButton(u.th, &u.scale, "2", "×2").Layout),
-				layout.Rigid(material.RadioButton(u.th, &u.scale, "4", "×4").Layout),
-			)
-		})
-		add(u.seedRow())
-		add(u.knobs(m, false)...)
-		add(spacer(6), u.runRow(&u.taskBtn, "Upscale", u.source != nil, u.cfg.Tasks.SuperRes != nil))
+				})}, scales...)...)
+			})
+		}
+		add(u.seedRow(), u.field("Steps", &u.steps, "50"))
+		add(spacer(6), u.runRow(&u.taskBtn, "Upscale", st.source != nil && lowres, u.cfg.Tasks.SuperRes != nil))
 	case TabStyle:
 		add(u.muted("Content image:"))
 		add(u.sourceRows()...)
@@ -65,13 +76,27 @@ func (u *UI) layoutControls(gtx C) D {
 				gap(6), layout.Rigid(u.button(&u.loadStyle, "Load", true)),
 			)
 		}, spacer(6), u.field("Steps", &u.styleSteps, "100"), u.seedRow())
-		add(spacer(6), u.runRow(&u.taskBtn, "Transfer style", u.source != nil, u.cfg.Tasks.Style != nil))
+		add(spacer(6), u.runRow(&u.taskBtn, "Transfer style", st.source != nil, u.cfg.Tasks.Style != nil))
 	case TabEdit:
 		add(u.sourceRows()...)
 		add(u.sliderRow("Strength", &u.strength, fmt.Sprintf("%.2f", u.strength.Value)))
 		add(u.muted("0 keeps the image, 1 draws it anew."), spacer(6), u.seedRow())
-		add(u.knobs(m, false)...)
-		add(spacer(6), u.runRow(&u.taskBtn, "Edit", u.source != nil, u.cfg.Tasks.Edit != nil))
+		add(u.knobs(m, true)...) // editing samples with the chosen sampler and η
+		add(spacer(6), u.runRow(&u.taskBtn, "Edit", st.source != nil && !lowres, u.cfg.Tasks.Edit != nil))
+	case TabInfo:
+		add(u.muted("The settings a PNG records (its parameters chunk). Open one, or pick one in the gallery."), spacer(6))
+		add(func(gtx C) D {
+			return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+				layout.Flexed(1, func(gtx C) D { return u.editorBox(gtx, &u.infoPath, "image.png") }),
+				gap(6), layout.Rigid(u.button(&u.infoLoad, "Read", true)),
+			)
+		}, spacer(8))
+		r := u.shown()
+		txt := "Send to its tab"
+		if r != nil && r.HasParams() {
+			txt = "Send to " + r.tab().String()
+		}
+		add(u.button(&u.reuseBtn, txt, r != nil && r.HasParams()))
 	}
 	return material.List(u.th, &u.ctlList).Layout(gtx, len(rows), func(gtx C, i int) D { return rows[i](gtx) })
 }
@@ -92,7 +117,7 @@ func (u *UI) knobs(m *Model, sampler bool) []layout.Widget {
 				for _, s := range Samplers {
 					children = append(children, layout.Rigid(func(gtx C) D {
 						r := material.RadioButton(u.th, &u.sampler, s, SamplerLabel(s))
-						r.TextSize = 13
+						r.TextSize, r.Size = 13, 20
 						return r.Layout(gtx)
 					}))
 				}
@@ -100,18 +125,17 @@ func (u *UI) knobs(m *Model, sampler bool) []layout.Widget {
 					layout.Rigid(u.label(13, "Sampler").Layout),
 					layout.Rigid(func(gtx C) D { return layout.Flex{Alignment: layout.Middle}.Layout(gtx, children...) }),
 				)
-			}, u.field("Eta (DDIM)", &u.eta, "0"))
+			})
+			if u.sampler.Value == "ddim" {
+				rows = append(rows, u.field("Eta", &u.eta, "0"))
+			}
 		}
 	}
 	if c.Guidance {
 		rows = append(rows, u.field("Guidance", &u.guidance, "2"))
 	}
 	if c.Classes > 0 {
-		hint := fmt.Sprintf("0 to %d", c.Classes-1)
-		if c.AnyClass {
-			hint += " or none"
-		}
-		rows = append(rows, u.field("Class", &u.class, hint), u.muted("Class: "+hint))
+		rows = append(rows, u.classRow(c))
 	}
 	if c.Prompt {
 		rows = append(rows, u.field("Prompt", &u.prompt, "a small red circle"))
@@ -125,15 +149,57 @@ func (u *UI) knobs(m *Model, sampler bool) []layout.Widget {
 	return rows
 }
 
+// classRow is the class as a choice: any (when the model draws images of
+// no class in particular) or one of its classes, in rows that fit.
+func (u *UI) classRow(c Controls) layout.Widget {
+	var opts []string
+	for k := range c.Classes {
+		opts = append(opts, strconv.Itoa(k))
+	}
+	return func(gtx C) D {
+		cell := gtx.Dp(44)
+		cols := max(1, gtx.Constraints.Max.X/cell)
+		var rows []layout.FlexChild
+		title := u.label(13, "Class")
+		if u.cur().errField == &u.classChoice {
+			title.Color = errorFg
+		}
+		radio := func(v string) layout.Widget {
+			return func(gtx C) D {
+				r := material.RadioButton(u.th, &u.classChoice, v, v)
+				r.TextSize, r.Size = 13, 18
+				return r.Layout(gtx)
+			}
+		}
+		head := []layout.FlexChild{layout.Rigid(title.Layout)}
+		if c.AnyClass {
+			head = append(head, gap(12), layout.Rigid(radio(anyClass)))
+		}
+		rows = append(rows, layout.Rigid(func(gtx C) D { return layout.Flex{Alignment: layout.Middle}.Layout(gtx, head...) }))
+		for i := 0; i < len(opts); i += cols {
+			var children []layout.FlexChild
+			for _, v := range opts[i:min(len(opts), i+cols)] {
+				children = append(children, layout.Rigid(func(gtx C) D {
+					gtx.Constraints.Min.X, gtx.Constraints.Max.X = cell, cell
+					return radio(v)(gtx)
+				}))
+			}
+			rows = append(rows, layout.Rigid(func(gtx C) D { return layout.Flex{}.Layout(gtx, children...) }))
+		}
+		return layout.Inset{Bottom: 6}.Layout(gtx, func(gtx C) D {
+			return layout.Flex{Axis: layout.Vertical}.Layout(gtx, rows...)
+		})
+	}
+}
+
 // seedRow is the seed, always shown: random by default, reusable.
 func (u *UI) seedRow() layout.Widget {
 	return func(gtx C) D {
 		return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
-			layout.Rigid(u.field("Seed", &u.seed, "0")),
+			layout.Rigid(u.field("Seed", &u.seed, "-1: random")),
 			layout.Rigid(func(gtx C) D {
 				return layout.Inset{Bottom: 6}.Layout(gtx, func(gtx C) D {
 					return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-						layout.Rigid(layout.Spacer{Width: 80}.Layout),
 						layout.Rigid(func(gtx C) D {
 							cb := material.CheckBox(u.th, &u.randomSeed, "random")
 							cb.TextSize = 13
@@ -168,10 +234,10 @@ func (u *UI) sliderRow(name string, f *widget.Float, value string) layout.Widget
 
 // sourceRows say which image the task works on and how to change it.
 func (u *UI) sourceRows() []layout.Widget {
-	name := "none: pick one in the gallery and press Use, or load a PNG"
-	if u.source != nil {
-		b := u.source.Bounds()
-		name = fmt.Sprintf("%s (%dx%d)", u.sourceName, b.Dx(), b.Dy())
+	name := "none: pick one in the gallery and press Use as source, or load a PNG"
+	if st := u.cur(); st.source != nil {
+		b := st.source.Bounds()
+		name = fmt.Sprintf("%s (%dx%d)", st.sourceName, b.Dx(), b.Dy())
 	}
 	return []layout.Widget{
 		u.muted("Source: " + name),
@@ -190,7 +256,7 @@ func (u *UI) sourceRows() []layout.Widget {
 // Cancel; available is whether this build has the work at all.
 func (u *UI) runRow(btn *widget.Clickable, txt string, enabled, available bool) layout.Widget {
 	return func(gtx C) D {
-		running := u.job != nil && u.job.Status().Running
+		running := u.cur().job != nil && u.cur().job.Status().Running
 		return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
 			layout.Rigid(u.button(btn, txt, enabled && available)),
 			gap(8),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"strconv"
+	"strings"
 
 	"genlab/diffusion"
 	"genlab/images"
@@ -52,11 +53,12 @@ type Controls struct {
 	Prompt      bool
 	Vocabulary  []string
 	Temperature bool
+	LowRes      bool // a super-resolution model: it only upscales
 }
 
 func controlsOf(k pipeline.Knobs) Controls {
 	return Controls{Steps: k.Sampling, Guidance: k.Guidance, Classes: k.Classes, AnyClass: k.AnyClass,
-		Prompt: k.Prompt, Vocabulary: k.Vocabulary, Temperature: k.Temperature}
+		Prompt: k.Prompt, Vocabulary: k.Vocabulary, Temperature: k.Temperature, LowRes: k.LowRes}
 }
 
 // Result is one generated image and the settings that made it.
@@ -66,16 +68,66 @@ type Result struct {
 	Seed   uint64
 	Class  int
 	Source string // where it came from: a model's name, a task or a file
+	// Task is what made it: txt2img, inpaint, super-resolution, style,
+	// edit, or file for a PNG without settings.
+	Task string
+	// Path is the file it is kept in ("" until saved).
+	Path string
+	// saved are the copies Save wrote, by folder and factor.
+	saved map[string]string
 }
 
-// Caption is the short line under a result in the gallery.
-func (r Result) Caption() string {
-	s := fmt.Sprintf("seed %d", r.Seed)
-	if r.Class != NoClass {
-		s += fmt.Sprintf(" · class %d", r.Class)
+// HasParams reports whether the result records the settings that made
+// it.
+func (r Result) HasParams() bool {
+	return r.Params.Family != "" || r.Params.Model != "" || r.Params.Prompt != "" || len(r.Params.Extra) > 0 || r.Params.Steps > 0
+}
+
+// taskTabs are the tabs of the tasks' names.
+var taskTabs = map[string]Tab{"txt2img": TabGenerate, "inpaint": TabInpaint, "super-resolution": TabSuperRes, "style": TabStyle, "edit": TabEdit}
+
+// tab is the tab that made the result (Generate for a file).
+func (r Result) tab() Tab { return taskTabs[r.Task] }
+
+// Label is the first line under a result in the gallery: what made it
+// and how.
+func (r Result) Label() string {
+	if !r.HasParams() {
+		return "file · no parameters"
 	}
-	if r.Params.Prompt != "" && r.Class == NoClass {
-		s += " · " + r.Params.Prompt
+	parts := []string{r.Task}
+	switch r.Task {
+	case "super-resolution":
+		parts[0] = "super-res"
+		if v, ok := r.Params.Lookup("Scale"); ok {
+			parts[0] += " ×" + v
+		}
+	case "edit":
+		if v, ok := r.Params.Lookup("Denoising strength"); ok {
+			parts = append(parts, "strength "+v)
+		}
+	case "style":
+		if r.Params.Steps > 0 {
+			parts = append(parts, fmt.Sprintf("%d steps", r.Params.Steps))
+		}
+	}
+	if r.Class != NoClass {
+		parts = append(parts, fmt.Sprintf("class %d", r.Class))
+	} else if r.Params.Prompt != "" && r.Task != "style" {
+		parts = append(parts, r.Params.Prompt)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// Caption is what tells a result apart in the gallery: its label, its
+// seed and its sampler.
+func (r Result) Caption() string {
+	if !r.HasParams() {
+		return r.Label()
+	}
+	s := r.Label() + fmt.Sprintf(" · seed %d", r.Seed)
+	if r.Params.Sampler != "" && r.Params.Steps > 0 {
+		s += fmt.Sprintf(" · %s %d", r.Params.Sampler, r.Params.Steps)
 	}
 	return s
 }
@@ -196,7 +248,7 @@ func (m *Model) Generate(ctx context.Context, s Settings, progress func(Progress
 	}
 	res := make([]Result, out.Len())
 	for i := range res {
-		res[i] = Result{Image: out.Image(i), Params: out.Params[i], Seed: r.Seeds[i], Class: s.Class, Source: m.Name()}
+		res[i] = Result{Image: out.Image(i), Params: out.Params[i], Seed: r.Seeds[i], Class: s.Class, Source: m.Name(), Task: "txt2img"}
 	}
 	return res, nil
 }

@@ -12,26 +12,27 @@ import (
 
 // RunTask starts the task of the panel shown on the source image.
 func (u *UI) RunTask() {
-	if err := u.runTask(); err != nil {
+	if err := u.runTask(); err != nil && err != errSilent {
 		u.fail(err)
 	}
 }
 
+// errSilent is an error already shown.
+var errSilent = errors.New("ui: error already reported")
+
 func (u *UI) runTask() error {
 	t := u.cfg.Tasks
+	st := u.cur()
 	s, err := u.readSettings()
 	if err != nil {
-		return err
-	}
-	if u.randomSeed.Value {
-		s.Seed = u.cfg.Seed()
-		u.seed.SetText(strconv.FormatUint(s.Seed, 10))
+		u.failSettings(err)
+		return nil
 	}
 	s.Count = 1
-	if u.source == nil {
-		return errors.New("no source image: pick one in the gallery and press Use, or load a PNG")
+	if st.source == nil {
+		return errors.New("no source image: pick one in the gallery and press Use as source, or load a PNG")
 	}
-	src, m := u.source, u.model
+	src, m := st.source, u.model
 	needModel := func() error {
 		if m == nil {
 			return errors.New("pick a diffusion model in the list first")
@@ -39,15 +40,26 @@ func (u *UI) runTask() error {
 		if m.Diffusion == nil {
 			return fmt.Errorf("%s is a %s model; %s works with a diffusion model", m.Name(), m.Family, u.tab)
 		}
-		if err := m.Check(s); err != nil {
-			return err
+		if m.LowRes != (u.tab == TabSuperRes) {
+			if m.LowRes {
+				return fmt.Errorf("%s is a super-resolution model: it only upscales (Super-res tab)", m.Name())
+			}
+			return fmt.Errorf("%s cannot upscale: pick a super-resolution model (lowres) in the list", m.Name())
 		}
+		s2, err := u.checkSettings(m)
+		if err != nil {
+			u.failSettings(err)
+			return errSilent
+		}
+		s2.Count, s2.Seed = 1, s.Seed
+		s = s2
 		return nil
 	}
 	missing := func(name string) error {
 		return fmt.Errorf("%s is not in this build of genlab yet", name)
 	}
 	params := func(task string, extra ...images.Field) images.Parameters {
+		u.drawSeed(&s)
 		var p images.Parameters
 		if m != nil {
 			p = m.Parameters(s, s.Seed)
@@ -63,7 +75,8 @@ func (u *UI) runTask() error {
 	result := func(img image.Image, p images.Parameters, source string) []Result {
 		b := img.Bounds()
 		p.Width, p.Height = b.Dx(), b.Dy()
-		return []Result{{Image: img, Params: p, Seed: s.Seed, Class: s.Class, Source: source}}
+		task, _ := p.Lookup("Task")
+		return []Result{{Image: img, Params: p, Seed: s.Seed, Class: s.Class, Source: source, Task: task}}
 	}
 	switch u.tab {
 	case TabInpaint:
@@ -73,11 +86,11 @@ func (u *UI) runTask() error {
 		if err := needModel(); err != nil {
 			return err
 		}
-		if u.mask == nil || u.mask.Count() == 0 {
+		if st.mask == nil || st.mask.Count() == 0 {
 			return errors.New("paint the region to fill on the image first")
 		}
-		mask := u.mask.Image()
-		p := params("inpaint", images.Field{Key: "Mask pixels", Value: strconv.Itoa(u.mask.Count())})
+		mask := st.mask.Image()
+		p := params("inpaint", images.Field{Key: "Mask pixels", Value: strconv.Itoa(st.mask.Count())})
 		u.startJob("inpainting", TabInpaint, func(ctx context.Context, r Reporter) ([]Result, error) {
 			img, err := t.Inpaint(ctx, m, src, mask, s, reportSteps(r))
 			if err != nil {
@@ -113,6 +126,7 @@ func (u *UI) runTask() error {
 			return fmt.Errorf("style steps %q: want 1 to 5000", u.styleSteps.Text())
 		}
 		style := u.styleImg
+		u.drawSeed(&s)
 		p := images.Parameters{Seed: int64(s.Seed), Steps: steps, Extra: []images.Field{{Key: "Task", Value: "style"}, {Key: "Style", Value: u.styleName}}}
 		u.startJob("style transfer", TabStyle, func(ctx context.Context, r Reporter) ([]Result, error) {
 			img, err := t.Style(ctx, src, style, steps, s.Seed, reportSteps(r))
@@ -155,10 +169,10 @@ func (u *UI) UseSelected() {
 		return
 	}
 	r := u.results[u.sel]
-	u.setSource(r.Image, r.Caption())
-	if u.tab == TabGenerate {
+	if u.tab == TabGenerate || u.tab == TabInfo {
 		u.tab = TabInpaint
 	}
+	u.setSource(r.Image, r.Label())
 	u.say("source: %s", r.Caption())
 }
 
@@ -166,7 +180,7 @@ func (u *UI) UseSelected() {
 func (u *UI) LoadSource(path string) {
 	img, err := images.Load(path)
 	if err != nil {
-		u.fail(err)
+		u.fail(&fieldError{field: &u.srcPath, msg: oneLine(err.Error())})
 		return
 	}
 	u.setSource(img, path)
@@ -177,9 +191,26 @@ func (u *UI) LoadSource(path string) {
 func (u *UI) LoadStyle(path string) {
 	img, err := images.Load(path)
 	if err != nil {
-		u.fail(err)
+		u.fail(&fieldError{field: &u.stylePath, msg: oneLine(err.Error())})
 		return
 	}
 	u.styleImg, u.styleName = img, path
 	u.say("style: %s", path)
+}
+
+// LoadInfo reads a PNG for the PNG info tab.
+func (u *UI) LoadInfo(path string) {
+	img, err := images.Load(path)
+	if err != nil {
+		u.fail(&fieldError{field: &u.infoPath, msg: oneLine(err.Error())})
+		return
+	}
+	r, err := resultOf(path, img)
+	if err != nil {
+		u.fail(fmt.Errorf("%s: %w", path, err))
+	}
+	u.info = &r
+	if err == nil {
+		u.say("read %s", path)
+	}
 }

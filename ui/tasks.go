@@ -30,10 +30,11 @@ const (
 	TabSuperRes
 	TabStyle
 	TabEdit
+	TabInfo // a PNG's parameters, AUTOMATIC1111's "PNG Info"
 	numTabs
 )
 
-var tabNames = [numTabs]string{"Generate", "Inpaint", "Super-res", "Style", "Edit"}
+var tabNames = [numTabs]string{"Generate", "Inpaint", "Super-res", "Style", "Edit", "PNG info"}
 
 func (t Tab) String() string { return tabNames[t] }
 

@@ -268,9 +268,20 @@ func (h *harness) waitJob(limit time.Duration) (seen []JobStatus) {
 func (h *harness) set(fields map[string]string) {
 	h.t.Helper()
 	eds := map[string]interface{ Text() string }{
-		"Seed": &h.u.seed, "Count": &h.u.count, "Steps": &h.u.steps, "Guidance": &h.u.guidance, "Class": &h.u.class,
+		"Seed": &h.u.seed, "Count": &h.u.count, "Steps": &h.u.steps, "Guidance": &h.u.guidance,
 	}
 	for name, v := range fields {
+		if name == "Class" { // a choice
+			if v == "none" {
+				v = anyClass
+			}
+			h.click(v)
+			h.frame() // a change of focus leaves the release to the next frame
+			if h.u.classChoice.Value != v {
+				h.t.Fatalf("clicked class %s at %v, the choice is %q", v, h.findAll(v), h.u.classChoice.Value)
+			}
+			continue
+		}
 		h.typeInto(eds[name], center(h.editorAfter(name)), v)
 	}
 }
@@ -429,8 +440,16 @@ func TestGenerateShowsProgressThenImages(t *testing.T) {
 	}
 	// Random by default: the seed drawn is shown and recorded.
 	s, _ := h.u.CurrentSettings()
+	if h.u.seed.Text() != RandomSeed || !h.u.randomSeed.Value {
+		t.Errorf("a random seed's field shows %q after the run, want %s", h.u.seed.Text(), RandomSeed)
+	}
+	s.Seed = h.u.lastSeed
 	if rs[0].Seed != s.Seed || rs[1].Seed != s.Seed+1 || rs[0].Class != 7 {
-		t.Errorf("results %v/%v, class %d; the panel's seed %d", rs[0].Seed, rs[1].Seed, rs[0].Class, s.Seed)
+		t.Errorf("results %v/%v, class %d; the seed drawn %d", rs[0].Seed, rs[1].Seed, rs[0].Class, s.Seed)
+	}
+	h.click("Reuse last")
+	if h.u.seed.Text() != fmt.Sprint(s.Seed) || h.u.randomSeed.Value {
+		t.Errorf("Reuse last: the seed field has %q", h.u.seed.Text())
 	}
 	if b := rs[0].Image.Bounds(); b.Dx() != 28 || b.Dy() != 28 {
 		t.Errorf("image %v", b)
@@ -518,16 +537,16 @@ func TestSavedPNGReloadsWithItsSettings(t *testing.T) {
 	h.click("DPM++ 2M")
 	h.click("Generate")
 	h.waitJob(time.Minute)
-	h.click("result 1") // the second image: seed+1
-	h.click("Save")
-	want := h.u.Results()[1]
-	names, _ := filepath.Glob(filepath.Join(out, "*.png"))
-	if len(names) != 1 {
-		t.Fatalf("saved %v", names)
+	// Each image was saved on its own, in outputs/txt2img/<date>/.
+	want := h.u.Results()[1] // the second image: seed+1
+	names, _ := filepath.Glob(filepath.Join(out, "txt2img", time.Now().Format("2006-01-02"), "*.png"))
+	if len(names) != 2 || want.Path != names[1] {
+		t.Fatalf("kept %v; the result says %s", names, want.Path)
 	}
-	if base := filepath.Base(names[0]); base != fmt.Sprintf("00000-%d-c4.png", want.Seed) {
+	if base := filepath.Base(names[1]); base != fmt.Sprintf("00001-%d-c4.png", want.Seed) {
 		t.Errorf("file name %s", base)
 	}
+	names = names[1:]
 	text, err := images.ReadParameters(names[0])
 	if err != nil {
 		t.Fatal(err)
@@ -542,6 +561,53 @@ func TestSavedPNGReloadsWithItsSettings(t *testing.T) {
 	img, err := images.Load(names[0])
 	if err != nil || !sameImage(img, want.Image) {
 		t.Fatalf("the PNG's pixels differ from the result's (%v)", err)
+	}
+
+	// Save copies the selected image to the save folder once; Save all
+	// writes only the others; ×4 writes a copy 4 times as large.
+	saved := func() []string {
+		n, _ := filepath.Glob(filepath.Join(out, "saved", "*.png"))
+		return n
+	}
+	h.click("result 1")
+	h.click("Save")
+	h.click("Save")
+	if n := saved(); len(n) != 1 {
+		t.Fatalf("Save twice wrote %v", n)
+	}
+	if msg, _ := h.u.Status(); !strings.Contains(msg, "already saved") {
+		t.Errorf("the second Save says %q", msg)
+	}
+	h.click("Save all")
+	if n := saved(); len(n) != 2 {
+		t.Fatalf("Save all after Save wrote %v", n)
+	}
+	h.click("×4")
+	h.frame()
+	h.click("Save")
+	if n := saved(); len(n) != 3 {
+		t.Fatalf("Save at ×4 wrote %v", n)
+	} else if big, err := images.Load(n[2]); err != nil || big.Bounds().Dx() != 112 || !sameImage(big, Enlarge(want.Image, 4)) {
+		t.Errorf("the ×4 copy: %v, %v", big.Bounds(), err)
+	}
+
+	// A new session shows the work in its gallery; Clear asks nothing but
+	// can be undone, and a cleared gallery stays cleared at the next start.
+	h3 := newHarness(t, Config{Dirs: []string{dir}, OutDir: out})
+	if rs := h3.u.Results(); len(rs) != 2 || rs[0].Seed != want.Seed || rs[0].Class != 4 || rs[0].Task != "txt2img" {
+		t.Fatalf("the gallery after a restart: %d results", len(rs))
+	}
+	h3.mustFind("Gallery (2)")
+	h3.click("Clear")
+	h3.mustFind("Gallery (0)")
+	h3.click("Undo clear")
+	h3.mustFind("Gallery (2)")
+	h3.click("Clear")
+	if rs := newHarness(t, Config{Dirs: []string{dir}, OutDir: out}).u.Results(); len(rs) != 0 {
+		t.Errorf("a cleared gallery came back with %d results", len(rs))
+	}
+	if n, _ := filepath.Glob(filepath.Join(out, "txt2img", "*", "*.png")); len(n) != 2 {
+		t.Errorf("Clear lost files: %v", n)
 	}
 
 	// A new session opens the PNG and takes its settings and model.
@@ -578,18 +644,36 @@ func TestBadInputIsOneLineInTheStatus(t *testing.T) {
 	dir := t.TempDir()
 	tinyCheckpoint(t, filepath.Join(dir, "tiny"), "ckpt-000005.safetensors", 5)
 	h := newHarness(t, Config{Dirs: []string{dir}})
-	for _, c := range []struct{ field, value, mention string }{
-		{"Count", "many", "count"},
-		{"Class", "12", "class 12"},
-		{"Steps", "0", "steps 0"},
-		{"Guidance", "-1", "guidance"},
+	for _, c := range []struct {
+		field, value, mention string
+		ed                    any
+	}{
+		{"Count", "many", "count", &h.u.count},
+		{"Steps", "0", `steps "0"`, &h.u.steps},
+		{"Steps", "100000", "steps 100000", &h.u.steps},
+		{"Guidance", "-1", "guidance", &h.u.guidance},
+		{"Seed", "-2", "seed", &h.u.seed},
 	} {
-		h.set(map[string]string{"Count": "2", "Class": "none", "Steps": "5", "Guidance": "2"})
+		h.set(map[string]string{"Count": "2", "Class": "none", "Steps": "5", "Guidance": "2", "Seed": "-1"})
 		h.set(map[string]string{c.field: c.value})
 		h.click("Generate")
 		msg, isErr := h.u.Status()
 		if !isErr || !strings.Contains(msg, c.mention) || strings.Contains(msg, "\n") {
 			t.Errorf("%s %q: status %q (error %v)", c.field, c.value, msg, isErr)
+		}
+		// The field is marked; on another tab the error is not shown, and
+		// it goes once the field is right.
+		if h.u.cur().errField != c.ed {
+			t.Errorf("%s %q: the field in error is not marked", c.field, c.value)
+		}
+		h.clickTab(TabEdit)
+		if _, isErr := h.u.Status(); isErr {
+			t.Errorf("the Generate tab's error shows on the Edit tab")
+		}
+		h.clickTab(TabGenerate)
+		h.set(map[string]string{"Count": "2", "Steps": "5", "Guidance": "2", "Seed": "-1"})
+		if msg, isErr := h.u.Status(); isErr || h.u.cur().errField != nil {
+			t.Errorf("%s fixed: the status still says %q", c.field, msg)
 		}
 	}
 	h.typeInto(&h.u.path, center(h.editorAfter("Open a checkpoint or a genlab PNG:")), filepath.Join(dir, "missing.png"))

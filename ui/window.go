@@ -13,7 +13,7 @@ import (
 // from main's.
 func Run(cfg Config) error {
 	w := new(app.Window)
-	w.Option(app.Title("genlab"), app.Size(unit.Dp(1280), unit.Dp(820)), app.MinSize(unit.Dp(960), unit.Dp(600)))
+	w.Option(app.Title("genlab"), app.Size(unit.Dp(1280), unit.Dp(820)), app.MinSize(unit.Dp(1024), unit.Dp(680)))
 	u := New(cfg, w.Invalidate)
 	return u.loop(w)
 }
@@ -24,7 +24,7 @@ func (u *UI) loop(w *app.Window) error {
 	for {
 		switch e := w.Event().(type) {
 		case app.DestroyEvent:
-			u.Cancel()
+			u.cancelAll()
 			return e.Err
 		case app.FrameEvent:
 			gtx := app.NewContext(&ops, e)

@@ -17,8 +17,8 @@ func uiCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "models", Usage: "folders of checkpoints and run folders to list (default: models and runs)"},
 			&cli.StringFlag{Name: "open", Usage: "a checkpoint or a genlab PNG to open at start"},
-			&cli.StringFlag{Name: "out", Value: "out/ui", Usage: "folder the Save buttons write PNGs to"},
-			&cli.StringFlag{Name: "train-out", Value: "runs/quick", Usage: "run folder of the quick first-launch model"},
+			&cli.StringFlag{Name: "out", Value: "outputs", Usage: "outputs folder: every image made is saved in `DIR`/<task>/<date>/, the gallery reloads them, Save copies to DIR/saved"},
+			&cli.StringFlag{Name: "train-out", Usage: "run folder of the quick first-launch model (default: quick in the first --models folder, or runs/quick)"},
 		},
 		Action: uiAction,
 	}
