@@ -142,6 +142,7 @@ type UI struct {
 	sampler                                                widget.Enum
 	autoSampler                                            string // the sampler set by selecting a model, not by the user
 	autoGuidance                                           string // the guidance so set ("" once the user's or a PNG's)
+	autoTemperature                                        string // likewise the temperature (a flow's 0.7, a VAE's 1, a tuned checkpoint's)
 	goBtn, cancelBtn                                       widget.Clickable
 	lastSeed                                               uint64
 	haveLastSeed                                           bool
@@ -213,6 +214,7 @@ func New(cfg Config, invalidate func()) *UI {
 	u.seed.SetText(RandomSeed)
 	u.autoSampler = u.sampler.Value
 	u.autoGuidance = u.guidance.Text()
+	u.autoTemperature = u.temperature.Text()
 	u.outDir.SetText(filepath.Join(cfg.OutDir, "saved"))
 	u.saveScale.Value = "1"
 	u.loadHistory()
@@ -362,6 +364,11 @@ func (u *UI) selectEntry(i int) {
 		u.guidance.SetText(g)
 		u.autoGuidance = g
 	}
+	if m.Temperature && u.autoTemperature != "" && strings.TrimSpace(u.temperature.Text()) == u.autoTemperature {
+		t := strconv.FormatFloat(m.Defaults.Temperature, 'g', -1, 64)
+		u.temperature.SetText(t)
+		u.autoTemperature = t
+	}
 	if s, err := u.readSettings(); m.Classes == 0 || (err == nil && s.Class >= m.Classes) {
 		u.setClass(NoClass)
 	} else if err == nil && s.Class == NoClass && !m.AnyClass {
@@ -457,7 +464,7 @@ func (u *UI) reuse(r Result) {
 	s := SettingsFrom(r.Params, cur)
 	u.setSettings(s)
 	u.autoSampler = "" // the PNG's sampler is kept when its model is selected
-	u.autoGuidance = ""
+	u.autoGuidance, u.autoTemperature = "", ""
 	u.tab = r.tab()
 	switch u.tab {
 	case TabEdit:

@@ -33,9 +33,31 @@ func TestFlowModelDrawsAtItsTemperature(t *testing.T) {
 	if err := models.SaveWeights(path, net.Params, models.Meta{Family: flow.Family, Config: raw, Step: 1, Extra: map[string]string{"genlab.data": "mnist"}}); err != nil {
 		t.Fatal(err)
 	}
+	// The same flow with a temperature a sweep stored: selecting it sets
+	// the field to its default, as genlab sample would use.
+	tuned := cfg
+	tuned.Temperature = 0.85
+	rawTuned, _ := json.Marshal(tuned)
+	tunedPath := filepath.Join(filepath.Dir(path), "tuned.safetensors")
+	if err := models.SaveWeights(tunedPath, net.Params, models.Meta{Family: flow.Family, Config: rawTuned, Step: 1, Extra: map[string]string{"genlab.data": "mnist"}}); err != nil {
+		t.Fatal(err)
+	}
 	h := newHarness(t, Config{Dirs: []string{filepath.Dir(filepath.Dir(path))}})
 	h.mustFind("flow/ckpt-000001")
 	h.mustFind("Temperature")
+	h.u.open(path)
+	if got := h.u.temperature.Text(); got != "0.7" {
+		t.Errorf("an untuned flow: temperature %q, want 0.7", got)
+	}
+	h.u.open(tunedPath)
+	if got := h.u.temperature.Text(); got != "0.85" {
+		t.Errorf("a tuned flow: temperature %q, want its stored 0.85", got)
+	}
+	h.u.temperature.SetText("0.4")
+	h.u.open(path)
+	if got := h.u.temperature.Text(); got != "0.4" {
+		t.Errorf("the user's temperature was replaced by %q on selecting a model", got)
+	}
 	if _, ok := h.find("DPM++ 2M"); ok {
 		t.Error("a flow model shows diffusion's samplers")
 	}

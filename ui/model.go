@@ -23,7 +23,7 @@ type Settings struct {
 	Guidance    float64 // classifier-free guidance scale (conditional diffusion)
 	Class       int     // the class to draw; NoClass for none in particular
 	Prompt      string  // the text to draw (text-conditioned diffusion)
-	Temperature float64 // the prior's temperature (flow)
+	Temperature float64 // the latent noise's temperature (flow, VAE)
 }
 
 // NoClass asks a class-conditional model for an image of no class in
