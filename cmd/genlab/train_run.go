@@ -66,6 +66,9 @@ func trainData(c *cli.Context, family string, r trainRun, resumedData string) (*
 	if err != nil {
 		return nil, "", err
 	}
+	if set.Clip() && family != "diffusion" {
+		return nil, "", userErrorf("train %s: %s holds video clips; only diffusion models train on clips", family, dataName)
+	}
 	if r.resume == "" && (set.H != set.W || set.H%4 != 0) {
 		return nil, "", userErrorf("train %s: %s images are %dx%d; the model takes square images with a side divisible by 4", family, dataName, set.W, set.H)
 	}
