@@ -28,6 +28,7 @@ func batchCommand() *cli.Command {
 			&cli.StringFlag{Name: "shard", Value: "1/1", Usage: "I/N: make only every N-th image, starting at the I-th"},
 			&cli.StringFlag{Name: "prompt", Usage: "what a text-to-image model draws, for every image (default: the null prompt)"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
+			firstFrameFlag(),
 		),
 		Action: batch,
 	}
@@ -128,6 +129,11 @@ func batch(c *cli.Context) error {
 	base, err := flagRequest(c, "batch", p, 0, 1, false)
 	if err != nil {
 		return err
+	}
+	if c.IsSet("image") {
+		if base.First, err = firstFrame(c, "batch", p); err != nil {
+			return err
+		}
 	}
 	out := c.String("out")
 	if err := os.MkdirAll(out, 0o755); err != nil {

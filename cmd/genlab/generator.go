@@ -148,7 +148,8 @@ func classesFor(verb string, p pipeline.Pipeline, s string, n int) ([]int, error
 }
 
 // savePNG writes image i of out as dir/NNNNN-SEED[-cK].png, numbered
-// index, with its parameters chunk unless noMeta.
+// index, with its parameters chunk unless noMeta; a clip as an animated
+// PNG whose first frame every PNG reader shows.
 func savePNG(dir string, index int, out *pipeline.Output, i int, noMeta bool) error {
 	q := out.Params[i]
 	class := pipeline.NoClass
@@ -159,7 +160,11 @@ func savePNG(dir string, index int, out *pipeline.Output, i int, noMeta bool) er
 	if !noMeta {
 		params = q.String()
 	}
-	return images.Save(filepath.Join(dir, images.SampleName(index, q.Seed, class)), out.Image(i), params)
+	path := filepath.Join(dir, images.SampleName(index, q.Seed, class))
+	if out.Frames > 0 {
+		return images.SaveAnimation(path, out.Clip(i), pipeline.FrameDelayMS, params)
+	}
+	return images.Save(path, out.Image(i), params)
 }
 
 // gridParameters are what a grid of out's images records: the first

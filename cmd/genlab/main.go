@@ -43,6 +43,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			uiCommand(),
 			superresCommand(),
 			txt2imgCommand(),
+			txt2vidCommand(),
+			img2vidCommand(),
 			inpaintCommand(),
 			editCommand(),
 			styleCommand(),

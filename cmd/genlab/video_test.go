@@ -1,0 +1,84 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"genlab/images"
+	"genlab/pipeline/pipelinetest"
+)
+
+// txt2vid, img2vid and batch write each clip as an APNG that carries its
+// parameters; the wrong model or first frame is one line of error.
+func TestVideoCommandsWriteAnimatedPNGs(t *testing.T) {
+	dir := t.TempDir()
+	video := pipelinetest.Tiny(t, dir, "video.safetensors", pipelinetest.Video)
+	text := pipelinetest.Tiny(t, dir, "text.safetensors", pipelinetest.Kind{Family: "diffusion", Cond: "text"})
+	frames := func(path string) (int, string) {
+		t.Helper()
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		n, err := images.AnimationFrames(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := images.ReadParameters(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, p
+	}
+	out := filepath.Join(dir, "t2v")
+	grid := filepath.Join(dir, "strip.png")
+	if status, _, stderr := genlab(t, "txt2vid", "--ckpt", video, "--prompt", "a small red circle growing", "--n", "2", "--steps", "2", "--out", out, "--grid", grid); status != 0 {
+		t.Fatalf("txt2vid: exit %d: %s", status, stderr)
+	}
+	n, params := frames(filepath.Join(out, "00001-1.png"))
+	if n != 4 || !strings.HasPrefix(params, "a small red circle growing\n") || !strings.Contains(params, "Frames: 4") {
+		t.Errorf("txt2vid clip: %d frames, parameters %q", n, params)
+	}
+	strip, err := images.Load(grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := strip.Bounds(); b.Dx() < 4*32 {
+		t.Errorf("frame strips %v", b)
+	}
+	first := filepath.Join(dir, "first.png")
+	if err := images.Save(first, images.FromFloats(make([]float32, 3*32*32), 3, 32, 32), ""); err != nil {
+		t.Fatal(err)
+	}
+	out = filepath.Join(dir, "i2v")
+	if status, _, stderr := genlab(t, "img2vid", "--ckpt", video, "--image", first, "--n", "1", "--steps", "2", "--out", out); status != 0 {
+		t.Fatalf("img2vid: exit %d: %s", status, stderr)
+	}
+	if n, params := frames(filepath.Join(out, "00000-0.png")); n != 4 || !strings.Contains(params, "First frame: given") {
+		t.Errorf("img2vid clip: %d frames, parameters %q", n, params)
+	}
+	manifest := filepath.Join(dir, "m.csv")
+	os.WriteFile(manifest, []byte("class,seed,count\n,3,2\n"), 0o644)
+	out = filepath.Join(dir, "batch")
+	if status, _, stderr := genlab(t, "batch", "--ckpt", video, "--manifest", manifest, "--prompt", "a large blue square shrinking", "--image", first, "--steps", "2", "--out", out); status != 0 {
+		t.Fatalf("batch: exit %d: %s", status, stderr)
+	}
+	if n, params := frames(filepath.Join(out, "00001-4.png")); n != 4 || !strings.Contains(params, "First frame: given") {
+		t.Errorf("batch clip: %d frames, parameters %q", n, params)
+	}
+	wantUserError(t, "draws still images", "txt2vid", "--ckpt", text, "--prompt", "a small red circle at the top left", "--out", dir)
+	wantUserError(t, "is a video model", "txt2img", "--ckpt", video, "--prompt", "a small red circle growing", "--out", dir)
+	wantUserError(t, "is 64x64", "img2vid", "--ckpt", video, "--image", grid64(t, dir), "--out", dir)
+	wantUserError(t, "--image", "img2vid", "--ckpt", video, "--image", filepath.Join(dir, "missing.png"), "--out", dir)
+}
+
+func grid64(t *testing.T, dir string) string {
+	path := filepath.Join(dir, "big.png")
+	if err := images.Save(path, images.FromFloats(make([]float32, 64*64), 1, 64, 64), ""); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
