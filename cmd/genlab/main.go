@@ -45,6 +45,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			txt2imgCommand(),
 			txt2vidCommand(),
 			img2vidCommand(),
+			evalVideoCommand(),
 			inpaintCommand(),
 			editCommand(),
 			styleCommand(),

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"genlab/eval"
 	"genlab/images"
 	"genlab/pipeline/pipelinetest"
 )
@@ -81,4 +82,38 @@ func grid64(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// eval-video runs end to end on tiny untrained models and writes its table
+// with every row, baselines included.
+func TestEvalVideoWritesItsTable(t *testing.T) {
+	dir := t.TempDir()
+	video := pipelinetest.Tiny(t, dir, "video.safetensors", pipelinetest.Video)
+	text := pipelinetest.Tiny(t, dir, "text.safetensors", pipelinetest.Kind{Family: "diffusion", Cond: "text"})
+	attr, err := eval.NewAttributeClassifier(eval.AttributesConfig{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrPath := filepath.Join(dir, "attributes.safetensors")
+	if err := attr.Save(attrPath, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "eval")
+	status, stdout, stderr := genlab(t, "eval-video", "--ckpt", video, "--attributes", attrPath, "--txt2img-ckpt", text, "--n", "2", "--steps", "2", "--out", out)
+	if status != 0 {
+		t.Fatalf("exit %d: %s", status, stderr)
+	}
+	table, err := os.ReadFile(filepath.Join(out, "table.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"seen pairs", "held-out pairs", "real clips", "text-to-video", "first frame repeated", "text-to-image per frame", "image-to-video", "motion acc."} {
+		if !strings.Contains(string(table), want) || !strings.Contains(stdout, want) {
+			t.Errorf("table has no %q:\n%s", want, table)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "video-heldout.png")); err != nil {
+		t.Error(err)
+	}
+	wantUserError(t, "not a text-to-video model", "eval-video", "--ckpt", text, "--attributes", attrPath, "--n", "1", "--out", out)
 }
