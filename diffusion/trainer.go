@@ -189,8 +189,9 @@ func (t *Trainer) Sample(ctx context.Context, n int, seed uint64) ([]float32, in
 }
 
 // sampleClips draws a video model's grid as frame strips, a clip per
-// prompt; with FirstFrame, the second half of the clips start from
-// GridSource's clips' first frames (image-to-video).
+// caption of GridSource; with FirstFrame, the second half draws the first
+// half's captions again from their real clips' first frames
+// (image-to-video).
 func (t *Trainer) sampleClips(ctx context.Context, o GenerateOptions) ([]float32, int, int, int, error) {
 	u, f, n := t.Net.Config.UNet, t.Net.Frames(), len(o.Seeds)
 	src := t.GridSource
@@ -205,8 +206,11 @@ func (t *Trainer) sampleClips(ctx context.Context, o GenerateOptions) ([]float32
 	if t.Net.Config.FirstFrame && src != nil && src.Dim() == t.Net.Dim() {
 		o.First = make([][]float32, n)
 		d := u.InChannels * u.Size * u.Size
-		for i := n / 2; i < n; i++ {
+		for i := n / 2; i < n; i++ { // the first half's clips again, from their real first frames
 			o.First[i] = src.Image((i - n/2) % src.N)[:d]
+			if o.Prompts != nil {
+				o.Prompts[i] = o.Prompts[i-n/2]
+			}
 		}
 	}
 	pix, err := t.Net.Generate(ctx, t.Weights(), o)
