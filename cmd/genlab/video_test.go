@@ -117,3 +117,22 @@ func TestEvalVideoWritesItsTable(t *testing.T) {
 	}
 	wantUserError(t, "not a text-to-video model", "eval-video", "--ckpt", text, "--attributes", attrPath, "--n", "1", "--out", out)
 }
+
+func TestDataShowDrawsClipsAsFrameStrips(t *testing.T) {
+	grid := filepath.Join(t.TempDir(), "clips.png")
+	if status, _, stderr := genlab(t, "data", "show", "clips", "--split", "heldout", "--n", "3", "--grid", grid); status != 0 {
+		t.Fatalf("exit %d: %s", status, stderr)
+	}
+	img, err := images.Load(grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One strip of 8 frames per row: 2 + 8*32 + 9 + 2 wide, 3 rows.
+	if b := img.Bounds(); b.Dx() != 8*32+9+4 || b.Dy() != 3*34+4*2 {
+		t.Errorf("grid %v", b)
+	}
+	params, err := images.ReadParameters(grid)
+	if err != nil || !strings.Contains(params, "Frames: 8") || !strings.Contains(params, "clips-heldout") {
+		t.Errorf("parameters %q, %v", params, err)
+	}
+}
