@@ -29,6 +29,9 @@ func openPipeline(verb, ckpt string) (pipeline.Pipeline, error) {
 	if p.Knobs().LowRes {
 		return nil, userErrorf("%s: %s is a super-resolution model: it draws from a low-resolution image, use 'genlab superres'", verb, ckpt)
 	}
+	if p.Knobs().Frames > 0 && (verb == "eval" || verb == "compare") {
+		return nil, userErrorf("%s: %s is a video model: judge it with 'genlab eval-video'", verb, ckpt)
+	}
 	return p, nil
 }
 

@@ -74,6 +74,7 @@ func TestVideoCommandsWriteAnimatedPNGs(t *testing.T) {
 	wantUserError(t, "is a video model", "txt2img", "--ckpt", video, "--prompt", "a small red circle growing", "--out", dir)
 	wantUserError(t, "is 64x64", "img2vid", "--ckpt", video, "--image", grid64(t, dir), "--out", dir)
 	wantUserError(t, "--image", "img2vid", "--ckpt", video, "--image", filepath.Join(dir, "missing.png"), "--out", dir)
+	wantUserError(t, "works on still images", "edit", "--ckpt", video, "--image", first, "--strength", "0.5", "--prompt", "a small red circle growing", "--out", filepath.Join(dir, "e.png"))
 }
 
 func grid64(t *testing.T, dir string) string {
