@@ -40,7 +40,7 @@ type Request struct {
 	// the unconditional model alone and more than 1 extrapolates away
 	// from the unconditional prediction.
 	Guidance float64
-	// Temperature scales a flow's latents (0 to 2; 1 samples the model).
+	// Temperature scales a flow's or a VAE's latent noise (0 to 2; 1 samples the model).
 	Temperature float64
 	// Batch is how many images go through the network at once (at
 	// least 1).

@@ -35,10 +35,9 @@ func maxMemoryFlag() *cli.StringFlag {
 // checkRequest before it.
 func addChecks(cmds []*cli.Command) {
 	for _, c := range cmds {
-		if len(c.Subcommands) > 0 {
-			addChecks(c.Subcommands)
-			continue
-		}
+		// A command with subcommands may do work of its own too (batch,
+		// and batch verify).
+		addChecks(c.Subcommands)
 		if c.Action == nil {
 			continue
 		}
@@ -52,6 +51,9 @@ func addChecks(cmds []*cli.Command) {
 		}
 		before := c.Before
 		c.Before = func(ctx *cli.Context) error {
+			if ctx.Command.Command(ctx.Args().First()) != nil {
+				return nil // the subcommand checks its own flags
+			}
 			memory.SetLimit(0)
 			if s := ctx.String("max-memory"); s != "" {
 				n, err := memory.ParseSize(s)
@@ -260,7 +262,7 @@ var (
 	}
 	dirOutputs = map[string][]string{
 		"sample": {"out"}, "txt2img": {"out"}, "batch": {"out"}, "compare": {"out"},
-		"eval-tasks": {"out"}, "train": {"out"}, "ui": {"out"},
+		"eval-tasks": {"out"}, "train": {"out"}, "ui": {"out"}, "audit": {"report"}, "export": {"out"},
 	}
 )
 

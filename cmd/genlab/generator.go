@@ -29,8 +29,8 @@ func openPipeline(verb, ckpt string) (pipeline.Pipeline, error) {
 	if p.Knobs().LowRes {
 		return nil, userErrorf("%s: %s is a super-resolution model: it draws from a low-resolution image, use 'genlab superres'", verb, ckpt)
 	}
-	if p.Knobs().Frames > 0 && (verb == "eval" || verb == "compare") {
-		return nil, userErrorf("%s: %s is a video model: judge it with 'genlab eval-video'", verb, ckpt)
+	if p.Knobs().Frames > 0 && verb != "sample" && verb != "batch" {
+		return nil, userErrorf("%s: %s is a video model: %s works on still images (judge clips with 'genlab eval-video')", verb, ckpt, verb)
 	}
 	return p, nil
 }
@@ -50,7 +50,7 @@ var requestFlags = []requestFlag{
 	{"eta", sampling, "that flag is diffusion's", func(c *cli.Context, r *pipeline.Request) { r.Eta = c.Float64("eta") }},
 	{"guidance", func(k pipeline.Knobs) bool { return k.Guidance }, "only class- and text-conditioned diffusion models take guidance",
 		func(c *cli.Context, r *pipeline.Request) { r.Guidance = c.Float64("guidance") }},
-	{"temperature", func(k pipeline.Knobs) bool { return k.Temperature }, "that flag is the flow's",
+	{"temperature", func(k pipeline.Knobs) bool { return k.Temperature }, "that flag is the flow's and the VAE's",
 		func(c *cli.Context, r *pipeline.Request) { r.Temperature = c.Float64("temperature") }},
 	{"prompt", func(k pipeline.Knobs) bool { return k.Prompt }, "prompts are for text-to-image models",
 		func(c *cli.Context, r *pipeline.Request) {

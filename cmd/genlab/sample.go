@@ -26,7 +26,7 @@ func sampleFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "eta", Usage: "diffusion: DDIM's η (0: deterministic)"},
 		&cli.Float64Flag{Name: "guidance", Usage: "class or text diffusion: classifier-free guidance scale; 1 is the conditional model alone, 0 the unconditional one (default: 2 for classes, 3 for prompts)"},
 		&cli.IntFlag{Name: "batch", Value: pipeline.DefaultBatch, Usage: "images per forward pass"},
-		&cli.Float64Flag{Name: "temperature", Usage: fmt.Sprintf("flow: scale of the latent noise, 1 samples the model itself (default: %g)", pipeline.DefaultTemperature)},
+		&cli.Float64Flag{Name: "temperature", Usage: fmt.Sprintf("flow and VAE: scale of the latent noise, 1 samples the model itself (default: %g for a flow, the checkpoint's for a VAE)", pipeline.DefaultTemperature)},
 	}
 }
 
