@@ -16,9 +16,10 @@ DEB_BUILD := gcc libc6-dev pkg-config libopenblas-dev \
 	libegl1-mesa-dev libffi-dev libxcursor-dev libvulkan-dev
 # What the app's tests need: a virtual X server, Mesa's software GL/EGL,
 # xwd for screenshots and xdotool to click; GNU parallel, the job runner
-# the sharded batch is tested under; and PyTorch for the tests of the
-# bridge to it (python/genlab_torch).
-DEB_TEST := xvfb x11-apps xdotool libgl1-mesa-dri libegl-mesa0 parallel python3-torch
+# the sharded batch is tested under; PyTorch for the tests of the bridge
+# to it (python/genlab_torch); Pillow, the independent reader of the
+# animated PNGs.
+DEB_TEST := xvfb x11-apps xdotool libgl1-mesa-dri libegl-mesa0 parallel python3-torch python3-pil
 # The PyTorch side of `make bench`.
 DEB_BENCH := python3-torch
 
@@ -26,7 +27,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps deps-test deps-bench build demo test test-invariance test-short test-first-run bench fuzz vet clean \
 	train-classifier train-diffusion eval-diffusion train-vae train-flow train-gan compare eval-tasks \
-	train-superres train-superres-shapes train-txt2img train-attributes train-occluded audit
+	train-superres train-superres-shapes train-txt2img train-attributes train-occluded audit \
+	train-video eval-video
 
 all: build
 
@@ -191,6 +193,21 @@ eval-tasks: build $(CLASSIFIER) $(OCCLUDED) $(if $(T2I_CKPT)$(SRS_CKPT),$(ATTRIB
 		$(if $(T2I_CKPT),--txt2img-ckpt $(T2I_CKPT)) \
 		$(if $(T2I_CKPT)$(SRS_CKPT),--attributes $(ATTRIBUTES)) \
 		--out out/eval-tasks
+
+# Text-to-video and image-to-video in one model: a space-time UNet (the
+# image UNet per frame plus temporal attention) and the text encoder on
+# 8-frame clips of moving, growing, shrinking and turning shapes, half the
+# clips with their first frame given.
+train-video: build
+	./$(BIN) train diffusion --data clips --cond text --size small --batch 4 --lr 4e-4 \
+		--steps 5000 --save-every 250 --sample-every 1000 --out runs/video
+# It is judged per frame by the shapes attribute classifier, beside the first
+# frame repeated and (when its run exists) text-to-image per frame.
+VIDEO_CKPT := $(lastword $(sort $(wildcard runs/video/ckpt-*[0-9].safetensors)))
+eval-video: build $(ATTRIBUTES)
+	@test -n "$(VIDEO_CKPT)" || { echo "no runs/video checkpoint: run make train-video first"; exit 1; }
+	./$(BIN) eval-video --ckpt $(VIDEO_CKPT) --attributes $(ATTRIBUTES) --n 100 \
+		$(if $(T2I_CKPT),--txt2img-ckpt $(T2I_CKPT)) --out out/eval-video
 
 # The whole suite: gradient checks, the checkpoint fuzz seed corpus, round
 # trips, short training runs and the CLI end to end; then the batch-

@@ -28,6 +28,18 @@ var shapesSplits = map[string]struct {
 	"all":     {ShapesTrainN, 4},
 }
 
+// Sizes and seeds of the clips splits Load generates (ClipFrames frames
+// each): 4000 training clips are 393 MB of float32.
+var clipsSplits = map[string]struct {
+	n    int
+	seed uint64
+}{
+	"train":   {4000, 1},
+	"test":    {500, 2},
+	"heldout": {500, 3},
+	"all":     {4000, 4},
+}
+
 // Folder images that Load reads are resized to FolderSize x FolderSize RGB,
 // the shapes geometry, which the generators' default configs handle.
 const FolderSize = 32
@@ -38,6 +50,8 @@ const FolderSize = 32
 //   - "shapes": split "train" (ShapesTrainN images), "test" (ShapesTestN,
 //     same held-out rule as train, other images), "heldout" (ShapesHeldOutN
 //     images of held-out pairs only) or "all";
+//   - "clips": short captioned videos of a moving, growing, shrinking or
+//     turning shape (see Clips), split "train", "test", "heldout" or "all";
 //   - a folder of PNG/JPEG images, loaded as FolderSize x FolderSize RGB. If
 //     the folder has a subfolder named after the split (DIR/train,
 //     DIR/test), that subfolder is loaded; otherwise the folder itself is,
@@ -57,10 +71,16 @@ func Load(name, split string) (*Set, error) {
 			return nil, fmt.Errorf("datasets: shapes: unknown split %q: use train, test, heldout or all", split)
 		}
 		return Shapes(sp.n, sp.seed, split), nil
+	case "clips":
+		sp, ok := clipsSplits[split]
+		if !ok {
+			return nil, fmt.Errorf("datasets: clips: unknown split %q: use train, test, heldout or all", split)
+		}
+		return Clips(sp.n, ClipFrames, sp.seed, split), nil
 	}
 	st, err := os.Stat(name)
 	if err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("datasets: unknown dataset %q: use mnist, shapes or a folder of images", name)
+		return nil, fmt.Errorf("datasets: unknown dataset %q: use mnist, shapes, clips or a folder of images", name)
 	}
 	dir := name
 	if st, err := os.Stat(filepath.Join(name, split)); err == nil && st.IsDir() {

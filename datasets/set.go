@@ -17,10 +17,17 @@ type Set struct {
 	Labels     []int    // class index per image, or nil
 	Captions   []string // text per image, or nil
 	Classes    int      // number of classes (10 for MNIST), 0 without labels
+	// Frames > 0 makes each item a clip of Frames images of C×H×W, stored
+	// one frame after the other (the clips set); 0 means still images.
+	Frames int
 }
 
-// Dim returns the number of values in one image, C*H*W.
-func (s *Set) Dim() int { return s.C * s.H * s.W }
+// Dim returns the number of values in one item: C*H*W for an image,
+// Frames*C*H*W for a clip.
+func (s *Set) Dim() int { return max(1, s.Frames) * s.C * s.H * s.W }
+
+// Clip reports whether the set's items are clips rather than images.
+func (s *Set) Clip() bool { return s.Frames > 0 }
 
 // Image returns image i as a view into s.Pixels (CHW): writes go to the set.
 func (s *Set) Image(i int) []float32 {
@@ -32,8 +39,12 @@ func (s *Set) Image(i int) []float32 {
 }
 
 // ToImage converts image i to an *image.Gray (C=1) or *image.NRGBA (C=3),
-// rounding to the nearest byte and clamping values outside [0,1].
+// rounding to the nearest byte and clamping values outside [0,1]; a clip
+// becomes its frame strip (images.FrameStrip).
 func (s *Set) ToImage(i int) image.Image {
+	if s.Clip() {
+		return images.FrameStrip(s.Image(i), s.Frames, s.C, s.H, s.W)
+	}
 	return images.FromFloats(s.Image(i), s.C, s.H, s.W)
 }
 
@@ -42,7 +53,7 @@ func (s *Set) ToImage(i int) image.Image {
 func (s *Set) Subset(idx []int) *Set {
 	d := s.Dim()
 	out := &Set{
-		Name: s.Name, N: len(idx), C: s.C, H: s.H, W: s.W,
+		Name: s.Name, N: len(idx), C: s.C, H: s.H, W: s.W, Frames: s.Frames,
 		Pixels:  make([]float32, len(idx)*d),
 		Classes: s.Classes,
 	}
@@ -70,8 +81,8 @@ func (s *Set) Check() error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("datasets: %s: "+format, append([]any{s.Name}, args...)...)
 	}
-	if s.N < 0 || s.C <= 0 || s.H <= 0 || s.W <= 0 {
-		return fail("bad shape N=%d C=%d H=%d W=%d", s.N, s.C, s.H, s.W)
+	if s.N < 0 || s.C <= 0 || s.H <= 0 || s.W <= 0 || s.Frames < 0 {
+		return fail("bad shape N=%d C=%d H=%d W=%d Frames=%d", s.N, s.C, s.H, s.W, s.Frames)
 	}
 	if len(s.Pixels) != s.N*s.Dim() {
 		return fail("%d pixel values, want N*C*H*W = %d*%d*%d*%d = %d", len(s.Pixels), s.N, s.C, s.H, s.W, s.N*s.Dim())
@@ -96,7 +107,7 @@ func (s *Set) Check() error {
 		if !(v >= 0 && v <= 1) { // also catches NaN
 			d, plane := s.Dim(), s.H*s.W
 			return fail("pixel %d (image %d, channel %d, y %d, x %d) = %v, want finite in [0,1]",
-				i, i/d, i%d/plane, i%plane/s.W, i%s.W, v)
+				i, i/d, i%d/plane%s.C, i%plane/s.W, i%s.W, v)
 		}
 	}
 	return nil

@@ -260,13 +260,17 @@ func drawShape(dst []float32, color, kind, size, pos int, rng *rand.Rand) {
 	cy := shapeCenter[pos][1] + jitter(0.75)
 	angle := jitter(10 * math.Pi / 180)
 	bright := float32(0.85 + 0.15*rng.Float64())
-	sin, cos := math.Sincos(angle)
+	rasterShape(dst, shapeColors[color].rgb, kind, r, cx, cy, angle, bright)
+}
 
+// rasterShape draws shape kind of radius r centred at (cx, cy), turned by
+// angle (radians) and scaled in brightness, into a black 3x32x32 CHW image.
+func rasterShape(dst []float32, rgb [3]float32, kind int, r, cx, cy, angle float64, bright float32) {
+	sin, cos := math.Sincos(angle)
 	inside := shapeTests[kind]
 	ext := 1.4*r + 1 // covers every shape at any rotation, with a margin
 	x0, x1 := max(0, int(cx-ext)), min(ShapesSize-1, int(cx+ext))
 	y0, y1 := max(0, int(cy-ext)), min(ShapesSize-1, int(cy+ext))
-	rgb := shapeColors[color].rgb
 	const plane = ShapesSize * ShapesSize
 	for py := y0; py <= y1; py++ {
 		for px := x0; px <= x1; px++ {

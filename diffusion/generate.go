@@ -22,6 +22,7 @@ func (n *Network) Denoiser(p *models.Params, c Condition, guidance float64) (m M
 	}
 	b := len(c.Classes) + len(c.Tokens)
 	null, _ := n.NullCondition(b)
+	null.First = c.First // guidance drops the prompt, never the given frame
 	g := Guidance{Scale: guidance, Uncond: n.CondModel(p, null)}
 	return g.Guided(m), g.Evals()
 }
@@ -47,6 +48,10 @@ type GenerateOptions struct {
 	// batch's current predicted clean images (pixels in [0,1]); returning
 	// an error stops generation.
 	Progress func(done, total int, preview []float32) error
+
+	// First is, for a video network with a first-frame condition, each
+	// clip's first frame (C·S·S pixels in [0,1]) or nil to draw it too.
+	First [][]float32
 }
 
 // Generate draws len(o.Seeds) images from the network with weights p and returns
@@ -59,8 +64,8 @@ func (n *Network) Generate(ctx context.Context, p *models.Params, o GenerateOpti
 	switch {
 	case N < 1:
 		return nil, fmt.Errorf("diffusion: asked for %d images (one seed each)", N)
-	case (o.Classes != nil && len(o.Classes) != N) || (o.Prompts != nil && len(o.Prompts) != N):
-		return nil, fmt.Errorf("diffusion: %d seeds but %d classes and %d prompts", N, len(o.Classes), len(o.Prompts))
+	case (o.Classes != nil && len(o.Classes) != N) || (o.Prompts != nil && len(o.Prompts) != N) || (o.First != nil && len(o.First) != N):
+		return nil, fmt.Errorf("diffusion: %d seeds but %d classes, %d prompts and %d first frames", N, len(o.Classes), len(o.Prompts), len(o.First))
 	case o.Sampler == "" || o.Steps == 0:
 		return nil, fmt.Errorf("diffusion: sampler %q with %d steps: name a sampler (%s) and its steps", o.Sampler, o.Steps, strings.Join(Samplers, ", "))
 	case !(o.Guidance >= 0):
@@ -138,6 +143,11 @@ func (n *Network) generateCondition(N int, o GenerateOptions) (Condition, error)
 			}
 		}
 	}
+	first, err := n.firstFrames(o.First)
+	if err != nil {
+		return c, err
+	}
+	c.First = first
 	if n.text == nil && o.Prompts != nil {
 		for _, s := range o.Prompts {
 			if s != "" {

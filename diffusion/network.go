@@ -44,6 +44,18 @@ type Config struct {
 	EMAWarmup bool   `json:"ema_warmup,omitempty"`
 	Batch     int    `json:"batch"`
 	Data      string `json:"data"`
+
+	// Frames > 0 makes a video model: each sample is a clip of Frames
+	// UNet-sized frames, denoised together by a models.VideoUNet (the
+	// image UNet per frame plus temporal attention across frames).
+	Frames int `json:"frames,omitempty"`
+	// FirstFrame gives a video model each clip's first frame, and a
+	// channel saying whether it is given, concatenated to every frame's
+	// input (image-to-video, like lowres's image); FirstDrop is the share
+	// of training clips shown without it, so that one model also draws
+	// clips from text alone.
+	FirstFrame bool    `json:"first_frame,omitempty"`
+	FirstDrop  float64 `json:"first_drop,omitempty"`
 }
 
 // Conds are the conditionings a Config may have.
@@ -129,10 +141,16 @@ func (c Config) Validate() error {
 	b.Float("clip", c.Clip, 0, 1e9)
 	b.Float("ema", c.EMA, 0, 1)
 	b.Int("batch", c.Batch, 0, models.MaxBatch)
+	b.Int("frames", c.Frames, 0, models.MaxFrames)
+	b.Float("first_drop", c.FirstDrop, 0, 1)
 	if err := b.Err(); err != nil {
 		return err
 	}
+	if err := c.validateVideo(); err != nil {
+		return err
+	}
 	u := c.UNet
+	u.CondChannels -= c.firstChannels()
 	if c.Coords && (c.Cond == "lowres" || u.CondChannels != 2) {
 		return fmt.Errorf("diffusion: coordinate channels need cond_channels 2 and no low-resolution image")
 	}
@@ -186,6 +204,7 @@ type Network struct {
 	Sched    Schedule
 	Params   *models.Params
 	unet     *models.UNet
+	video    *models.VideoUNet   // nil unless Config.Frames > 0; then unet is its image UNet
 	text     *models.TextEncoder // nil unless Config.Cond is "text"
 	samplers map[samplerKey]*forward
 }
@@ -212,33 +231,36 @@ func NewNetwork(c Config, seed uint64) (*Network, error) {
 	}
 	p := models.NewParams(tensor.Float32, seed)
 	n := &Network{Config: c, Sched: sched, Params: p, samplers: map[samplerKey]*forward{}}
-	if n.unet, n.text, err = addParams(p, c); err != nil {
+	if err = addParams(p, c, n); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
 
-// addParams adds the parameters of c's UNet and text encoder (nil unless
-// a text model) to p.
-func addParams(p *models.Params, c Config) (*models.UNet, *models.TextEncoder, error) {
-	u, err := models.NewUNet(p, c.UNet)
-	if err != nil {
-		return nil, nil, err
+// addParams adds the parameters of c's UNet (a video UNet for clips) and
+// text encoder (nil unless a text model) to p, and sets them in n.
+func addParams(p *models.Params, c Config, n *Network) error {
+	var err error
+	if c.Frames > 0 {
+		if n.video, err = models.NewVideoUNet(p, c.UNet, c.Frames); err != nil {
+			return err
+		}
+		n.unet = n.video.UNet
+	} else if n.unet, err = models.NewUNet(p, c.UNet); err != nil {
+		return err
 	}
-	var text *models.TextEncoder
 	if c.Text != nil {
-		if text, err = models.NewTextEncoder(p, "text", *c.Text); err != nil {
-			return nil, nil, err
+		if n.text, err = models.NewTextEncoder(p, "text", *c.Text); err != nil {
+			return err
 		}
 	}
-	return u, text, nil
+	return nil
 }
 
 // checkParams is addParams in a shape-only store: the tensors c implies,
 // to check a checkpoint's header against before loading it.
 func checkParams(c Config, p *models.Params) error {
-	_, _, err := addParams(p, c)
-	return err
+	return addParams(p, c, &Network{})
 }
 
 // ParseConfig reads a checkpoint's genlab.config.
@@ -260,9 +282,10 @@ func (n *Network) Classes() int { return n.Config.UNet.Classes }
 // unconditional half).
 func (n *Network) NullClass() int { return n.Config.UNet.Classes }
 
-// Dim is the number of values in one image.
+// Dim is the number of values in one sample: an image, or a clip of
+// Frames images for a video model.
 func (n *Network) Dim() int {
-	return n.Config.UNet.InChannels * n.Config.UNet.Size * n.Config.UNet.Size
+	return n.frames() * n.Config.UNet.InChannels * n.Config.UNet.Size * n.Config.UNet.Size
 }
 
 // Condition is what the images of a batch are conditioned on, one entry
@@ -271,6 +294,9 @@ type Condition struct {
 	Classes []int     // "class": a class per image, NullClass() for none
 	Tokens  [][]int   // "text": each prompt's token ids (Tokenize); all PadToken is the null prompt
 	LowRes  []float32 // "lowres": each image's upsampled low-resolution version, Dim() values in [-1,1]
+	// First is, for a video model with FirstFrame, each clip's first frame
+	// (C·S·S values in [-1,1]) or nil where none is given.
+	First [][]float32
 }
 
 // slice is the condition of images [lo,hi).
@@ -284,6 +310,9 @@ func (c Condition) slice(lo, hi, dim int) Condition {
 	}
 	if c.LowRes != nil {
 		s.LowRes = c.LowRes[lo*dim : hi*dim]
+	}
+	if c.First != nil {
+		s.First = c.First[lo:hi]
 	}
 	return s
 }
@@ -346,6 +375,7 @@ func condName(cond string) string {
 func (n *Network) graph(p *models.Params, batch int) (*models.Graph, *models.Node) {
 	c := n.Config.UNet
 	g := models.NewGraph(p)
+	batch *= n.frames() // the UNet sees every frame of every clip as an image
 	x := g.Input("x", batch, c.InChannels, c.Size, c.Size)
 	temb := g.Input("temb", batch, c.TimeDim)
 	var cond models.Cond
@@ -364,14 +394,26 @@ func (n *Network) graph(p *models.Params, batch int) (*models.Graph, *models.Nod
 			coordinates(cond.Image.Value().Data().([]float32), batch, c.Size)
 		}
 	}
-	return g, n.unet.Predict(g, x, temb, cond)
+	if n.video == nil {
+		return g, n.unet.Predict(g, x, temb, cond)
+	}
+	if n.Config.FirstFrame {
+		first := g.Input("first", batch, c.InChannels+1, c.Size, c.Size)
+		if cond.Image == nil {
+			cond.Image = first
+		} else {
+			cond.Image = g.Concat(cond.Image, first)
+		}
+	}
+	return g, n.video.Predict(g, x, temb, g.Input("frame", batch), cond)
 }
 
 // setInputs feeds x, the timesteps' embedding and the condition.
 func (n *Network) setInputs(m *models.Machine, x []float32, t []int, cond Condition) error {
-	ts := make([]float64, len(t))
-	for i, v := range t {
-		ts[i] = float64(v)
+	f := n.frames()
+	ts := make([]float64, len(t)*f)
+	for i := range ts {
+		ts[i] = float64(t[i/f]) // one time for all the frames of a clip
 	}
 	if err := m.Set("x", x); err != nil {
 		return err
@@ -380,6 +422,9 @@ func (n *Network) setInputs(m *models.Machine, x []float32, t []int, cond Condit
 		return err
 	}
 	b := len(t)
+	if err := n.setVideoInputs(m, b, cond); err != nil {
+		return err
+	}
 	switch {
 	case n.Classes() > 0:
 		if len(cond.Classes) != b {
@@ -399,7 +444,7 @@ func (n *Network) setInputs(m *models.Machine, x []float32, t []int, cond Condit
 				return fmt.Errorf("diffusion: a prompt of %d tokens, the model reads %d", len(row), n.text.Config.Length)
 			}
 		}
-		return m.Set("tokens", models.TokenFloats(cond.Tokens))
+		return m.Set("tokens", models.TokenFloats(perFrame(cond.Tokens, f)))
 	case n.Config.Cond == "lowres":
 		if len(cond.LowRes) != len(x) {
 			return fmt.Errorf("diffusion: %d low-resolution values for %d images of %d", len(cond.LowRes), b, n.Dim())

@@ -40,7 +40,7 @@ func NewTrainer(net *Network, steps int) (*Trainer, error) {
 	c := net.Config
 	g, out := net.graph(net.Params, c.Batch)
 	u := c.UNet
-	loss := g.MSE(out, g.Input("eps", c.Batch, u.InChannels, u.Size, u.Size))
+	loss := g.MSE(out, g.Input("eps", c.Batch*net.frames(), u.InChannels, u.Size, u.Size))
 	m, err := g.Compile(loss)
 	if err != nil {
 		return nil, err
@@ -73,6 +73,9 @@ func (t *Trainer) Step(ctx context.Context, step int, b datasets.Batch, rng *ran
 		return nil, err
 	}
 	cond = t.Net.dropConditions(cond, t.Net.Config.CondDrop, rng)
+	if t.Net.Config.FirstFrame {
+		cond.First = t.firstFrames(rng)
+	}
 	return t.update(step, xt, eps, ts, cond)
 }
 
@@ -121,6 +124,21 @@ func (t *Trainer) update(step int, xt, eps []float32, ts []int, cond Condition) 
 	}
 	t.m.ZeroGrads()
 	return map[string]float64{"loss": loss, "grad_norm": t.opt.GradNorm, "lr": t.opt.Adam.LR}, nil
+}
+
+// firstFrames is the first-frame condition of a video batch (t.x0, in
+// the model's range): each clip's frame 0, or none with probability
+// FirstDrop.
+func (t *Trainer) firstFrames(rng *rand.Rand) [][]float32 {
+	u, dim := t.Net.Config.UNet, t.Net.Dim()
+	d := u.InChannels * u.Size * u.Size
+	first := make([][]float32, t.batch)
+	for i := range first {
+		if rng.Float64() >= t.Net.Config.FirstDrop {
+			first[i] = t.x0[i*dim:][:d]
+		}
+	}
+	return first
 }
 
 // condition is a batch's condition as the network takes it: its labels,
@@ -189,8 +207,43 @@ func (t *Trainer) Sample(ctx context.Context, n int, seed uint64) ([]float32, in
 	case "lowres":
 		return t.sampleLowRes(ctx, n, seed)
 	}
+	if f := t.Net.Frames(); f > 0 {
+		return t.sampleClips(ctx, o)
+	}
 	pix, err := t.Net.Generate(ctx, t.Weights(), o)
 	return pix, u.InChannels, u.Size, u.Size, err
+}
+
+// sampleClips draws a video model's grid as frame strips, a clip per
+// caption of GridSource; with FirstFrame, the second half draws the first
+// half's captions again from their real clips' first frames
+// (image-to-video).
+func (t *Trainer) sampleClips(ctx context.Context, o GenerateOptions) ([]float32, int, int, int, error) {
+	u, f, n := t.Net.Config.UNet, t.Net.Frames(), len(o.Seeds)
+	src := t.GridSource
+	if t.Net.text != nil && (src == nil || src.Captions == nil) {
+		return nil, 0, 0, 0, fmt.Errorf("diffusion: a text video model's grid needs captions (Trainer.GridSource)")
+	}
+	if t.Net.text != nil { // one clip per caption, not a row
+		for i := range o.Prompts {
+			o.Prompts[i] = src.Captions[i%src.N]
+		}
+	}
+	if t.Net.Config.FirstFrame && src != nil && src.Dim() == t.Net.Dim() {
+		o.First = make([][]float32, n)
+		d := u.InChannels * u.Size * u.Size
+		for i := n / 2; i < n; i++ { // the first half's clips again, from their real first frames
+			o.First[i] = src.Image((i - n/2) % src.N)[:d]
+			if o.Prompts != nil {
+				o.Prompts[i] = o.Prompts[i-n/2]
+			}
+		}
+	}
+	pix, err := t.Net.Generate(ctx, t.Weights(), o)
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	return ClipStrips(pix, n, f, u.InChannels, u.Size), u.InChannels, u.Size, f * u.Size, nil
 }
 
 func (t *Trainer) sampleLowRes(ctx context.Context, n int, seed uint64) ([]float32, int, int, int, error) {

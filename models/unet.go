@@ -176,6 +176,19 @@ func (u *UNet) Fwd(g *Graph, x, temb, ctx *Node) *Node {
 // time embedding after its MLP (so every residual block sees both), the
 // context enters through cross-attention at the lowest level.
 func (u *UNet) Predict(g *Graph, x, temb *Node, c Cond) *Node {
+	return u.predict(g, x, temb, c, nil)
+}
+
+// predict is Predict with after, if not nil, applied to the output of each
+// residual block by name (d1, d2, m1, m2, u2, u1, u0): a video UNet's
+// temporal layers.
+func (u *UNet) predict(g *Graph, x, temb *Node, c Cond, after func(g *Graph, block string, h *Node) *Node) *Node {
+	then := func(block string, h *Node) *Node {
+		if after == nil || !g.ok(h) {
+			return h
+		}
+		return after(g, block, h)
+	}
 	ctx := c.Context
 	e := u.temb2.Fwd(g, g.SiLU(u.temb0.Fwd(g, temb)))
 	if u.classEmb != "" {
@@ -193,18 +206,18 @@ func (u *UNet) Predict(g *Graph, x, temb *Node, c Cond) *Node {
 		}
 		x = g.Concat(x, c.Image)
 	}
-	h0 := u.d1.Fwd(g, u.inc.Fwd(g, x), e)
-	h1 := u.d2.Fwd(g, u.down1.Fwd(g, h0), e)
+	h0 := then("d1", u.d1.Fwd(g, u.inc.Fwd(g, x), e))
+	h1 := then("d2", u.d2.Fwd(g, u.down1.Fwd(g, h0), e))
 	h2 := u.down2.Fwd(g, h1)
-	h := u.attn.Fwd(g, u.m1.Fwd(g, h2, e))
+	h := u.attn.Fwd(g, then("m1", u.m1.Fwd(g, h2, e)))
 	if u.cross != nil {
 		h = u.cross.Fwd(g, h, ctx)
 	}
-	h = u.m2.Fwd(g, h, e)
-	h = u.u2.Fwd(g, g.Concat(h, h2), e)
+	h = then("m2", u.m2.Fwd(g, h, e))
+	h = then("u2", u.u2.Fwd(g, g.Concat(h, h2), e))
 	h = u.up2.Fwd(g, g.Upsample2x(h))
-	h = u.u1.Fwd(g, g.Concat(h, h1), e)
+	h = then("u1", u.u1.Fwd(g, g.Concat(h, h1), e))
 	h = u.up1.Fwd(g, g.Upsample2x(h))
-	h = u.u0.Fwd(g, g.Concat(h, h0), e)
+	h = then("u0", u.u0.Fwd(g, g.Concat(h, h0), e))
 	return u.outc.Fwd(g, u.outn.FwdSiLU(g, h))
 }

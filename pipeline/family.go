@@ -54,6 +54,12 @@ func (f *diffusionFamily) draw(ctx context.Context, r Request, seeds []uint64, c
 			o.Prompts[i] = r.Prompt
 		}
 	}
+	if r.First != nil {
+		o.First = make([][]float32, len(seeds))
+		for i := range o.First {
+			o.First[i] = r.First
+		}
+	}
 	return net.Generate(ctx, net.Params, o)
 }
 

@@ -49,6 +49,11 @@ type Knobs struct {
 	// LowRes: a super-resolution model, which draws only from a
 	// low-resolution image (tasks.SuperRes): Generate refuses it.
 	LowRes bool
+	// Frames > 0: a video model, whose items are clips of Frames frames
+	// of Channels×Size×Size (Output.Clip); FirstFrame: it also draws
+	// clips that start from a given frame (Request.First).
+	Frames     int
+	FirstFrame bool
 
 	// Defaults: what Request fills in for the controls above.
 	Defaults Defaults
@@ -136,6 +141,14 @@ func (k Knobs) Check(r Request) error {
 	} else if r.Temperature != 0 {
 		return fmt.Errorf("temperature %g: this %s model has no temperature", r.Temperature, k.Family)
 	}
+	if r.First != nil {
+		switch d := k.Channels * k.Size * k.Size; {
+		case !k.FirstFrame:
+			return fmt.Errorf("a first frame: only an image-to-video model starts from one")
+		case len(r.First) != d:
+			return fmt.Errorf("a first frame of %d values: the model's frames are %dx%dx%d", len(r.First), k.Channels, k.Size, k.Size)
+		}
+	}
 	if r.Prompt != "" && !k.Prompt {
 		return fmt.Errorf("prompt %q: this model takes no prompt (only a text-to-image model does)", r.Prompt)
 	}
@@ -185,6 +198,7 @@ func diffusionKnobs(net *diffusion.Network) Knobs {
 		LowRes:   net.Config.Cond == "lowres",
 		Defaults: Defaults{Sampler: d.Sampler, Steps: d.Steps, Eta: d.Eta},
 	}
+	k.Frames, k.FirstFrame = net.Frames(), net.Config.FirstFrame
 	switch net.Config.Cond {
 	case "class":
 		k.Guidance, k.Defaults.Guidance = true, d.Guidance

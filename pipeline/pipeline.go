@@ -48,12 +48,17 @@ type Request struct {
 	// Progress, if not nil, is called as work gets done; an error it
 	// returns stops Generate with that error.
 	Progress func(Progress) error
+	// First is, for an image-to-video model (Knobs.FirstFrame), the frame
+	// every clip starts from (Channels·Size·Size pixels in [0,1]); nil
+	// draws the first frame too.
+	First []float32
 }
 
 // Progress is what Generate reports: the work done and due (sampler steps
 // of every batch, or images for a one-pass family) and the current batch's
 // predicted images, Preview (pixels in [0,1], NCHW, of PreviewImages
-// images; nil when there is none this time).
+// images; nil when there is none this time). A video model's preview is
+// its clips' frames, one after the other, as images.
 type Progress struct {
 	Done, Total   int
 	Preview       []float32
@@ -63,8 +68,9 @@ type Progress struct {
 // Output is what Generate made: the pixels of each image and the
 // parameters that made it.
 type Output struct {
-	Pixels         []float32 // len(Params) images, NCHW, in [0,1]
+	Pixels         []float32 // len(Params) images (or clips, frame after frame), NCHW, in [0,1]
 	Channels, Size int
+	Frames         int // > 0: each item is a clip of this many frames
 	// Params[i] is what image i's PNG records: the settings actually
 	// used, defaults included.
 	Params []images.Parameters
@@ -73,14 +79,26 @@ type Output struct {
 // Len is the number of images.
 func (o *Output) Len() int { return len(o.Params) }
 
-// Dim is the number of values of one image.
-func (o *Output) Dim() int { return o.Channels * o.Size * o.Size }
+// Dim is the number of values of one image, or one clip.
+func (o *Output) Dim() int { return max(1, o.Frames) * o.Channels * o.Size * o.Size }
 
-// Image is image i.
+// Image is image i; for a clip, its frame strip.
 func (o *Output) Image(i int) image.Image {
 	d := o.Dim()
+	if o.Frames > 0 {
+		return images.FrameStrip(o.Pixels[i*d:(i+1)*d], o.Frames, o.Channels, o.Size, o.Size)
+	}
 	return images.FromFloats(o.Pixels[i*d:(i+1)*d], o.Channels, o.Size, o.Size)
 }
+
+// Clip is the frames of clip i (an image's one frame for an image model).
+func (o *Output) Clip(i int) []image.Image {
+	d := o.Dim()
+	return images.ClipFrames(o.Pixels[i*d:(i+1)*d], max(1, o.Frames), o.Channels, o.Size, o.Size)
+}
+
+// FrameDelayMS is how long a clip shows each frame (8 frames a second).
+const FrameDelayMS = 125
 
 // Info is what a pipeline knows of its checkpoint.
 type Info struct {
@@ -258,8 +276,9 @@ func (p *pipe) Generate(ctx context.Context, r Request) (*Output, error) {
 		return nil, err
 	}
 	n := len(r.Seeds)
-	dim := p.k.Channels * p.k.Size * p.k.Size
-	out := &Output{Pixels: make([]float32, 0, n*dim), Channels: p.k.Channels, Size: p.k.Size, Params: make([]images.Parameters, n)}
+	out := &Output{Channels: p.k.Channels, Size: p.k.Size, Frames: p.k.Frames, Params: make([]images.Parameters, n)}
+	out.Pixels = make([]float32, 0, n*out.Dim())
+	frame := p.k.Channels * p.k.Size * p.k.Size
 	total := 0
 	for lo := 0; lo < n; lo += r.Batch {
 		total += p.fam.work(r, min(n, lo+r.Batch)-lo)
@@ -280,7 +299,7 @@ func (p *pipe) Generate(ctx context.Context, r Request) (*Output, error) {
 			}
 			pr := Progress{Done: done + d, Total: total}
 			if len(preview) > 0 {
-				pr.Preview, pr.PreviewImages = preview, len(preview)/dim
+				pr.Preview, pr.PreviewImages = preview, len(preview)/frame
 			}
 			return r.Progress(pr)
 		})
@@ -317,6 +336,12 @@ func (p *pipe) Parameters(r Request, i int) images.Parameters {
 	}
 	if k.Temperature {
 		q.Extra = append(q.Extra, images.Field{Key: "Temperature", Value: strconv.FormatFloat(r.Temperature, 'g', -1, 64)})
+	}
+	if k.Frames > 0 {
+		q.Extra = append(q.Extra, images.Field{Key: "Frames", Value: strconv.Itoa(k.Frames)})
+		if r.First != nil {
+			q.Extra = append(q.Extra, images.Field{Key: "First frame", Value: "given"})
+		}
 	}
 	switch {
 	case class != NoClass:

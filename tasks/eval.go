@@ -100,6 +100,7 @@ type EvalEnv struct {
 	StyleIter       int    // optimisation steps per pair (150)
 	TextSampler     string // text-to-image's sampler (DefaultTextSampler)
 	SRSampler       string // super-resolution's sampler (DefaultSuperResSampler)
+	VideoSteps      int    // video's sampler steps (50)
 
 	judge *eval.Classifier
 }

@@ -68,6 +68,8 @@ func Export(ckpt, dir string, set *datasets.Set, n int) (Summary, error) {
 	switch {
 	case cfg.Cond == "lowres":
 		return s, fmt.Errorf("torch: %s is a super-resolution model; the PyTorch package trains unconditional, class and text models", ckpt)
+	case cfg.Frames > 0:
+		return s, fmt.Errorf("torch: %s is a video model; the PyTorch package trains image models", ckpt)
 	case set.C != u.InChannels || set.H != u.Size || set.W != u.Size:
 		return s, fmt.Errorf("torch: %s holds %dx%dx%d images; the model takes %dx%dx%d", set.Name, set.C, set.H, set.W, u.InChannels, u.Size, u.Size)
 	case cfg.Cond == "class" && set.Labels == nil:

@@ -29,6 +29,7 @@ func batchCommand() *cli.Command {
 			shardsFlag("N for --shard auto where the runner does not say it (Kubernetes, GNU parallel): the Job's completions, the number of jobs"),
 			&cli.StringFlag{Name: "prompt", Usage: "what a text-to-image model draws, for every image (default: the null prompt)"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
+			firstFrameFlag(),
 		),
 		Action: batch,
 	}, batchVerifyCommand())
@@ -129,6 +130,11 @@ func batch(c *cli.Context) error {
 	base, err := flagRequest(c, "batch", p, 0, 1, false)
 	if err != nil {
 		return err
+	}
+	if c.IsSet("image") {
+		if base.First, err = firstFrame(c, "batch", p); err != nil {
+			return err
+		}
 	}
 	out := c.String("out")
 	if err := os.MkdirAll(out, 0o755); err != nil {

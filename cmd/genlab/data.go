@@ -17,15 +17,15 @@ import (
 )
 
 func dataCommand() *cli.Command {
-	split := &cli.StringFlag{Name: "split", Value: "train", Usage: "which part: train or test (shapes also: heldout, all)"}
+	split := &cli.StringFlag{Name: "split", Value: "train", Usage: "which part: train or test (shapes and clips also: heldout, all)"}
 	return &cli.Command{
 		Name:  "data",
-		Usage: "look at a dataset: mnist, shapes or a folder of images",
+		Usage: "look at a dataset: mnist, shapes, clips (short videos, shown as frame strips) or a folder of images",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "show",
-				Usage:     "write a grid of a dataset's images as a PNG",
-				ArgsUsage: "mnist|shapes|DIR",
+				Usage:     "write a grid of a dataset's images (or clips' frame strips) as a PNG",
+				ArgsUsage: "mnist|shapes|clips|DIR",
 				Flags: []cli.Flag{
 					split,
 					&cli.IntFlag{Name: "n", Value: 64, Usage: "how many images"},
@@ -87,9 +87,10 @@ func dataShow(c *cli.Context) error {
 	}
 	tiles := make([]image.Image, n)
 	for i, k := range idx {
-		tiles[i] = images.FromFloats(set.Image(k), set.C, set.H, set.W)
+		tiles[i] = set.ToImage(k) // a clip's frame strip
 		if scale > 1 {
-			tiles[i] = imaging.Resize(tiles[i], set.W*scale, set.H*scale, imaging.NearestNeighbor)
+			b := tiles[i].Bounds()
+			tiles[i] = imaging.Resize(tiles[i], b.Dx()*scale, b.Dy()*scale, imaging.NearestNeighbor)
 		}
 	}
 	path := c.String("grid")
@@ -101,16 +102,21 @@ func dataShow(c *cli.Context) error {
 	}
 	var params strings.Builder
 	fmt.Fprintf(&params, "Dataset: %s, Split: %s, Images: %d, Size: %dx%d", set.Name, c.String("split"), n, set.W, set.H)
+	cols := images.GridColumns(n)
+	if set.Clip() {
+		// One frame strip per row, in two columns past a handful.
+		cols = 1 + min(1, n/6)
+		fmt.Fprintf(&params, ", Frames: %d", set.Frames)
+	}
 	if set.Captions != nil {
 		for _, k := range idx {
 			fmt.Fprintf(&params, "\n%d: %s", k, set.Captions[k])
 		}
 	}
-	grid := images.Grid(tiles, 0, 2, color.Gray{Y: 64})
+	grid := images.Grid(tiles, cols, 2, color.Gray{Y: 64})
 	if err := images.Save(path, grid, params.String()); err != nil {
 		return err
 	}
-	cols := images.GridColumns(n)
 	fmt.Fprintf(c.App.Writer, "wrote a %dx%d grid of %d %s %s images to %s\n", cols, (n+cols-1)/cols, n, c.Args().First(), c.String("split"), path)
 	return nil
 }

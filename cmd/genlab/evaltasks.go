@@ -161,6 +161,12 @@ func evalTasksAction(c *cli.Context) error {
 	if len(results) == 0 {
 		return userErrorf("eval-tasks: nothing to evaluate: %s", strings.Join(skipped, "; "))
 	}
+	return writeEvalResults(c, out, results, skipped)
+}
+
+// writeEvalResults writes the table (printed too), results.json and the
+// example sheets of an evaluation to out.
+func writeEvalResults(c *cli.Context, out string, results []*tasks.TaskResult, skipped []string) error {
 	var table bytes.Buffer
 	if err := tasks.WriteTable(&table, results); err != nil {
 		return err

@@ -29,6 +29,9 @@ func openPipeline(verb, ckpt string) (pipeline.Pipeline, error) {
 	if p.Knobs().LowRes {
 		return nil, userErrorf("%s: %s is a super-resolution model: it draws from a low-resolution image, use 'genlab superres'", verb, ckpt)
 	}
+	if p.Knobs().Frames > 0 && verb != "sample" && verb != "batch" {
+		return nil, userErrorf("%s: %s is a video model: %s works on still images (judge clips with 'genlab eval-video')", verb, ckpt, verb)
+	}
 	return p, nil
 }
 
@@ -148,7 +151,8 @@ func classesFor(verb string, p pipeline.Pipeline, s string, n int) ([]int, error
 }
 
 // savePNG writes image i of out as dir/NNNNN-SEED[-cK].png, numbered
-// index, with its parameters chunk unless noMeta.
+// index, with its parameters chunk unless noMeta; a clip as an animated
+// PNG whose first frame every PNG reader shows.
 func savePNG(dir string, index int, out *pipeline.Output, i int, noMeta bool) error {
 	q := out.Params[i]
 	class := pipeline.NoClass
@@ -159,7 +163,11 @@ func savePNG(dir string, index int, out *pipeline.Output, i int, noMeta bool) er
 	if !noMeta {
 		params = q.String()
 	}
-	return images.Save(filepath.Join(dir, images.SampleName(index, q.Seed, class)), out.Image(i), params)
+	path := filepath.Join(dir, images.SampleName(index, q.Seed, class))
+	if out.Frames > 0 {
+		return images.SaveAnimation(path, out.Clip(i), pipeline.FrameDelayMS, params)
+	}
+	return images.Save(path, out.Image(i), params)
 }
 
 // gridParameters are what a grid of out's images records: the first

@@ -216,6 +216,11 @@ func TestBadInputCorpus(t *testing.T) {
 			return []string{"superres", "--ckpt", p, "--image", img, "--scale", "2", "--out", outPNG}
 		},
 		"txt2img": func(p string) []string { return []string{"txt2img", "--ckpt", p, "--prompt", "a", "--out", out} },
+		"txt2vid": func(p string) []string { return []string{"txt2vid", "--ckpt", p, "--prompt", "a", "--out", out} },
+		"img2vid": func(p string) []string { return []string{"img2vid", "--ckpt", p, "--image", img, "--out", out} },
+		"eval-video": func(p string) []string {
+			return []string{"eval-video", "--ckpt", p, "--attributes", p, "--n", "1", "--out", out}
+		},
 	}
 	for p, mention := range badCheckpoints(t, dir, good) {
 		for verb, args := range readers {

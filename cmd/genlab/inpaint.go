@@ -146,6 +146,9 @@ func loadTaskNetwork(verb, ckpt string) (*diffusion.Network, pipeline.Pipeline, 
 	if !ok {
 		return nil, nil, userErrorf("%s: --ckpt %s is a %s checkpoint; %s needs a diffusion model (genlab train diffusion)", verb, ckpt, p.Info().Family, verb)
 	}
+	if net.Frames() > 0 {
+		return nil, nil, userErrorf("%s: --ckpt %s is a video model; %s works on still images", verb, ckpt, verb)
+	}
 	return net, p, nil
 }
 

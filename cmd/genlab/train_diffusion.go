@@ -36,6 +36,12 @@ func trainDiffusion(c *cli.Context) error {
 		if err := condFlags(c, &cfg, set, dataName); err != nil {
 			return err
 		}
+		if set.Clip() {
+			// Clips make a video model, text-to-video and image-to-video in one.
+			if err := cfg.SetVideo(set.Frames); err != nil {
+				return userErrorf("train diffusion: %s: %v", dataName, strings.TrimPrefix(err.Error(), "diffusion: "))
+			}
+		}
 		cfg.Data = dataName
 		if cfg.Schedule = c.String("schedule"); cfg.Schedule != "linear" && cfg.Schedule != "cosine" {
 			return userErrorf("train diffusion: --schedule %s: use linear or cosine", cfg.Schedule)
@@ -58,7 +64,13 @@ func trainDiffusion(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if (cfg.Frames > 0) != set.Clip() || set.Frames != cfg.Frames {
+		return userErrorf("train diffusion: a model of %d-frame clips cannot train on %s (%d frames)", cfg.Frames, dataName, set.Frames)
+	}
 	gridN := 64
+	if cfg.Frames > 0 {
+		gridN = 8 // frame strips, half from text, half from a first frame
+	}
 	switch cfg.Cond {
 	case "class":
 		gridN = 10 * net.Classes() // one row per class

@@ -67,6 +67,9 @@ func trainData(c *cli.Context, family string, r trainRun, resumedData string) (*
 	if err != nil {
 		return nil, "", err
 	}
+	if set.Clip() && family != "diffusion" {
+		return nil, "", userErrorf("train %s: %s holds video clips; only diffusion models train on clips", family, dataName)
+	}
 	limit, err := trainLimit(c, family, r.resume)
 	if err != nil {
 		return nil, "", err

@@ -34,10 +34,14 @@ func txt2imgCommand() *cli.Command {
 }
 
 // txt2img is genlab sample for a text model with a prompt required.
-func txt2img(c *cli.Context) error {
+func txt2img(c *cli.Context) error { return drawPrompt(c, "txt2img") }
+
+// drawPrompt is txt2img, txt2vid and img2vid (verb): a text model's
+// images or clips of --prompt, clips from --image's first frame.
+func drawPrompt(c *cli.Context, verb string) error {
 	n := c.Int("n")
 	if n < 1 || n > 100000 {
-		return userErrorf("txt2img: --n %d: want 1 to 100000", n)
+		return userErrorf("%s: --n %d: want 1 to 100000", verb, n)
 	}
 	ckpt, prompt := c.String("ckpt"), c.String("prompt")
 	p, err := pipeline.Open(ckpt)
@@ -45,20 +49,28 @@ func txt2img(c *cli.Context) error {
 		return err
 	}
 	k := p.Knobs()
-	if !k.Prompt {
-		return userErrorf("txt2img: %s is not a text-to-image model; text-to-image needs one trained with --cond text", ckpt)
+	if err := checkVideoVerb(verb, ckpt, k); err != nil {
+		return err
 	}
-	if strings.TrimSpace(prompt) == "" {
-		return userErrorf("txt2img: --prompt is empty; say what to draw, in the words: %s", strings.Join(k.Vocabulary, " "))
+	if !k.Prompt && verb != "img2vid" {
+		return userErrorf("%s: %s is not a text-to-image model; text-to-image needs one trained with --cond text", verb, ckpt)
+	}
+	if strings.TrimSpace(prompt) == "" && verb != "img2vid" {
+		return userErrorf("%s: --prompt is empty; say what to draw, in the words: %s", verb, strings.Join(k.Vocabulary, " "))
 	}
 	seed := c.Uint64("seed")
-	r, err := flagRequest(c, "txt2img", p, seed, n, false)
+	r, err := flagRequest(c, verb, p, seed, n, false)
 	if err != nil {
 		return err
 	}
+	if verb == "img2vid" {
+		if r.First, err = firstFrame(c, verb, p); err != nil {
+			return err
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "txt2img", 1, 1)
+	bar := newProgress(c.App.ErrWriter, verb, 1, 1)
 	r.Progress = func(pr pipeline.Progress) error {
 		bar.total, bar.every = pr.Total, max(1, pr.Total/10)
 		bar.step(pr.Done, "")
@@ -72,6 +84,14 @@ func txt2img(c *cli.Context) error {
 	if err := saveSamples(c, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %d images of %q to %s\n", n, prompt, c.String("out"))
+	what := "images"
+	if k.Frames > 0 {
+		what = "clips (animated PNGs)"
+	}
+	of := fmt.Sprintf("of %q", prompt)
+	if verb == "img2vid" {
+		of = fmt.Sprintf("from %s (prompt %q)", c.String("image"), prompt)
+	}
+	fmt.Fprintf(c.App.Writer, "wrote %d %s %s to %s\n", n, what, of, c.String("out"))
 	return writeGrid(c, out)
 }

@@ -32,6 +32,11 @@ var Kinds = []Kind{
 	{vae.Family, ""}, {flow.Family, ""},
 }
 
+// Video is a tiny text-to-video and image-to-video model of 4-frame
+// clips of 32×32 shapes; it is not in Kinds (not every front end draws
+// clips).
+var Video = Kind{diffusion.Family, "video"}
+
 func (k Kind) String() string {
 	if k.Cond == "" {
 		return k.Family
@@ -56,15 +61,24 @@ func Tiny(t testing.TB, dir, name string, k Kind) string {
 		if k.Cond == "class" {
 			classes = 10
 		}
-		if k.Cond == "text" {
-			c, s, data = 3, 32, "shapes"
+		cond, captions := k.Cond, []string(nil)
+		switch k.Cond {
+		case "text":
+			c, s, data, captions = 3, 32, "shapes", datasets.Shapes(50, 1, "all").Captions
+		case "video":
+			c, s, data, cond, captions = 3, 32, "clips", "text", datasets.Clips(100, 2, 1, "all").Captions
 		}
-		dc, err := diffusion.NewConfig("tiny", c, s, k.Cond, classes)
+		dc, err := diffusion.NewConfig("tiny", c, s, cond, classes)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if k.Cond == "text" {
-			if err := dc.SetCaptions(datasets.Shapes(50, 1, "all").Captions); err != nil {
+		if captions != nil {
+			if err := dc.SetCaptions(captions); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if k.Cond == "video" {
+			if err := dc.SetVideo(4); err != nil {
 				t.Fatal(err)
 			}
 		}
