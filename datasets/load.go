@@ -14,6 +14,9 @@ const (
 	ShapesTrainN   = 20000
 	ShapesTestN    = 5000
 	ShapesHeldOutN = 5000
+	// ShapesNewN is the size of the "new" split: a fine-tune's handful of
+	// examples of the new concepts.
+	ShapesNewN = 64
 )
 
 // shapesSplits maps each Load split of "shapes" to its size and seed; the
@@ -26,6 +29,8 @@ var shapesSplits = map[string]struct {
 	"test":    {ShapesTestN, 2},
 	"heldout": {ShapesHeldOutN, 3},
 	"all":     {ShapesTrainN, 4},
+	"new":     {ShapesNewN, 6},
+	"newall":  {ShapesTestN, 7},
 }
 
 // Folder images that Load reads are resized to FolderSize x FolderSize RGB,
@@ -37,7 +42,10 @@ const FolderSize = 32
 //   - "mnist": split "train" or "test" (see LoadMNIST);
 //   - "shapes": split "train" (ShapesTrainN images), "test" (ShapesTestN,
 //     same held-out rule as train, other images), "heldout" (ShapesHeldOutN
-//     images of held-out pairs only) or "all";
+//     images of held-out pairs only), "all", "new" (ShapesNewN images of the
+//     new concepts purple and star, the few examples a fine-tune learns
+//     from) or "newall" (ShapesTestN images of every new-concept pair);
+//   - "shapes-new": the shapes "new" split whatever the split asked;
 //   - a folder of PNG/JPEG images, loaded as FolderSize x FolderSize RGB. If
 //     the folder has a subfolder named after the split (DIR/train,
 //     DIR/test), that subfolder is loaded; otherwise the folder itself is,
@@ -51,16 +59,19 @@ func Load(name, split string) (*Set, error) {
 	switch name {
 	case "mnist":
 		return LoadMNIST(split)
+	case "shapes-new":
+		split = "new"
+		fallthrough
 	case "shapes":
 		sp, ok := shapesSplits[split]
 		if !ok {
-			return nil, fmt.Errorf("datasets: shapes: unknown split %q: use train, test, heldout or all", split)
+			return nil, fmt.Errorf("datasets: shapes: unknown split %q: use train, test, heldout, all, new or newall", split)
 		}
 		return Shapes(sp.n, sp.seed, split), nil
 	}
 	st, err := os.Stat(name)
 	if err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("datasets: unknown dataset %q: use mnist, shapes or a folder of images", name)
+		return nil, fmt.Errorf("datasets: unknown dataset %q: use mnist, shapes, shapes-new or a folder of images", name)
 	}
 	dir := name
 	if st, err := os.Stat(filepath.Join(name, split)); err == nil && st.IsDir() {
