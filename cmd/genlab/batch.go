@@ -28,6 +28,7 @@ func batchCommand() *cli.Command {
 			&cli.StringFlag{Name: "shard", Value: "1/1", Usage: "I/N: make only every N-th image, starting at the I-th"},
 			&cli.StringFlag{Name: "prompt", Usage: "what a text-to-image model draws, for every image (default: the null prompt)"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
+			loraFlag(),
 		),
 		Action: batch,
 	}
@@ -120,7 +121,11 @@ func batch(c *cli.Context) error {
 		return err
 	}
 	ckpt := c.String("ckpt")
-	p, err := openPipeline("batch", ckpt)
+	tunes, err := fineTuneOptions(c, "batch")
+	if err != nil {
+		return err
+	}
+	p, err := openPipeline("batch", ckpt, tunes...)
 	if err != nil {
 		return err
 	}

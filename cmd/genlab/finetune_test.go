@@ -1,0 +1,82 @@
+package main
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"genlab/images"
+	"genlab/pipeline/pipelinetest"
+)
+
+// A user's folder with metadata.jsonl fine-tunes end to end: the fine-tune
+// draws its new word through --lora (recorded with its hash in the PNG),
+// merges into a standalone checkpoint, and is refused on another base.
+func TestFineTuneFromAFolder(t *testing.T) {
+	dir := t.TempDir()
+	base := pipelinetest.Tiny(t, dir, "text.safetensors", pipelinetest.Kind{Family: "diffusion", Cond: "text"})
+	data := filepath.Join(dir, "zorbs")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var meta strings.Builder
+	for i := range 4 {
+		m := image.NewNRGBA(image.Rect(0, 0, 32, 32))
+		for y := 8; y < 24; y++ {
+			for x := 8; x < 24; x++ {
+				m.Set(x, y, color.NRGBA{uint8(60 * i), 200, 90, 255})
+			}
+		}
+		name := filepath.Join(data, string(rune('a'+i))+".png")
+		f, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(f, m); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		meta.WriteString(`{"file_name": "` + filepath.Base(name) + `", "text": "a large zorb in the center"}` + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(data, "metadata.jsonl"), []byte(meta.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run")
+	status, stdout, stderr := genlab(t, "finetune", "--method", "lora", "--base", base, "--data", data, "--steps", "2", "--batch", "4", "--out", out, "--samples", "1", "--targets", "attn,text")
+	if status != 0 {
+		t.Fatalf("finetune: exit %d: %s", status, stderr)
+	}
+	if !strings.Contains(stdout, "new words [zorb]") {
+		t.Errorf("finetune output %q does not name the new word", stdout)
+	}
+	lora := filepath.Join(out, "lora.safetensors")
+	pngs := filepath.Join(dir, "png")
+	status, _, stderr = genlab(t, "txt2img", "--ckpt", base, "--prompt", "a large zorb in the center", "--lora", lora+":0.5", "--n", "1", "--steps", "2", "--out", pngs)
+	if status != 0 {
+		t.Fatalf("txt2img --lora: exit %d: %s", status, stderr)
+	}
+	params, err := images.ReadParameters(filepath.Join(pngs, "00000-0.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := images.ModelHash(lora)
+	if !strings.Contains(params, "<lora:lora:0.5>") || !strings.Contains(params, "Lora hashes: \"lora: "+hash+"\"") {
+		t.Errorf("parameters %q do not record the LoRA and its hash", params)
+	}
+	wantUserError(t, `unknown word "zorb"`, "txt2img", "--ckpt", base, "--prompt", "a large zorb in the center", "--n", "1", "--steps", "2", "--out", filepath.Join(dir, "png4"))
+
+	merged := filepath.Join(dir, "merged.safetensors")
+	if status, _, stderr := genlab(t, "merge", "--base", base, "--lora", lora, "--out", merged); status != 0 {
+		t.Fatalf("merge: exit %d: %s", status, stderr)
+	}
+	if status, _, stderr := genlab(t, "txt2img", "--ckpt", merged, "--prompt", "a large zorb in the center", "--n", "1", "--steps", "2", "--out", filepath.Join(dir, "png2")); status != 0 {
+		t.Fatalf("txt2img on the merged model: exit %d: %s", status, stderr)
+	}
+	wantUserError(t, "is a fine-tune of text", "txt2img", "--ckpt", merged, "--prompt", "a large circle in the center", "--lora", lora, "--n", "1", "--steps", "2", "--out", filepath.Join(dir, "png5"))
+	wantUserError(t, "--method", "finetune", "--method", "dora", "--base", base, "--out", filepath.Join(dir, "x"))
+	wantUserError(t, "no such file", "sample", "diffusion", "--ckpt", base, "--lora", filepath.Join(dir, "none.safetensors"))
+}

@@ -1,0 +1,77 @@
+package pipeline
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"genlab/diffusion"
+	"genlab/finetune"
+	"genlab/images"
+)
+
+// Option changes how Open builds a pipeline.
+type Option func(*options)
+
+type options struct {
+	fineTunes []finetune.Use
+}
+
+// WithFineTunes applies fine-tune files (LoRA, adapters, prefix or prompt
+// tuning, full fine-tunes of this very checkpoint) at their scales, in
+// order. Their new words join the vocabulary; each is recorded in the
+// images' parameters with its hash.
+func WithFineTunes(uses ...finetune.Use) Option {
+	return func(o *options) { o.fineTunes = append(o.fineTunes, uses...) }
+}
+
+// FineTuneInfo is a fine-tune a pipeline applies.
+type FineTuneInfo struct {
+	Name, Path, Hash, Method string
+	Scale                    float64
+}
+
+// applyFineTunes loads the fine-tunes onto a diffusion network loaded from
+// path.
+func applyFineTunes(net *diffusion.Network, path string, uses []finetune.Use) ([]FineTuneInfo, error) {
+	tunes, err := finetune.Apply(net, path, uses)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FineTuneInfo, len(uses))
+	for i, u := range uses {
+		h, err := images.ModelHash(u.Path)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = FineTuneInfo{Name: u.Name(), Path: u.Path, Hash: h, Method: tunes[i].Config.Method, Scale: u.Scale}
+	}
+	return out, nil
+}
+
+// recordFineTunes adds the fine-tunes to an image's parameters in
+// AUTOMATIC1111's way: a <lora:NAME:SCALE> tag per fine-tune (its method
+// for the others) after the prompt, and their hashes in "Lora hashes"
+// (and "Fine-tune hashes" for the other methods).
+func recordFineTunes(q *images.Parameters, fts []FineTuneInfo) {
+	var tags, lora, other []string
+	for _, f := range fts {
+		tags = append(tags, fmt.Sprintf("<%s:%s:%s>", f.Method, f.Name, strconv.FormatFloat(f.Scale, 'g', -1, 64)))
+		h := f.Name + ": " + f.Hash
+		if f.Method == "lora" {
+			lora = append(lora, h)
+		} else {
+			other = append(other, h)
+		}
+	}
+	if len(tags) == 0 {
+		return
+	}
+	q.Prompt = strings.TrimSpace(q.Prompt + " " + strings.Join(tags, " "))
+	if len(lora) > 0 {
+		q.Extra = append(q.Extra, images.Field{Key: "Lora hashes", Value: strings.Join(lora, ", ")})
+	}
+	if len(other) > 0 {
+		q.Extra = append(q.Extra, images.Field{Key: "Fine-tune hashes", Value: strings.Join(other, ", ")})
+	}
+}
