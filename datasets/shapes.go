@@ -304,6 +304,18 @@ func Shapes(n int, seed uint64, split string) *Set {
 	return s
 }
 
+// ShapesWithNew is n images of every (colour, shape) pair of the base
+// grammar followed by m images of every new-concept pair ("all" then
+// "newall"): what a judge of fine-tunes trains on.
+func ShapesWithNew(n, m int, seed uint64) *Set {
+	a, b := Shapes(n, seed, "all"), Shapes(m, seed+1, "newall")
+	a.Name = "shapes-all+new"
+	a.N += b.N
+	a.Pixels = append(a.Pixels, b.Pixels...)
+	a.Captions = append(a.Captions, b.Captions...)
+	return a
+}
+
 // drawShape rasterises one jittered shape into a black 3x32x32 CHW image,
 // with supersample^2 point samples per pixel for anti-aliased edges.
 func drawShape(dst []float32, color, kind, size, pos int, rng *rand.Rand) {

@@ -24,8 +24,9 @@ const (
 )
 
 // Save writes t's tensors alone, under their file names, with its config
-// and the genlab.* keys that name its method, sizes, new words and base.
-func (t *Tune) Save(path string, step int) error {
+// and the genlab.* keys that name its method, sizes, new words and base,
+// and any extra metadata.
+func (t *Tune) Save(path string, step int, extra map[string]string) error {
 	cfg, err := json.Marshal(t.Config)
 	if err != nil {
 		return err
@@ -35,6 +36,11 @@ func (t *Tune) Save(path string, step int) error {
 		checkpoint.KeyFamily: Family, checkpoint.KeyConfig: string(cfg),
 		checkpoint.KeyStep: strconv.Itoa(step), checkpoint.KeyFormat: strconv.Itoa(checkpoint.FormatVersion),
 		KeyMethod: t.Config.Method, KeyNewTokens: string(words), KeyBaseHash: t.Config.BaseHash,
+	}
+	for k, v := range extra {
+		if _, own := md[k]; !own {
+			md[k] = v
+		}
 	}
 	switch t.Config.Method {
 	case "lora":

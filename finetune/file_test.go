@@ -24,7 +24,7 @@ func TestLoRAFileIndependentReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "lora.safetensors")
-	if err := tune.Save(path, 10); err != nil {
+	if err := tune.Save(path, 10, nil); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(py, "../checkpoint/testdata/read_safetensors.py", path).Output()

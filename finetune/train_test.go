@@ -129,7 +129,7 @@ func TestFineTuneResumeAndFiles(t *testing.T) {
 	}
 
 	file := filepath.Join(dir, "lora.safetensors")
-	if err := whole.Tune.Save(file, 4); err != nil {
+	if err := whole.Tune.Save(file, 4, nil); err != nil {
 		t.Fatal(err)
 	}
 	net, err := diffusion.LoadNetwork(base)

@@ -1,18 +1,26 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"genlab/datasets"
 	"genlab/diffusion"
 	"genlab/finetune"
+	"genlab/images"
+	"genlab/internal/atomicfile"
 	"genlab/models"
 	"genlab/pipeline"
+	"genlab/tasks"
 	"genlab/train"
 
 	"github.com/urfave/cli/v2"
@@ -147,7 +155,7 @@ func finetuneAction(c *cli.Context) error {
 		return err
 	}
 	file := filepath.Join(out, tc.Method+".safetensors")
-	if err := tr.Tune.Save(file, steps); err != nil {
+	if err := tr.Tune.Save(file, steps, map[string]string{"genlab.data": tc.Data}); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "fine-tune:  %s (use it with --lora %s:1)\n", file, file)
@@ -232,5 +240,67 @@ func mergeAction(c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "merged %d fine-tune(s) into %s\n", len(uses), out)
+	return nil
+}
+
+func evalFinetuneCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "eval-finetune",
+		Usage: "compare every fine-tuning method on the new concepts (purple, star) of one base model: parameters, file size, time, success and retention",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "base", Usage: "the text diffusion checkpoint (trained on shapes) every method fine-tunes", Required: true},
+			&cli.StringFlag{Name: "judge", Value: defaultAttributesNew, Usage: "the attribute judge that knows the new concepts (genlab train attributes --new-concepts)"},
+			&cli.StringFlag{Name: "methods", Value: strings.Join(finetune.Methods, ","), Usage: "comma-separated methods to compare"},
+			&cli.IntFlag{Name: "steps", Value: 300, Usage: "fine-tuning steps of every method"},
+			&cli.IntFlag{Name: "n", Value: 32, Usage: "prompts per setting, one image each"},
+			&cli.IntFlag{Name: "batch", Value: 16, Usage: "images per forward pass when sampling"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the fine-tunes and the samples"},
+			&cli.StringFlag{Name: "out", Value: "out/eval-finetune", Usage: "folder for table.md, finetune.png and the runs (a finished run is reused, a stopped one resumed)"},
+		},
+		Action: evalFinetune,
+	}
+}
+
+func evalFinetune(c *cli.Context) error {
+	o := tasks.FineTuneEvalOptions{Base: c.String("base"), Judge: c.String("judge"), Steps: c.Int("steps"), N: c.Int("n"), Batch: c.Int("batch"), Seed: c.Uint64("seed")}
+	if o.Steps < 1 || o.N < 1 || o.Batch < 1 {
+		return userErrorf("eval-finetune: --steps, --n and --batch must be at least 1")
+	}
+	for _, m := range strings.Split(c.String("methods"), ",") {
+		m = strings.TrimSpace(m)
+		if !slices.Contains(finetune.Methods, m) {
+			return userErrorf("eval-finetune: --methods: unknown method %q: use %s", m, strings.Join(finetune.Methods, ", "))
+		}
+		o.Methods = append(o.Methods, m)
+	}
+	if _, err := os.Stat(o.Judge); err != nil {
+		return userErrorf("eval-finetune: no judge at %s: train it with 'genlab train attributes --new-concepts'", o.Judge)
+	}
+	out := c.String("out")
+	o.Out = filepath.Join(out, "runs")
+	o.Log = func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", args...) }
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start := time.Now()
+	rows, ex, err := tasks.EvalFineTunes(ctx, o)
+	if err != nil {
+		return err
+	}
+	table := tasks.FineTuneTable(rows, o)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(out, "table.md"), func(w io.Writer) error {
+		_, err := io.WriteString(w, table)
+		return err
+	}); err != nil {
+		return err
+	}
+	sheet := filepath.Join(out, "finetune.png")
+	if err := images.Save(sheet, ex.Sheet(2), ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%s\nrows: base, %s; columns: %s\nwrote %s and %s in %s\n", table, strings.Join(o.Methods, ", "), strings.Join(ex.Columns, " | "),
+		filepath.Join(out, "table.md"), sheet, time.Since(start).Round(time.Second))
 	return nil
 }

@@ -49,6 +49,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			evalTasksCommand(),
 			finetuneCommand(),
 			mergeCommand(),
+			evalFinetuneCommand(),
 		},
 		CommandNotFound: func(c *cli.Context, name string) {
 			// Reported as an error by run: unknown commands exit 1.
