@@ -79,4 +79,12 @@ func TestFineTuneFromAFolder(t *testing.T) {
 	wantUserError(t, "is a fine-tune of text", "txt2img", "--ckpt", merged, "--prompt", "a large circle in the center", "--lora", lora, "--n", "1", "--steps", "2", "--out", filepath.Join(dir, "png5"))
 	wantUserError(t, "--method", "finetune", "--method", "dora", "--base", base, "--out", filepath.Join(dir, "x"))
 	wantUserError(t, "no such file", "sample", "diffusion", "--ckpt", base, "--lora", filepath.Join(dir, "none.safetensors"))
+	class := pipelinetest.Tiny(t, dir, "class.safetensors", pipelinetest.Kind{Family: "diffusion", Cond: "class"})
+	wantUserError(t, "--cond text", "finetune", "--base", class, "--data", data, "--steps", "1", "--out", filepath.Join(dir, "y"))
+	wantUserError(t, "fine-tunes apply to text diffusion models", "sample", "vae", "--ckpt", pipelinetest.Tiny(t, dir, "vae.safetensors", pipelinetest.Kind{Family: "vae"}), "--lora", lora)
+	if err := os.Remove(filepath.Join(data, "metadata.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	wantUserError(t, "metadata.jsonl", "finetune", "--base", base, "--data", data, "--steps", "1", "--out", filepath.Join(dir, "z"))
+	wantUserError(t, "--targets is for lora", "finetune", "--method", "prompt", "--targets", "attn", "--base", base, "--out", filepath.Join(dir, "z"))
 }
