@@ -243,17 +243,23 @@ func fineTuneOnce(ctx context.Context, o FineTuneEvalOptions, m string, data *da
 	if _, err := train.Latest(dir); err == nil {
 		resume = "latest"
 	}
-	start := time.Now()
-	res, err := train.Run(ctx, tr, train.Options{Out: dir, Data: data, DataName: cfg.Data, Batch: tr.Tune.Config.Batch, Steps: o.Steps, GridN: o.Grid, Seed: o.Seed, Resume: resume,
+	// The training time is the loop's at its last step, before the one
+	// progress grid (at the end) is drawn; a resumed run counts its
+	// resumed part only.
+	var trained time.Duration
+	res, err := train.Run(ctx, tr, train.Options{Out: dir, Data: data, DataName: cfg.Data, Batch: tr.Tune.Config.Batch, Steps: o.Steps, GridN: o.Grid, SampleEvery: o.Steps, Seed: o.Seed, Resume: resume,
 		Progress: func(p train.Progress) {
-			if p.Step%50 == 0 && p.Event == "" {
-				o.Log("%s: step %d/%d, loss %.4f", m, p.Step, p.Total, p.Losses["loss"])
+			if p.Event == "" {
+				trained = p.Elapsed
+				if p.Step%50 == 0 {
+					o.Log("%s: step %d/%d, loss %.4f", m, p.Step, p.Total, p.Losses["loss"])
+				}
 			}
 		}})
 	if err != nil {
 		return "", 0, err
 	}
-	secs := time.Since(start).Seconds()
+	secs := trained.Seconds()
 	o.Log("%s: trained to step %d in %.0f s", m, res.Step, secs)
 	return file, secs, tr.Tune.Save(file, o.Steps, map[string]string{"genlab.train_seconds": strconv.FormatFloat(secs, 'f', 1, 64), "genlab.data": cfg.Data})
 }
