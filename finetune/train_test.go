@@ -139,6 +139,10 @@ func TestFineTuneResumeAndFiles(t *testing.T) {
 	if _, err := Apply(net, base, []Use{{Path: file, Scale: 1}}); err != nil {
 		t.Fatal(err)
 	}
+	found, err := ForBase(dir, base)
+	if err != nil || len(found) != 1 || found[0].Path != file || found[0].Method != "lora" {
+		t.Errorf("ForBase: %+v, %v; want only %s", found, err, file)
+	}
 	if _, err := net.Tokenize("a small purple star at the top left"); err != nil {
 		t.Errorf("the fine-tune's words: %v", err)
 	}
