@@ -85,8 +85,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("finetune: lora needs target layers (%s)", strings.Join(Targets, ", "))
 	case c.Method == "prefix" && c.Prefix < 1:
 		return fmt.Errorf("finetune: prefix tuning needs at least 1 prefix vector")
-	case c.Method == "prompt" && len(c.NewWords) == 0:
-		return fmt.Errorf("finetune: prompt tuning trains new words' embeddings, and the captions have no word the base lacks")
 	}
 	for _, t := range c.Targets {
 		if !slices.Contains(Targets, t) {

@@ -135,7 +135,7 @@ func ParseUse(s string) (Use, error) {
 	if u.Path == "" {
 		return u, fmt.Errorf("finetune: %q: want FILE or FILE:SCALE", s)
 	}
-	if u.Scale < -10 || u.Scale > 10 {
+	if !(u.Scale >= -10 && u.Scale <= 10) {
 		return u, fmt.Errorf("finetune: %q: scale %g outside [-10, 10]", s, u.Scale)
 	}
 	return u, nil

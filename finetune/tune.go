@@ -42,6 +42,9 @@ func New(base *models.Params, c Config, prefix string, seed uint64) (*Tune, erro
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if c.Method == "prompt" && len(c.NewWords) == 0 {
+		return nil, fmt.Errorf("finetune: prompt tuning trains new words' embeddings, and the captions have no word the base lacks")
+	}
 	p := models.NewParams(base.Dtype(), seed)
 	t := &Tune{Config: c, Store: p, Prefix: prefix, Scale: 1, layers: map[string]bool{}}
 	shapes := base.Shapes()

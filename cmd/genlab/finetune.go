@@ -93,17 +93,23 @@ func finetuneConfig(c *cli.Context, resume string) (finetune.Config, error) {
 	if c.IsSet("prefix") {
 		cfg.Prefix = c.Int("prefix")
 	}
-	if v := c.Float64("lr"); v > 0 {
-		cfg.LR = v
+	if c.IsSet("lr") {
+		if v := c.Float64("lr"); !(v > 0 && v <= 10) {
+			return cfg, userErrorf("finetune: --lr %g: want a learning rate in (0, 10]", v)
+		}
+		cfg.LR = c.Float64("lr")
 	}
-	if v := c.Int("batch"); v > 0 {
-		cfg.Batch = v
+	if c.IsSet("batch") {
+		if v := c.Int("batch"); v < 1 || v > models.MaxBatch {
+			return cfg, userErrorf("finetune: --batch %d: want 1 to %d", v, models.MaxBatch)
+		}
+		cfg.Batch = c.Int("batch")
 	}
 	if v := c.Int("warmup"); v >= 0 {
 		cfg.Warmup = v
 	}
-	if c.Float64("lr") < 0 || c.Int("batch") < 0 {
-		return cfg, userErrorf("finetune: --lr and --batch must be positive")
+	if err := cfg.Validate(); err != nil {
+		return cfg, userErrorf("%v", err)
 	}
 	cfg.Data = c.String("data")
 	return cfg, nil

@@ -86,5 +86,9 @@ func TestFineTuneFromAFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantUserError(t, "metadata.jsonl", "finetune", "--base", base, "--data", data, "--steps", "1", "--out", filepath.Join(dir, "z"))
+	for _, bad := range [][]string{{"--lr", "NaN"}, {"--alpha", "NaN"}, {"--rank", "-2"}, {"--batch", "0"}} {
+		wantUserError(t, bad[0][2:], append([]string{"finetune", "--base", base, "--out", filepath.Join(dir, "z")}, bad...)...)
+	}
+	wantUserError(t, "scale NaN", "txt2img", "--ckpt", base, "--prompt", "a large circle in the center", "--lora", lora+":NaN", "--out", filepath.Join(dir, "z"))
 	wantUserError(t, "--targets is for lora", "finetune", "--method", "prompt", "--targets", "attn", "--base", base, "--out", filepath.Join(dir, "z"))
 }
