@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"image/png"
@@ -75,6 +76,23 @@ func TestFineTuneFromAFolder(t *testing.T) {
 	}
 	if status, _, stderr := genlab(t, "txt2img", "--ckpt", merged, "--prompt", "a large zorb in the center", "--n", "1", "--steps", "2", "--out", filepath.Join(dir, "png2")); status != 0 {
 		t.Fatalf("txt2img on the merged model: exit %d: %s", status, stderr)
+	}
+	// The merged model draws what the base with the LoRA at scale 1 does.
+	if status, _, stderr := genlab(t, "txt2img", "--ckpt", base, "--lora", lora, "--prompt", "a large zorb in the center", "--n", "1", "--steps", "2", "--out", filepath.Join(dir, "png1")); status != 0 {
+		t.Fatalf("txt2img --lora: exit %d: %s", status, stderr)
+	}
+	a, err1 := images.Load(filepath.Join(dir, "png1", "00000-0.png"))
+	b, err2 := images.Load(filepath.Join(dir, "png2", "00000-0.png"))
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	ra, ok1 := a.(*image.RGBA)
+	rb, ok2 := b.(*image.RGBA)
+	if !ok1 || !ok2 {
+		t.Fatalf("decoded as %T and %T", a, b)
+	}
+	if !bytes.Equal(ra.Pix, rb.Pix) {
+		t.Error("the merged model and the base with its LoRA draw different images")
 	}
 	wantUserError(t, "is a fine-tune of text", "txt2img", "--ckpt", merged, "--prompt", "a large circle in the center", "--lora", lora, "--n", "1", "--steps", "2", "--out", filepath.Join(dir, "png5"))
 	wantUserError(t, "--method", "finetune", "--method", "dora", "--base", base, "--out", filepath.Join(dir, "x"))
