@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,11 @@ import (
 	"genlab/eval"
 	"genlab/finetune"
 	"genlab/train"
+
+	"github.com/disintegration/imaging"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
 )
 
 // The fine-tuning comparison: every method (finetune.Methods) taught the
@@ -146,16 +152,17 @@ func EvalFineTunes(ctx context.Context, o FineTuneEvalOptions) ([]FineTuneRow, E
 	}
 	// The sheet: a row per model, a column per setting (its first prompt).
 	ex.Name = "finetune"
+	ex.Columns = []string{"model"}
 	for _, s := range sets {
 		ex.Columns = append(ex.Columns, s.Captions[0])
 	}
 	score := func(net *diffusion.Network, name string) (FineTuneRow, error) {
 		row := FineTuneRow{Method: name, BaseParams: net.Params.Count()}
-		var tiles []image.Image
+		tiles := []image.Image{labelTile(name)}
 		for k, set := range sets {
 			if _, err := net.Tokenize(set.Captions[0]); err != nil {
 				row.Acc = append(row.Acc, -1)
-				tiles = append(tiles, image.NewNRGBA(image.Rect(0, 0, set.W, set.H)))
+				tiles = append(tiles, nil) // a prompt the model cannot read
 				continue
 			}
 			r, err := TextToImageScores(ctx, net, judge, set, []float64{o.Guidance}, o.Sampler, o.Seed, o.Batch, nil)
@@ -214,6 +221,15 @@ func EvalFineTunes(ctx context.Context, o FineTuneEvalOptions) ([]FineTuneRow, E
 		rows = append(rows, row)
 	}
 	return rows, ex, nil
+}
+
+// labelTile is a model's name as a sheet tile.
+func labelTile(name string) image.Image {
+	face := basicfont.Face7x13
+	m := imaging.New(font.MeasureString(face, name).Ceil()+4, 32, color.NRGBA{255, 255, 255, 255})
+	d := &font.Drawer{Dst: m, Src: image.NewUniform(color.Black), Face: face, Dot: fixed.P(2, 20)}
+	d.DrawString(name)
+	return m
 }
 
 // fineTuneOnce trains method m on data into Out/m (resuming a run left

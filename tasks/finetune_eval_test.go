@@ -37,7 +37,7 @@ func TestEvalFineTunesTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 2 || rows[0].Method != "base" || rows[1].Method != "prompt" || len(ex.Rows) != 2 {
+	if len(rows) != 2 || rows[0].Method != "base" || rows[1].Method != "prompt" || len(ex.Rows) != 2 || len(ex.Rows[0]) != len(ex.Columns) {
 		t.Fatalf("rows %+v, %d example rows", rows, len(ex.Rows))
 	}
 	for k := range 4 {

@@ -306,7 +306,7 @@ func evalFinetune(c *cli.Context) error {
 	if err := images.Save(sheet, ex.Sheet(2), ""); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "%s\nrows: base, %s; columns: %s\nwrote %s and %s in %s\n", table, strings.Join(o.Methods, ", "), strings.Join(ex.Columns, " | "),
+	fmt.Fprintf(c.App.Writer, "%s\nwrote %s and %s (a row per model, a column per setting) in %s\n", table,
 		filepath.Join(out, "table.md"), sheet, time.Since(start).Round(time.Second))
 	return nil
 }
