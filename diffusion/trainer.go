@@ -73,8 +73,8 @@ func NewTunedTrainer(net *Network, learn *models.Params, batch, steps int, lr fl
 	return &Trainer{Net: net, opt: opt, m: m, batch: batch, x0: make([]float32, batch*net.Dim()), tokens: map[string][]int{}, learn: learn}, nil
 }
 
-func (t *Trainer) Family() string          { return Family }
-func (t *Trainer) Config() any             { return t.Net.Config }
+func (t *Trainer) Family() string { return Family }
+func (t *Trainer) Config() any    { return t.Net.Config }
 func (t *Trainer) Weights() *models.Params {
 	if t.opt.EMA == nil {
 		return t.learn
