@@ -68,6 +68,21 @@ func TestFineTuneFromAFolder(t *testing.T) {
 	if !strings.Contains(params, "<lora:lora:0.5>") || !strings.Contains(params, "Lora hashes: \"lora: "+hash+"\"") {
 		t.Errorf("parameters %q do not record the LoRA and its hash", params)
 	}
+	// edit and batch take --lora too, and read the new word.
+	edited := filepath.Join(dir, "edited.png")
+	if status, _, stderr := genlab(t, "edit", "--ckpt", base, "--lora", lora, "--image", filepath.Join(data, "a.png"), "--strength", "0.5", "--prompt", "a large zorb in the center", "--steps", "2", "--out", edited); status != 0 {
+		t.Fatalf("edit --lora: exit %d: %s", status, stderr)
+	}
+	if p, err := images.ReadParameters(edited); err != nil || !strings.Contains(p, "<lora:lora:1>") {
+		t.Errorf("edit parameters %q, %v", p, err)
+	}
+	manifest := filepath.Join(dir, "m.csv")
+	if err := os.WriteFile(manifest, []byte("class,seed,count\n,3,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, stderr := genlab(t, "batch", "--ckpt", base, "--lora", lora, "--manifest", manifest, "--prompt", "a large zorb in the center", "--steps", "2", "--out", filepath.Join(dir, "batch")); status != 0 {
+		t.Fatalf("batch --lora: exit %d: %s", status, stderr)
+	}
 	wantUserError(t, `unknown word "zorb"`, "txt2img", "--ckpt", base, "--prompt", "a large zorb in the center", "--n", "1", "--steps", "2", "--out", filepath.Join(dir, "png4"))
 
 	merged := filepath.Join(dir, "merged.safetensors")
