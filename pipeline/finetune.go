@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -74,4 +75,37 @@ func recordFineTunes(q *images.Parameters, fts []FineTuneInfo) {
 	if len(other) > 0 {
 		q.Extra = append(q.Extra, images.Field{Key: "Fine-tune hashes", Value: strings.Join(other, ", ")})
 	}
+}
+
+// FineTuneTag is a <METHOD:NAME:SCALE> tag of a prompt line.
+type FineTuneTag struct {
+	Method, Name string
+	Scale        float64
+}
+
+// SplitFineTuneTags takes the fine-tune tags recordFineTunes wrote (and
+// AUTOMATIC1111's <lora:NAME:SCALE>) off a PNG's prompt line: the prompt
+// to draw again, and the fine-tunes to apply (to find by name beside the
+// model and check against the recorded hashes).
+func SplitFineTuneTags(prompt string) (string, []FineTuneTag) {
+	var words []string
+	var tags []FineTuneTag
+	for _, w := range strings.Fields(prompt) {
+		if inner, ok := strings.CutPrefix(w, "<"); ok {
+			if inner, ok = strings.CutSuffix(inner, ">"); ok {
+				parts := strings.Split(inner, ":")
+				if len(parts) == 2 {
+					parts = append(parts, "1")
+				}
+				if len(parts) == 3 && slices.Contains(finetune.Methods, parts[0]) && parts[1] != "" {
+					if s, err := strconv.ParseFloat(parts[2], 64); err == nil {
+						tags = append(tags, FineTuneTag{Method: parts[0], Name: parts[1], Scale: s})
+						continue
+					}
+				}
+			}
+		}
+		words = append(words, w)
+	}
+	return strings.Join(words, " "), tags
 }

@@ -85,3 +85,14 @@ func TestFineTunedPipelineBatchInvariant(t *testing.T) {
 		t.Error("the fine-tunes change nothing")
 	}
 }
+
+func TestSplitFineTuneTags(t *testing.T) {
+	prompt, tags := pipeline.SplitFineTuneTags("a small red star in the center <lora:stars:0.8> <prefix:pre:1> <lora:x>")
+	if prompt != "a small red star in the center" || len(tags) != 3 || tags[0] != (pipeline.FineTuneTag{Method: "lora", Name: "stars", Scale: 0.8}) ||
+		tags[1].Method != "prefix" || tags[2] != (pipeline.FineTuneTag{Method: "lora", Name: "x", Scale: 1}) {
+		t.Errorf("%q %+v", prompt, tags)
+	}
+	if p, tags := pipeline.SplitFineTuneTags("a <b> <hypernet:x:1> c"); p != "a <b> <hypernet:x:1> c" || len(tags) != 0 {
+		t.Errorf("%q %+v", p, tags)
+	}
+}
