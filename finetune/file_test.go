@@ -27,7 +27,8 @@ func TestLoRAFileIndependentReader(t *testing.T) {
 	if err := tune.Save(path, 10, nil); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(py, "../checkpoint/testdata/read_safetensors.py", path).Output()
+	// -S: no site packages, so the reader uses json and struct alone (importing torch takes seconds).
+	out, err := exec.Command(py, "-S", "../checkpoint/testdata/read_safetensors.py", path).Output()
 	if err != nil {
 		t.Fatalf("read_safetensors.py: %v", err)
 	}
