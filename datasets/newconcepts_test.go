@@ -44,6 +44,16 @@ func TestShapesNewSplit(t *testing.T) {
 			t.Errorf("the base vocabulary holds %q", w)
 		}
 	}
+	both := ShapesWithNew(30, 20, 1)
+	if both.N != 50 || len(both.Captions) != 50 || len(both.Pixels) != 50*both.Dim() || both.Check() != nil {
+		t.Fatalf("ShapesWithNew: N %d, %d captions", both.N, len(both.Captions))
+	}
+	for i := range both.N {
+		a, _ := ShapeAttrsOf(both, i)
+		if a.IsNew() != (i >= 30) {
+			t.Fatalf("ShapesWithNew image %d is %q", i, both.Captions[i])
+		}
+	}
 	set, err := Load("shapes-new", "train")
 	if err != nil || set.N != ShapesNewN || set.Captions == nil {
 		t.Fatalf("Load shapes-new: %v", err)
