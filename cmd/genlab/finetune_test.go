@@ -125,4 +125,3 @@ func TestFineTuneFromAFolder(t *testing.T) {
 	wantUserError(t, "scale NaN", "txt2img", "--ckpt", base, "--prompt", "a large circle in the center", "--lora", lora+":NaN", "--out", filepath.Join(dir, "z"))
 	wantUserError(t, "--targets is for lora", "finetune", "--method", "prompt", "--targets", "attn", "--base", base, "--out", filepath.Join(dir, "z"))
 }
-
