@@ -53,7 +53,11 @@ func TestEvalFineTunesTiny(t *testing.T) {
 		t.Errorf("table:\n%s", table)
 	}
 	logs = nil
-	if _, _, err := EvalFineTunes(context.Background(), o); err != nil {
+	data, err := datasets.Load("shapes-new", "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fineTuneOnce(context.Background(), o.withDefaults(), "prompt", data); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(strings.Join(logs, "\n"), "reusing") {
