@@ -55,6 +55,9 @@ func TestFineTuneFromAFolder(t *testing.T) {
 		t.Errorf("finetune output %q does not name the new word", stdout)
 	}
 	lora := filepath.Join(out, "lora.safetensors")
+	if status, stdout, stderr := genlab(t, "finetune", "--base", base, "--data", data, "--steps", "3", "--out", out, "--samples", "1", "--resume", "latest"); status != 0 || !strings.Contains(stdout, "trained to step 3") {
+		t.Fatalf("finetune --resume latest: exit %d: %s%s", status, stdout, stderr)
+	}
 	pngs := filepath.Join(dir, "png")
 	status, _, stderr = genlab(t, "txt2img", "--ckpt", base, "--prompt", "a large zorb in the center", "--lora", lora+":0.5", "--n", "1", "--steps", "2", "--out", pngs)
 	if status != 0 {
