@@ -28,7 +28,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: all deps deps-test deps-bench build demo test test-invariance test-short test-first-run bench fuzz vet clean \
 	train-classifier train-diffusion eval-diffusion train-vae train-flow train-gan compare eval-tasks \
 	train-superres train-superres-shapes train-txt2img train-attributes train-occluded audit \
-	train-video eval-video
+	train-video eval-video train-attributes-new eval-finetune
 
 all: build
 
@@ -208,6 +208,21 @@ eval-video: build $(ATTRIBUTES)
 	@test -n "$(VIDEO_CKPT)" || { echo "no runs/video checkpoint: run make train-video first"; exit 1; }
 	./$(BIN) eval-video --ckpt $(VIDEO_CKPT) --attributes $(ATTRIBUTES) --n 100 \
 		$(if $(T2I_CKPT),--txt2img-ckpt $(T2I_CKPT)) --out out/eval-video
+
+# Fine-tuning side by side: LoRA, adapters, prefix and prompt tuning and
+# full fine-tuning teach the text-to-image model of train-txt2img the new
+# words purple and star from the 64 images of shapes-new, same steps and
+# seeds, judged by an attribute classifier that knows the new concepts:
+# out/eval-finetune/table.md and finetune.png. FT_BASE picks another base.
+ATTRIBUTES_NEW := runs/attributes-new/attributes.safetensors
+$(ATTRIBUTES_NEW):
+	$(MAKE) build
+	./$(BIN) train attributes --data shapes --new-concepts --out runs/attributes-new
+train-attributes-new: $(ATTRIBUTES_NEW)
+FT_BASE ?= $(T2I_CKPT)
+eval-finetune: build $(ATTRIBUTES_NEW)
+	@[ -n "$(FT_BASE)" ] || { echo "eval-finetune: no text-to-image model; run 'make train-txt2img' first (or set FT_BASE)"; exit 1; }
+	./$(BIN) eval-finetune --base $(FT_BASE) --judge $(ATTRIBUTES_NEW) --steps 300 --n 32 --out out/eval-finetune
 
 # The whole suite: gradient checks, the checkpoint fuzz seed corpus, round
 # trips, short training runs and the CLI end to end; then the batch-

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -25,6 +27,11 @@ var folderExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true}
 // ITU-R BT.601 luma) or 3 (RGB). Each image is turned upright by its EXIF
 // orientation, centre-cropped to a square and resized with a Lanczos
 // filter; transparent pixels are composited over black.
+//
+// A metadata.jsonl file, as diffusers' ImageFolder training scripts read
+// it, gives the images captions: one JSON object per line with the
+// image's "file_name" and its "text". Every image then needs a line, and
+// every line an image.
 //
 // Hidden files (".DS_Store") and subfolders are skipped. Any other file
 // that is not a PNG or JPEG, or fails to decode, is an error naming it: a
@@ -44,7 +51,7 @@ func LoadFolder(dir string, size, channels int) (*Set, error) {
 	var paths []string
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, ".") || e.IsDir() {
+		if strings.HasPrefix(name, ".") || e.IsDir() || name == MetadataFile {
 			continue
 		}
 		path := filepath.Join(dir, name)
@@ -84,7 +91,56 @@ func LoadFolder(dir string, size, channels int) (*Set, error) {
 			return nil, err // the first failing file in name order
 		}
 	}
+	if s.Captions, err = readMetadata(dir, paths); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// MetadataFile is the captions file of an image folder.
+const MetadataFile = "metadata.jsonl"
+
+// readMetadata reads dir's metadata.jsonl, if any, into a caption per
+// image of paths (nil without the file).
+func readMetadata(dir string, paths []string) ([]string, error) {
+	path := filepath.Join(dir, MetadataFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("datasets: %w", err)
+	}
+	text := map[string]string{}
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var rec struct {
+			FileName *string `json:"file_name"`
+			Text     *string `json:"text"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.FileName == nil || rec.Text == nil {
+			return nil, &FormatError{File: path, Reason: fmt.Sprintf(`line %d: want {"file_name": "...", "text": "..."}`, i+1)}
+		}
+		name := *rec.FileName
+		if _, dup := text[name]; dup {
+			return nil, &FormatError{File: path, Reason: fmt.Sprintf("line %d: %s has a caption already", i+1, name)}
+		}
+		if !slices.ContainsFunc(paths, func(p string) bool { return filepath.Base(p) == name }) {
+			return nil, &FormatError{File: path, Reason: fmt.Sprintf("line %d: no image %s in the folder", i+1, name)}
+		}
+		text[name] = *rec.Text
+	}
+	captions := make([]string, len(paths))
+	for i, p := range paths {
+		c, ok := text[filepath.Base(p)]
+		if !ok {
+			return nil, &FormatError{File: path, Reason: "no caption for " + filepath.Base(p)}
+		}
+		captions[i] = c
+	}
+	return captions, nil
 }
 
 // maxFolderPixels refuses images whose header promises more pixels than any

@@ -14,6 +14,9 @@ const (
 	ShapesTrainN   = 20000
 	ShapesTestN    = 5000
 	ShapesHeldOutN = 5000
+	// ShapesNewN is the size of the "new" split: a fine-tune's handful of
+	// examples of the new concepts.
+	ShapesNewN = 64
 )
 
 // shapesSplits maps each Load split of "shapes" to its size and seed; the
@@ -26,6 +29,8 @@ var shapesSplits = map[string]struct {
 	"test":    {ShapesTestN, 2},
 	"heldout": {ShapesHeldOutN, 3},
 	"all":     {ShapesTrainN, 4},
+	"new":     {ShapesNewN, 6},
+	"newall":  {ShapesTestN, 7},
 }
 
 // Sizes and seeds of the clips splits Load generates (ClipFrames frames
@@ -49,7 +54,10 @@ const FolderSize = 32
 //   - "mnist": split "train" or "test" (see LoadMNIST);
 //   - "shapes": split "train" (ShapesTrainN images), "test" (ShapesTestN,
 //     same held-out rule as train, other images), "heldout" (ShapesHeldOutN
-//     images of held-out pairs only) or "all";
+//     images of held-out pairs only), "all", "new" (ShapesNewN images of the
+//     new concepts purple and star, the few examples a fine-tune learns
+//     from) or "newall" (ShapesTestN images of every new-concept pair);
+//   - "shapes-new": the shapes "new" split whatever the split asked;
 //   - "clips": short captioned videos of a moving, growing, shrinking or
 //     turning shape (see Clips), split "train", "test", "heldout" or "all";
 //   - a folder of PNG/JPEG images, loaded as FolderSize x FolderSize RGB. If
@@ -65,10 +73,13 @@ func Load(name, split string) (*Set, error) {
 	switch name {
 	case "mnist":
 		return LoadMNIST(split)
+	case "shapes-new":
+		split = "new"
+		fallthrough
 	case "shapes":
 		sp, ok := shapesSplits[split]
 		if !ok {
-			return nil, fmt.Errorf("datasets: shapes: unknown split %q: use train, test, heldout or all", split)
+			return nil, fmt.Errorf("datasets: shapes: unknown split %q: use train, test, heldout, all, new or newall", split)
 		}
 		return Shapes(sp.n, sp.seed, split), nil
 	case "clips":
@@ -80,7 +91,7 @@ func Load(name, split string) (*Set, error) {
 	}
 	st, err := os.Stat(name)
 	if err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("datasets: unknown dataset %q: use mnist, shapes, clips or a folder of images", name)
+		return nil, fmt.Errorf("datasets: unknown dataset %q: use mnist, shapes, shapes-new, clips or a folder of images", name)
 	}
 	dir := name
 	if st, err := os.Stat(filepath.Join(name, split)); err == nil && st.IsDir() {

@@ -22,10 +22,10 @@ func TestLoad(t *testing.T) {
 		{"shapes", "", "shapes-train", ShapesTrainN, ""},
 		{"shapes", "test", "shapes-test", ShapesTestN, ""},
 		{"shapes", "heldout", "shapes-heldout", ShapesHeldOutN, ""},
-		{"shapes", "validation", "", 0, `shapes: unknown split "validation": use train, test, heldout or all`},
+		{"shapes", "validation", "", 0, `shapes: unknown split "validation": use train, test, heldout, all, new or newall`},
 		{dir, "train", filepath.Join(dir, "train"), 2, ""}, // the split's subfolder
 		{dir, "test", dir, 1, ""},                          // no test/: the folder itself
-		{"x", "train", "", 0, `datasets: unknown dataset "x": use mnist, shapes, clips or a folder of images`},
+		{"x", "train", "", 0, `datasets: unknown dataset "x": use mnist, shapes, shapes-new, clips or a folder of images`},
 		{file, "train", "", 0, `unknown dataset "` + file + `"`},
 		{"mnist", "validation", "", 0, `mnist: unknown split "validation": use train or test`},
 	}

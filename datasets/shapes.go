@@ -57,10 +57,12 @@ var shapeColors = []struct {
 	{"cyan", [3]float32{0.10, 0.90, 0.95}},
 	{"white", [3]float32{0.95, 0.95, 0.95}},
 	{"orange", [3]float32{1.00, 0.55, 0.05}},
+	// New concepts, never in the base splits (see ShapesNewConcepts).
+	{"purple", [3]float32{0.55, 0.10, 0.85}},
 }
 
 var (
-	shapeKinds     = []string{"circle", "square", "triangle", "cross"}
+	shapeKinds     = []string{"circle", "square", "triangle", "cross", "star"}
 	shapeSizes     = []string{"small", "large"}
 	shapePositions = []string{"top left", "top right", "bottom left", "bottom right", "center"}
 
@@ -70,6 +72,37 @@ var (
 	// of a quadrant, or of the image.
 	shapeCenter = [][2]float64{{8, 8}, {24, 8}, {8, 24}, {24, 24}, {16, 16}}
 )
+
+// The base grammar uses the first baseColors colours and baseKinds shapes;
+// the rest (purple, star) are the new concepts a fine-tune learns: the
+// "new" split draws them, every other split never does.
+const (
+	baseColors = 8
+	baseKinds  = 4
+)
+
+// shapesNewHeldOut are new-concept pairs the "new" split never draws either,
+// to test whether a fine-tune composed a new word with the old ones.
+var shapesNewHeldOut = []ShapeAttrs{
+	{Color: "blue", Shape: "star"},
+	{Color: "purple", Shape: "square"},
+	{Color: "purple", Shape: "star"},
+}
+
+// ShapesNewConcepts returns the words outside the base grammar: the new
+// colour and the new shape.
+func ShapesNewConcepts() (colors, shapes []string) {
+	return colorNames()[baseColors:], slices.Clone(shapeKinds[baseKinds:])
+}
+
+// ShapesNewHeldOut returns the new-concept (colour, shape) pairs kept out
+// of the "new" split.
+func ShapesNewHeldOut() []ShapeAttrs { return slices.Clone(shapesNewHeldOut) }
+
+// IsNew reports whether a has a new colour or a new shape.
+func (a ShapeAttrs) IsNew() bool {
+	return slices.Index(colorNames(), a.Color) >= baseColors || slices.Index(shapeKinds, a.Shape) >= baseKinds
+}
 
 // shapesHeldOut is the fixed composition test: 4 of the 32 (colour, shape)
 // pairs (12.5%), one per shape and each with a different colour, so every
@@ -160,17 +193,25 @@ func ShapeAttrsOf(s *Set, i int) (ShapeAttrs, error) {
 	return ParseCaption(s.Captions[i])
 }
 
-// ShapesAttributes returns every value of each attribute, in a fixed order
-// that classifiers may use as class indices.
+// ShapesAttributes returns every value of each attribute of the base
+// grammar, in a fixed order that classifiers may use as class indices.
 func ShapesAttributes() (colors, shapes, sizes, positions []string) {
+	return colorNames()[:baseColors], slices.Clone(shapeKinds[:baseKinds]), slices.Clone(shapeSizes), slices.Clone(shapePositions)
+}
+
+// ShapesAttributesWithNew is ShapesAttributes with the new concepts
+// (ShapesNewConcepts) after the base values: the classes of a judge that
+// scores fine-tunes.
+func ShapesAttributesWithNew() (colors, shapes, sizes, positions []string) {
 	return colorNames(), slices.Clone(shapeKinds), slices.Clone(shapeSizes), slices.Clone(shapePositions)
 }
 
-// ShapesVocabulary returns every word the caption grammar uses, sorted.
+// ShapesVocabulary returns every word the base caption grammar uses, sorted
+// (the new concepts are not in it).
 func ShapesVocabulary() []string {
 	words := []string{"a", "at", "the", "in"}
-	words = append(words, colorNames()...)
-	words = append(words, shapeKinds...)
+	words = append(words, colorNames()[:baseColors]...)
+	words = append(words, shapeKinds[:baseKinds]...)
 	words = append(words, shapeSizes...)
 	for _, p := range shapePositions {
 		words = append(words, strings.Fields(p)...)
@@ -190,7 +231,9 @@ func colorNames() []string {
 // Shapes generates n shapes images, deterministically from seed. split
 // chooses the (colour, shape) pairs drawn from: "train" and "test" never
 // use a held-out pair (they differ only in the seed a caller passes),
-// "heldout" uses only held-out pairs, "all" uses every pair. The Set has
+// "heldout" uses only held-out pairs, "all" uses every pair of the base
+// grammar, and "new" only pairs with a new colour or shape
+// (ShapesNewConcepts) except ShapesNewHeldOut, "newall" every such pair. The Set has
 // Captions and no Labels; ShapeAttrsOf recovers the attributes.
 //
 // It panics on an unknown split or n < 0; Load checks user input first.
@@ -202,7 +245,17 @@ func Shapes(n int, seed uint64, split string) *Set {
 	var pairs []pair
 	for c, col := range shapeColors {
 		for k, kind := range shapeKinds {
-			held := ShapeAttrs{Color: col.name, Shape: kind}.HeldOut()
+			a := ShapeAttrs{Color: col.name, Shape: kind}
+			if split == "new" || split == "newall" {
+				if a.IsNew() && (split == "newall" || !slices.Contains(shapesNewHeldOut, a)) {
+					pairs = append(pairs, pair{c, k})
+				}
+				continue
+			}
+			if a.IsNew() {
+				continue // the base splits never draw a new concept
+			}
+			held := a.HeldOut()
 			switch split {
 			case "train", "test":
 				if !held {
@@ -215,7 +268,7 @@ func Shapes(n int, seed uint64, split string) *Set {
 			case "all":
 				pairs = append(pairs, pair{c, k})
 			default:
-				panic(fmt.Sprintf("datasets: Shapes: unknown split %q (want train, test, heldout or all)", split))
+				panic(fmt.Sprintf("datasets: Shapes: unknown split %q (want train, test, heldout, all, new or newall)", split))
 			}
 		}
 	}
@@ -249,6 +302,18 @@ func Shapes(n int, seed uint64, split string) *Set {
 	}
 	wg.Wait()
 	return s
+}
+
+// ShapesWithNew is n images of every (colour, shape) pair of the base
+// grammar followed by m images of every new-concept pair ("all" then
+// "newall"): what a judge of fine-tunes trains on.
+func ShapesWithNew(n, m int, seed uint64) *Set {
+	a, b := Shapes(n, seed, "all"), Shapes(m, seed+1, "newall")
+	a.Name = "shapes-all+new"
+	a.N += b.N
+	a.Pixels = append(a.Pixels, b.Pixels...)
+	a.Captions = append(a.Captions, b.Captions...)
+	return a
 }
 
 // drawShape rasterises one jittered shape into a black 3x32x32 CHW image,
@@ -312,6 +377,34 @@ var shapeTests = []func(u, v float64) bool{
 		u, v = math.Abs(u), math.Abs(v)
 		return (u <= 1 && v <= arm) || (v <= 1 && u <= arm)
 	},
+	insideStar,
+}
+
+// starVertices is a five-pointed star pointing up, outer radius 1.1 and
+// inner radius 0.45, alternating outer and inner vertices.
+var starVertices = func() [10][2]float64 {
+	var v [10][2]float64
+	for i := range v {
+		r := 1.1
+		if i%2 == 1 {
+			r = 0.45
+		}
+		a := -math.Pi/2 + float64(i)*math.Pi/5
+		v[i] = [2]float64{r * math.Cos(a), r * math.Sin(a)}
+	}
+	return v
+}()
+
+// insideStar is the even-odd ray test against starVertices.
+func insideStar(u, v float64) bool {
+	in := false
+	for i, j := 0, len(starVertices)-1; i < len(starVertices); j, i = i, i+1 {
+		a, b := starVertices[i], starVertices[j]
+		if (a[1] > v) != (b[1] > v) && u < (b[0]-a[0])*(v-a[1])/(b[1]-a[1])+a[0] {
+			in = !in
+		}
+	}
+	return in
 }
 
 // insideTriangle tests an upward equilateral triangle of circumradius R.

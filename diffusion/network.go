@@ -207,6 +207,39 @@ type Network struct {
 	video    *models.VideoUNet   // nil unless Config.Frames > 0; then unet is its image UNet
 	text     *models.TextEncoder // nil unless Config.Cond is "text"
 	samplers map[samplerKey]*forward
+	// tuner and tuned are a fine-tune's hooks and its parameter stores
+	// (SetTuning); nil for the base model.
+	tuner models.Tuner
+	tuned []*models.Params
+}
+
+// SetTuning adds a fine-tune to every graph built from now on: its hooks,
+// the stores its parameters live in (read beside the weights a graph is
+// built over) and the words it adds to a text model's vocabulary, which
+// take the token ids after the base vocabulary's in order. A nil tuner
+// removes it again (and the words).
+func (n *Network) SetTuning(t models.Tuner, stores []*models.Params, words []string) error {
+	if len(words) > 0 && n.text == nil {
+		return fmt.Errorf("diffusion: a %s model has no vocabulary to add words to", condName(n.Config.Cond))
+	}
+	if n.text != nil {
+		vocab := slices.Clone(n.Config.Text.Vocab)
+		if t != nil {
+			vocab = append(vocab, words...)
+		}
+		c := n.text.Config
+		c.Vocab = vocab
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("diffusion: new words %v: %w", words, err)
+		}
+		n.text.Config = c
+	}
+	n.tuner, n.tuned = t, nil
+	if t != nil {
+		n.tuned = stores
+	}
+	clear(n.samplers)
+	return nil
 }
 
 // forward is a compiled forward graph and its output node.
@@ -374,7 +407,16 @@ func condName(cond string) string {
 // condition's (class, tokens or lowres).
 func (n *Network) graph(p *models.Params, batch int) (*models.Graph, *models.Node) {
 	c := n.Config.UNet
-	g := models.NewGraph(p)
+	var more []*models.Params
+	for _, q := range n.tuned {
+		if q != p {
+			more = append(more, q)
+		}
+	}
+	g := models.NewGraph(p, more...)
+	if n.tuner != nil {
+		g.Tune(n.tuner)
+	}
 	batch *= n.frames() // the UNet sees every frame of every clip as an image
 	x := g.Input("x", batch, c.InChannels, c.Size, c.Size)
 	temb := g.Input("temb", batch, c.TimeDim)

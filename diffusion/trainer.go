@@ -31,6 +31,9 @@ type Trainer struct {
 	batch      int
 	x0         []float32
 	tokens     map[string][]int // captions tokenized so far
+	// learn is the store the optimizer updates: the network's weights, or
+	// a fine-tune's own parameters (NewTunedTrainer).
+	learn *models.Params
 }
 
 var _ train.Trainee = (*Trainer)(nil)
@@ -49,16 +52,48 @@ func NewTrainer(net *Network, steps int) (*Trainer, error) {
 		Adam: models.NewAdamW(c.LR, 0), BaseLR: c.LR, Warmup: c.Warmup, Cosine: c.Cosine, Clip: c.Clip, Total: steps,
 		EMA: models.NewEMA(net.Params, c.EMA),
 	}
-	return &Trainer{Net: net, opt: opt, m: m, batch: c.Batch, x0: make([]float32, c.Batch*net.Dim()), tokens: map[string][]int{}}, nil
+	return &Trainer{Net: net, opt: opt, m: m, batch: c.Batch, x0: make([]float32, c.Batch*net.Dim()), tokens: map[string][]int{}, learn: net.Params}, nil
 }
 
-func (t *Trainer) Family() string          { return Family }
-func (t *Trainer) Config() any             { return t.Net.Config }
-func (t *Trainer) Weights() *models.Params { return t.opt.EMA.Shadow }
-func (t *Trainer) State() ([]checkpoint.Tensor, map[string]string) {
-	return t.opt.State(t.Net.Params)
+// NewTunedTrainer compiles a training graph for a fine-tune (SetTuning
+// done) in which only the parameters of learn get gradients: the rest of
+// the network is frozen, and the optimizer (AdamW with the recipe's clip,
+// this lr and warm-up, no EMA) holds state for learn's parameters only.
+// Its Weights are learn.
+func NewTunedTrainer(net *Network, learn *models.Params, batch, steps int, lr float64, warmup int) (*Trainer, error) {
+	u := net.Config.UNet
+	g, out := net.graph(net.Params, batch)
+	g.TrainOnly(func(name string) bool { return learn.Get(name) != nil })
+	loss := g.MSE(out, g.Input("eps", batch, u.InChannels, u.Size, u.Size))
+	m, err := g.Compile(loss)
+	if err != nil {
+		return nil, err
+	}
+	opt := &train.Optimizer{Adam: models.NewAdamW(lr, 0), BaseLR: lr, Warmup: warmup, Clip: net.Config.Clip, Total: steps}
+	return &Trainer{Net: net, opt: opt, m: m, batch: batch, x0: make([]float32, batch*net.Dim()), tokens: map[string][]int{}, learn: learn}, nil
 }
-func (t *Trainer) Restore(w, s *checkpoint.File) error { return t.opt.Restore(t.Net.Params, w, s) }
+
+func (t *Trainer) Family() string { return Family }
+func (t *Trainer) Config() any    { return t.Net.Config }
+func (t *Trainer) Weights() *models.Params {
+	if t.opt.EMA == nil {
+		return t.learn
+	}
+	return t.opt.EMA.Shadow
+}
+func (t *Trainer) State() ([]checkpoint.Tensor, map[string]string) {
+	return t.opt.State(t.learn)
+}
+func (t *Trainer) Restore(w, s *checkpoint.File) error { return t.opt.Restore(t.learn, w, s) }
+
+// sampleWeights are the weights the grids are drawn from: the EMA, or the
+// network's own weights under a fine-tune.
+func (t *Trainer) sampleWeights() *models.Params {
+	if t.opt.EMA == nil {
+		return t.Net.Params
+	}
+	return t.opt.EMA.Shadow
+}
 
 // Step: x₀ from the batch, t and ε from rng, conditions dropped at the
 // configured rate, one AdamW step.
@@ -119,7 +154,7 @@ func (t *Trainer) update(step int, xt, eps []float32, ts []int, cond Condition) 
 	if t.Net.Config.EMAWarmup && t.opt.EMA != nil {
 		t.opt.EMA.Decay = min(t.Net.Config.EMA, float64(1+step)/float64(10+step))
 	}
-	if err := t.opt.Apply(step, t.Net.Params, grads); err != nil {
+	if err := t.opt.Apply(step, t.learn, grads); err != nil {
 		return nil, err
 	}
 	t.m.ZeroGrads()
@@ -210,7 +245,7 @@ func (t *Trainer) Sample(ctx context.Context, n int, seed uint64) ([]float32, in
 	if f := t.Net.Frames(); f > 0 {
 		return t.sampleClips(ctx, o)
 	}
-	pix, err := t.Net.Generate(ctx, t.Weights(), o)
+	pix, err := t.Net.Generate(ctx, t.sampleWeights(), o)
 	return pix, u.InChannels, u.Size, u.Size, err
 }
 
@@ -257,7 +292,7 @@ func (t *Trainer) sampleLowRes(ctx context.Context, n int, seed uint64) ([]float
 		low := Shrink(src.Image(i%src.N), u.InChannels, u.Size, f)
 		copy(up[i*dim:], LowResCondition(low, u.InChannels, u.Size/f, u.Size))
 	}
-	sr, err := t.Net.Generate(ctx, t.Weights(), GenerateOptions{Seeds: noise.Seeds(seed, n), Sampler: "ddim", Steps: 50, Guidance: 1, LowRes: up})
+	sr, err := t.Net.Generate(ctx, t.sampleWeights(), GenerateOptions{Seeds: noise.Seeds(seed, n), Sampler: "ddim", Steps: 50, Guidance: 1, LowRes: up})
 	if err != nil {
 		return nil, 0, 0, 0, err
 	}

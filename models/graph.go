@@ -22,6 +22,10 @@ type Graph struct {
 	params map[string]*Node
 	inputs map[string]*Node
 	err    error
+	// tuner, if set, adds a fine-tune to the forward pass (Tune);
+	// trainable, if set, limits the learnables (TrainOnly).
+	tuner     Tuner
+	trainable func(name string) bool
 }
 
 // NewGraph starts an empty graph over p and, if given, further stores of
@@ -102,7 +106,9 @@ func (g *Graph) Param(name string) *Node {
 func (g *Graph) Learnables() Nodes {
 	names := make([]string, 0, len(g.params))
 	for n := range g.params {
-		names = append(names, n)
+		if g.trainable == nil || g.trainable(n) {
+			names = append(names, n)
+		}
 	}
 	slices.Sort(names)
 	out := make(Nodes, len(names))

@@ -1,6 +1,9 @@
 package models
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // The blocks every generator is built from. A block's constructor adds its
 // parameters to a Params under its dotted name (PyTorch's module path) with
@@ -21,7 +24,11 @@ func NewConv(p *Params, name string, in, out, k, stride, pad int) Conv {
 }
 
 func (c Conv) Fwd(g *Graph, x *Node) *Node {
-	return g.Conv2d(x, g.Param(c.Name+".weight"), g.Param(c.Name+".bias"), c.Stride, c.Pad)
+	y := g.Conv2d(x, g.Param(c.Name+".weight"), g.Param(c.Name+".bias"), c.Stride, c.Pad)
+	if g.tuner != nil && y != nil {
+		y = g.tuner.Layer(g, Layer{Name: c.Name, In: c.In, Out: c.Out, K: c.K, Stride: c.Stride, Pad: c.Pad, Conv: true}, x, y)
+	}
+	return y
 }
 
 // Dense is nn.Linear(in, out): weight (out,in), bias (out).
@@ -39,7 +46,11 @@ func NewDense(p *Params, name string, in, out int) Dense {
 
 // Fwd maps the rows of x (N,in) to (N,out).
 func (d Dense) Fwd(g *Graph, x *Node) *Node {
-	return g.Linear(x, g.Param(d.Name+".weight"), g.Param(d.Name+".bias"))
+	y := g.Linear(x, g.Param(d.Name+".weight"), g.Param(d.Name+".bias"))
+	if g.tuner != nil && y != nil {
+		y = g.tuner.Layer(g, Layer{Name: d.Name, In: d.In, Out: d.Out, K: 1, Stride: 1}, x, y)
+	}
+	return y
 }
 
 // Norm is nn.GroupNorm(groups, channels) with its default eps.
@@ -133,7 +144,11 @@ func (a SelfAttention) Fwd(g *Graph, x *Node) *Node {
 	n, c, p := s[0], s[1], s[2]*s[3]
 	qkv := g.Reshape(a.QKV.Fwd(g, a.Norm.Fwd(g, x)), n, 3*c, p)
 	o := g.Attention(g.SliceChannels(qkv, 0, c), g.SliceChannels(qkv, c, 2*c), g.SliceChannels(qkv, 2*c, 3*c), a.Heads)
-	return g.Add(x, a.Out.Fwd(g, g.Reshape(o, s...)))
+	h := g.Add(x, a.Out.Fwd(g, g.Reshape(o, s...)))
+	if g.tuner != nil && h != nil {
+		h = g.tuner.Block(g, strings.TrimSuffix(a.Norm.Name, ".norm"), h)
+	}
+	return h
 }
 
 // CrossAttention lets every pixel attend to a context sequence (N,L,D),
@@ -167,7 +182,15 @@ func (a CrossAttention) Fwd(g *Graph, x, ctx *Node) *Node {
 	tokens := g.Reshape(ctx, n*l, cs[2])
 	k := g.SwapLastAxes(g.Reshape(a.K.Fwd(g, tokens), n, l, c))
 	v := g.SwapLastAxes(g.Reshape(a.V.Fwd(g, tokens), n, l, c))
-	return g.Add(x, a.Out.Fwd(g, g.Reshape(g.Attention(q, k, v, a.Heads), s...)))
+	name := strings.TrimSuffix(a.Norm.Name, ".norm")
+	if g.tuner != nil && k != nil && v != nil {
+		k, v = g.tuner.KeyValues(g, name, k, v)
+	}
+	h := g.Add(x, a.Out.Fwd(g, g.Reshape(g.Attention(q, k, v, a.Heads), s...)))
+	if g.tuner != nil && h != nil {
+		h = g.tuner.Block(g, name, h)
+	}
+	return h
 }
 
 // SinusoidalEmbedding embeds each t as [sin(t·f_i), cos(t·f_i)] with

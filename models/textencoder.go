@@ -161,7 +161,11 @@ func (e *TextEncoder) Fwd(g *Graph, tokens *Node) *Node {
 	}
 	rows := tokens.Shape()[0]
 	n := rows / l
-	h := g.Add(g.Embed(g.Param(e.tok), tokens), g.Embed(g.Param(e.pos), g.positions(n, l)))
+	tok := g.Param(e.tok)
+	if g.tuner != nil && tok != nil {
+		tok = g.tuner.Table(g, e.tok, tok)
+	}
+	h := g.Add(g.Embed(tok, tokens), g.Embed(g.Param(e.pos), g.positions(n, l)))
 	for _, t := range e.layers {
 		a := layerNorm(g, t.ln1, h)
 		// Channel-major (N,Dim,Length) sequences for the attention op.

@@ -106,6 +106,8 @@ type Info struct {
 	Hash       string // images.ModelHash
 	Family     string
 	Step       int
+	// FineTunes are the fine-tunes applied (WithFineTunes), in order.
+	FineTunes []FineTuneInfo
 }
 
 // Pipeline draws images from one checkpoint. It keeps compiled graphs
@@ -159,17 +161,30 @@ var Families = []string{diffusion.Family, vae.Family, flow.Family, gan.Family}
 
 // Open reads the checkpoint at path and builds the pipeline of its family.
 // It is genlab's one switch on a model's family.
-func Open(path string) (Pipeline, error) {
+func Open(path string, opts ...Option) (Pipeline, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	meta, err := models.ReadMeta(path, "")
 	if err != nil {
 		return nil, err
 	}
+	if len(o.fineTunes) > 0 && meta.Family != diffusion.Family {
+		return nil, fmt.Errorf("%s is a %s checkpoint; fine-tunes apply to text diffusion models", path, meta.Family)
+	}
 	var f family
+	var fts []FineTuneInfo
 	switch meta.Family {
 	case diffusion.Family:
 		net, err := diffusion.LoadNetwork(path)
 		if err != nil {
 			return nil, err
+		}
+		if len(o.fineTunes) > 0 {
+			if fts, err = applyFineTunes(net, path, o.fineTunes); err != nil {
+				return nil, err
+			}
 		}
 		f = &diffusionFamily{net: net}
 	case gan.Family:
@@ -197,7 +212,7 @@ func Open(path string) (Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := Info{Path: path, Name: strings.TrimSuffix(filepath.Base(path), ".safetensors"), Hash: hash, Family: meta.Family, Step: meta.Step}
+	info := Info{Path: path, Name: strings.TrimSuffix(filepath.Base(path), ".safetensors"), Hash: hash, Family: meta.Family, Step: meta.Step, FineTunes: fts}
 	p := &pipe{info: info, fam: f, k: f.knobs()}
 	if l, ok := f.(likelihood); ok {
 		return &likelyPipe{p, l}, nil
@@ -350,5 +365,6 @@ func (p *pipe) Parameters(r Request, i int) images.Parameters {
 	case k.Prompt:
 		q.Prompt = strings.Join(models.Words(r.Prompt), " ")
 	}
+	recordFineTunes(&q, p.info.FineTunes)
 	return q
 }

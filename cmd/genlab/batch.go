@@ -30,6 +30,7 @@ func batchCommand() *cli.Command {
 			&cli.StringFlag{Name: "prompt", Usage: "what a text-to-image model draws, for every image (default: the null prompt)"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
 			firstFrameFlag(),
+			loraFlag(),
 		),
 		Action: batch,
 	}, batchVerifyCommand())
@@ -122,7 +123,11 @@ func batch(c *cli.Context) error {
 		return err
 	}
 	ckpt := c.String("ckpt")
-	p, err := openPipeline("batch", ckpt)
+	tunes, err := fineTuneOptions(c, "batch")
+	if err != nil {
+		return err
+	}
+	p, err := openPipeline("batch", ckpt, tunes...)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func dataCheck(c *cli.Context) error {
 	}
 	var a *datasets.Audit
 	var set *datasets.Set
-	if name == "mnist" || name == "shapes" {
+	if name == "mnist" || name == "shapes" || name == "shapes-new" {
 		s, err := datasets.Load(name, split)
 		if err != nil {
 			return err
@@ -53,7 +53,7 @@ func dataCheck(c *cli.Context) error {
 	} else {
 		st, err := os.Stat(name)
 		if err != nil || !st.IsDir() {
-			return userErrorf("data check: unknown dataset %q: use mnist, shapes or a folder of images", name)
+			return userErrorf("data check: unknown dataset %q: use mnist, shapes, shapes-new or a folder of images", name)
 		}
 		dir := name
 		if st, err := os.Stat(filepath.Join(name, split)); err == nil && st.IsDir() {

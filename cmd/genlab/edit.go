@@ -32,6 +32,7 @@ func editCommand() *cli.Command {
 			&cli.Float64Flag{Name: "guidance", Usage: guidanceUsage},
 			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
+			loraFlag(),
 		},
 		Action: editAction,
 	}
@@ -49,7 +50,11 @@ func editAction(c *cli.Context) error {
 	case !hasClass && !hasPrompt:
 		return userErrorf("edit: say what to turn the image into: --class K (or --prompt TEXT with a text-conditioned model)")
 	}
-	net, p, err := loadTaskNetwork("edit", c.String("ckpt"))
+	tunes, err := fineTuneOptions(c, "edit")
+	if err != nil {
+		return err
+	}
+	net, p, err := loadTaskNetwork("edit", c.String("ckpt"), tunes...)
 	if err != nil {
 		return err
 	}

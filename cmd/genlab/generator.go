@@ -17,8 +17,8 @@ import (
 
 // openPipeline opens the checkpoint a generating command (verb) draws
 // from, refusing one that draws no images from noise.
-func openPipeline(verb, ckpt string) (pipeline.Pipeline, error) {
-	p, err := pipeline.Open(ckpt)
+func openPipeline(verb, ckpt string, opts ...pipeline.Option) (pipeline.Pipeline, error) {
+	p, err := pipeline.Open(ckpt, opts...)
 	var ng *pipeline.NotGeneratorError
 	if errors.As(err, &ng) {
 		return nil, userErrorf("%s: %v", verb, err)

@@ -133,8 +133,8 @@ func inpaintAction(c *cli.Context) error {
 
 // loadTaskNetwork opens a diffusion checkpoint for a task and returns its
 // network and pipeline (for its knobs and its name).
-func loadTaskNetwork(verb, ckpt string) (*diffusion.Network, pipeline.Pipeline, error) {
-	p, err := pipeline.Open(ckpt)
+func loadTaskNetwork(verb, ckpt string, opts ...pipeline.Option) (*diffusion.Network, pipeline.Pipeline, error) {
+	p, err := pipeline.Open(ckpt, opts...)
 	var ng *pipeline.NotGeneratorError
 	switch {
 	case errors.As(err, &ng):

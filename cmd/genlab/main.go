@@ -54,6 +54,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			editCommand(),
 			styleCommand(),
 			evalTasksCommand(),
+			finetuneCommand(),
+			mergeCommand(),
+			evalFinetuneCommand(),
 		},
 		CommandNotFound: func(c *cli.Context, name string) {
 			// Reported as an error by run: unknown commands exit 1.

@@ -43,6 +43,7 @@ func sampleCommand() *cli.Command {
 			&cli.StringFlag{Name: "class", Usage: "class K for every image, none for unconditional (default: all classes in equal blocks, one row each in a grid of 10 per class)"},
 			&cli.StringFlag{Name: "grid", Usage: "also write a grid of all images to this PNG"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
+			loraFlag(),
 		),
 		Action: sample,
 	}
@@ -69,7 +70,11 @@ func sample(c *cli.Context) error {
 		return userErrorf("sample: --n %d: want 1 to 100000", n)
 	}
 	ckpt := c.String("ckpt")
-	p, err := openPipeline("sample", ckpt)
+	tunes, err := fineTuneOptions(c, "sample")
+	if err != nil {
+		return err
+	}
+	p, err := openPipeline("sample", ckpt, tunes...)
 	if err != nil {
 		return err
 	}

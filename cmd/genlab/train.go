@@ -45,6 +45,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "schedule", Value: "linear", Usage: "noise schedule: linear or cosine"},
 			&cli.IntFlag{Name: "warmup", Value: -1, Usage: "learning-rate warm-up steps (default: the recipe's)"},
 			&cli.StringFlag{Name: "lr-schedule", Value: "constant", Usage: "after warm-up: constant, or cosine (decay to 0 at the last step)"},
+			&cli.BoolFlag{Name: "new-concepts", Usage: "attributes: also learn the new concepts fine-tunes are taught (purple, star); default --out runs/attributes-new"},
 			&cli.BoolFlag{Name: "occluded", Usage: "classifier: train on digits hidden by random masks, with the mask as a second channel, to name the class inpainting fills under"},
 			&cli.BoolFlag{Name: "spectral-norm", Usage: "GAN: spectrally normalise the discriminator"},
 			&cli.StringFlag{Name: "select", Usage: "keep the best checkpoint as best.safetensors by fid_lenet, or none (default: fid_lenet for a GAN on MNIST when the judge exists)"},

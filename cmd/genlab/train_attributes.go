@@ -20,6 +20,10 @@ import (
 // judge that txt2img's evaluation reads.
 var defaultAttributes = filepath.Join("runs", "attributes", "attributes.safetensors")
 
+// defaultAttributesNew is where `genlab train attributes --new-concepts`
+// leaves the judge that also knows the fine-tuning concepts (purple, star).
+var defaultAttributesNew = filepath.Join("runs", "attributes-new", "attributes.safetensors")
+
 // trainAttributes trains the shapes attribute classifier, the judge of
 // text-to-image, on every (colour, shape) pair (the held-out ones too: a
 // judge must know what the generator was kept from), and reports its
@@ -37,14 +41,25 @@ func trainAttributes(c *cli.Context) error {
 		return err
 	}
 	testSet := datasets.Shapes(datasets.ShapesTestN, 5, "all")
+	var cfg eval.AttributesConfig
 	out := c.String("out")
 	if out == "" {
 		out = filepath.Dir(defaultAttributes)
 	}
+	if c.Bool("new-concepts") {
+		// The judge of fine-tunes: the new colour and shape too, on about
+		// as many images per pair as the base pairs get.
+		trainSet = datasets.ShapesWithNew(datasets.ShapesTrainN, datasets.ShapesTrainN*13/32, 4)
+		testSet = datasets.ShapesWithNew(datasets.ShapesTestN, datasets.ShapesTestN*13/32, 5)
+		cfg.Colors, cfg.Shapes, cfg.Sizes, cfg.Positions = datasets.ShapesAttributesWithNew()
+		if !c.IsSet("out") {
+			out = filepath.Dir(defaultAttributesNew)
+		}
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	m, err := eval.NewAttributeClassifier(eval.AttributesConfig{}, opts.Seed)
+	m, err := eval.NewAttributeClassifier(cfg, opts.Seed)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ func txt2imgCommand() *cli.Command {
 			&cli.IntFlag{Name: "batch", Value: pipeline.DefaultBatch, Usage: "images per forward pass"},
 			&cli.StringFlag{Name: "grid", Usage: "also write a grid of all images to this PNG"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
+			loraFlag(),
 		},
 		Action: txt2img,
 	}
@@ -44,7 +45,11 @@ func drawPrompt(c *cli.Context, verb string) error {
 		return userErrorf("%s: --n %d: want 1 to 100000", verb, n)
 	}
 	ckpt, prompt := c.String("ckpt"), c.String("prompt")
-	p, err := pipeline.Open(ckpt)
+	tunes, err := fineTuneOptions(c, "txt2img")
+	if err != nil {
+		return err
+	}
+	p, err := pipeline.Open(ckpt, tunes...)
 	if err != nil {
 		return err
 	}
