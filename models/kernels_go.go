@@ -62,3 +62,8 @@ func softmaxRows32(a []float32, n int) {
 func linearRows32(x, wt, b, y []float32, lo, hi, in, out int) {
 	linearRowsGo(x, wt, b, y, lo, hi, in, out)
 }
+
+// haveDirectConv: no C direct conv in this build; the GEMM paths serve.
+const haveDirectConv = false
+
+func convDirect32(d *directConvArgs, cbLo, cbHi int) { convDirectGo(d, cbLo, cbHi) }

@@ -188,6 +188,12 @@ func scratchFor[T Float](s *convScratch) *scratch[T] {
 // The bias rides in the GEMM as one more column of W against a row of ones
 // in col.
 func convForward[T Float](g convGeom, s, sw *convScratch, x, wt, b, y []T, n, h, w int) {
+	if directConv && g.directable() {
+		if x32, ok := any(x).([]float32); ok {
+			convForwardDirect(g, s, sw, x32, any(wt).([]float32), any(b).([]float32), any(y).([]float32), n, h, w)
+			return
+		}
+	}
 	if g.shiftable() {
 		convForwardShift(g, s, sw, x, wt, b, y, n, h, w)
 		return

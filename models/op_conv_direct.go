@@ -1,0 +1,122 @@
+package models
+
+// The float32 forward pass of the k×k convs at stride 1 and 2 by a direct
+// convolution in C (conv_direct_* in kernels_cgo.go) over the padded planes
+// of op_conv_shift.go: each output is bias + Σ_ci Σ_taps w·x in one chain,
+// with tiles of 4 output channels × up to 96 positions held in registers.
+// It replaces the k² small GEMMs (K = C_in) of the shifted-GEMM path and
+// the im2col of the stride-2 and C_in < 8 convs, which spent most of their
+// time packing operands for OpenBLAS. Measured on the reference UNet: see
+// BenchmarkConvDirect. The pure-Go build (and float64, for the gradient
+// checks) keeps the GEMM paths.
+
+// directConv says whether float32 convs the direct kernel can compute go
+// through it; a variable so that the benchmarks can set old against new.
+var directConv = haveDirectConv
+
+// directable: the convs the direct kernel computes.
+func (g convGeom) directable() bool {
+	return (g.stride == 1 || g.stride == 2) && g.k > 1 && g.pad < g.k
+}
+
+// directConvArgs is one call's operands: padded planes xp (channels cs
+// apart), tap offsets, the weights in blocks of 4 output channels (wr), the
+// bias, and the output op (channels ops apart, nqs positions each, a
+// multiple of 16).
+type directConvArgs struct {
+	xp, wr, b, op []float32
+	toff          []int64
+	cs, ops, nqs  int
+	cin, cout     int
+}
+
+// directWeights lays W (cout, cin, kk) out as convDirect32 reads it:
+// wr[((cb·cin + ci)·kk + t)·4 + c] = W[4cb+c][ci][t], zero past cout.
+func directWeights(w, wr []float32, cout, cin, kk int) {
+	clear(wr)
+	for co := 0; co < cout; co++ {
+		cb, c := co/4, co%4
+		for ci := 0; ci < cin; ci++ {
+			src := w[(co*cin+ci)*kk : (co*cin+ci+1)*kk]
+			dst := wr[(cb*cin+ci)*kk*4:]
+			for t, v := range src {
+				dst[t*4+c] = v
+			}
+		}
+	}
+}
+
+// convForwardDirect: y[n] = conv(x[n], W) + b for directable float32 convs.
+// A batch of at least one image per worker is split by images; a smaller
+// one (batch-1 latency) splits each image's channel blocks instead. Either
+// way each output comes out of the same chain of operations.
+func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, y []float32, n, h, w int) {
+	sg := newShiftGeom(g, h, w)
+	kk := g.k * g.k
+	nb := (g.cout + 3) / 4
+	nqs := (sg.nq() + 15) &^ 15
+	sg.ops = nqs
+	wsc := scratchFor[float32](sw)
+	wr := wsc.get(0, nb*g.cin*kk*4)
+	directWeights(wt, wr, g.cout, g.cin, kk)
+	toff := make([]int64, kk)
+	for t := range toff {
+		toff[t] = int64(sg.tap(t))
+	}
+	pin, pout, nx, no := h*w, sg.ho*sg.wo, sg.planes(), g.cout*nqs
+	sc := scratchFor[float32](s)
+	args := func(buf []float32) directConvArgs {
+		return directConvArgs{xp: buf[:nx], wr: wr, b: b, op: buf[nx:], toff: toff,
+			cs: sg.pp, ops: nqs, nqs: nqs, cin: g.cin, cout: g.cout}
+	}
+	if n >= workers {
+		parallelFor(n, func(worker, lo, hi int) {
+			d := args(sc.get(worker, nx+no))
+			clear(d.xp)
+			for i := lo; i < hi; i++ {
+				padPlanes(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], d.xp)
+				convDirect32(&d, 0, nb)
+				unpadPlanes(sg, d.op, y[i*g.cout*pout:(i+1)*g.cout*pout], nil, g.cout)
+			}
+		})
+		return
+	}
+	d := args(sc.get(0, nx+no))
+	clear(d.xp)
+	for i := 0; i < n; i++ {
+		padPlanes(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], d.xp)
+		yi := y[i*g.cout*pout : (i+1)*g.cout*pout]
+		parallelFor(nb, func(_, lo, hi int) {
+			convDirect32(&d, lo, hi)
+			c0, c1 := 4*lo, min(g.cout, 4*hi)
+			unpadPlanes(sg, d.op[c0*nqs:], yi[c0*pout:], nil, c1-c0)
+		})
+	}
+}
+
+// convDirectGo is convDirect32 in Go (conv_direct_base's order, multiply
+// then add): the pure-Go build's instance and the tests' reference.
+func convDirectGo(d *directConvArgs, cbLo, cbHi int) {
+	kk := len(d.toff)
+	var acc [16]float32
+	for q0 := 0; q0 < d.nqs; q0 += 16 {
+		for cb := cbLo; cb < cbHi; cb++ {
+			wb := d.wr[cb*d.cin*kk*4:]
+			for c := 0; c < 4 && 4*cb+c < d.cout; c++ {
+				for l := range acc {
+					acc[l] = d.b[4*cb+c]
+				}
+				for ci := 0; ci < d.cin; ci++ {
+					for t, off := range d.toff {
+						xt := d.xp[ci*d.cs+int(off)+q0:][:16]
+						w := wb[(ci*kk+t)*4+c]
+						for l, v := range xt {
+							acc[l] = acc[l] + float32(w*v)
+						}
+					}
+				}
+				copy(d.op[(4*cb+c)*d.ops+q0:], acc[:])
+			}
+		}
+	}
+}
