@@ -321,11 +321,11 @@ INL void k_pad_planes(const float *x, float *xp, long c, long h, long w, long pa
 		}
 }
 
-INL void k_unpad_planes(const float *op, float *y, const float *b, long c, long ho, long wo, long wq, long ops) {
+INL void k_unpad_planes(const float *op, float *y, const float *b, long c, long ho, long wo, long wq) {
 	for (long ch = 0; ch < c; ch++) {
 		float bc = b ? b[ch] : 0.0f;
 		for (long r = 0; r < ho; r++) {
-			const float *src = op + ch * ops + r * wq;
+			const float *src = op + (ch * ho + r) * wq;
 			float *d = y + (ch * ho + r) * wo;
 			for (long i = 0; i < wo; i++)
 				d[i] = src[i] + bc;
@@ -333,29 +333,48 @@ INL void k_unpad_planes(const float *op, float *y, const float *b, long c, long 
 	}
 }
 
-// Direct k×k convolutions over padded planes (op_conv_direct.go):
+// Direct k×k convolutions over padded planes (op_conv_direct.go): the
+// output channels of blocks [cb_lo, cb_hi) of four, at the positions q in
+// [0, 16·nvec) of the planes,
 //
-//	op[co·ops + q] = bias[co] + Σ_ci Σ_t W[co][ci][t] · xp[ci·cs + toff[t] + q]
+//	o[co][q] = bias[co] + Σ_ci Σ_t W[co][ci][t] · xp[ci·cs + toff[t] + q].
 //
-// for q in [0, nqs) and the output channels of blocks [cb_lo, cb_hi) of
-// four. wr holds W in those blocks, wr[((cb·cin + ci)·taps + t)·4 + c] =
+// wr holds W in those blocks, wr[((cb·cin + ci)·taps + t)·4 + c] =
 // W[4cb+c][ci][t], zero past cout. Every output is one chain of
 // multiply-adds over ci, then t, in order, starting from the bias (FMA with
 // AVX2 and AVX-512, multiply then add at the baseline), whichever tile,
 // lane or worker computes it: an image's output depends on that image and
-// W alone. nqs is a multiple of 16 and xp readable 16 floats past the last
-// tap's reach. Tiles of 4 channels × nv vectors of positions keep their
-// sums in registers: 24 of AVX-512's 32, 8 of AVX2's 16.
+// W alone. xp is readable 16 floats past the last tap's reach. Of each
+// vector of 16 positions, those set in the mask vm[i] are outputs (the
+// others lie past a row's end), stored in order at y + co·pout + yoff[i].
+// Tiles of 4 channels × nv vectors of positions keep their sums in
+// registers: 24 of AVX-512's 32, 8 of AVX2's 16.
 #define CONV_CB 4
 
+// The bias of channel block cb, zero past cout, and how many of its
+// channels exist.
+INL int conv_bias4(const float *bias, long cout, long cb, float *b4) {
+	int n = cout - 4 * cb < CONV_CB ? (int)(cout - 4 * cb) : CONV_CB;
+	for (int c = 0; c < CONV_CB; c++)
+		b4[c] = c < n ? bias[4 * cb + c] : 0.0f;
+	return n;
+}
+
+// The outputs among 16 positions, in order.
+INL void conv_store16(const float *v, unsigned m, float *y) {
+	for (int l = 0; l < 16; l++)
+		if (m >> l & 1)
+			*y++ = v[l];
+}
+
 AVX512 INL void conv_tile512(const float *xp, long cs, const long *toff, long taps, const float *wb,
-		const float *b4, float *op, long ops, long cin, long q0, int cb, const int nv) {
+		const float *b4, float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long v0, int cb, const int nv) {
 	__m512 acc[CONV_CB][6];
 	for (int c = 0; c < CONV_CB; c++)
 		for (int v = 0; v < nv; v++)
 			acc[c][v] = _mm512_set1_ps(b4[c]);
 	for (long ci = 0; ci < cin; ci++) {
-		const float *xc = xp + ci * cs + q0;
+		const float *xc = xp + ci * cs + 16 * v0;
 		const float *wc = wb + ci * taps * CONV_CB;
 		for (long t = 0; t < taps; t++) {
 			const float *xt = xc + toff[t];
@@ -371,15 +390,22 @@ AVX512 INL void conv_tile512(const float *xp, long cs, const long *toff, long ta
 			}
 		}
 	}
-	for (int c = 0; c < cb; c++)
-		for (int v = 0; v < nv; v++)
-			_mm512_storeu_ps(op + c * ops + q0 + 16 * v, acc[c][v]);
+	for (int v = 0; v < nv; v++) {
+		__mmask16 m = vm[v0 + v];
+		if (!m)
+			continue;
+		// The outputs packed to the front, stored as one run.
+		__mmask16 run = (__mmask16)((1u << __builtin_popcount(m)) - 1);
+		float *yv = y + yoff[v0 + v];
+		for (int c = 0; c < cb; c++)
+			_mm512_mask_storeu_ps(yv + c * pout, run, _mm512_maskz_compress_ps(m, acc[c][v]));
+	}
 }
 
 #define CONV_TILE512(NV) \
 	AVX512 static void conv_tile512_##NV(const float *xp, long cs, const long *toff, long taps, const float *wb, \
-			const float *b4, float *op, long ops, long cin, long q0, int cb) { \
-		conv_tile512(xp, cs, toff, taps, wb, b4, op, ops, cin, q0, cb, NV); }
+			const float *b4, float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long v0, int cb) { \
+		conv_tile512(xp, cs, toff, taps, wb, b4, y, pout, vm, yoff, cin, v0, cb, NV); }
 CONV_TILE512(1)
 CONV_TILE512(2)
 CONV_TILE512(3)
@@ -387,40 +413,32 @@ CONV_TILE512(4)
 CONV_TILE512(5)
 CONV_TILE512(6)
 
-// The bias of channel block cb, zero past cout, and how many of its
-// channels exist.
-INL int conv_bias4(const float *bias, long cout, long cb, float *b4) {
-	int n = cout - 4 * cb < CONV_CB ? (int)(cout - 4 * cb) : CONV_CB;
-	for (int c = 0; c < CONV_CB; c++)
-		b4[c] = c < n ? bias[4 * cb + c] : 0.0f;
-	return n;
-}
+#define CONV_ARGS const float *xp, long cs, const long *toff, long taps, const float *wr, const float *bias, \
+	float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long cout, long nvec, long cb_lo, long cb_hi
 
-AVX512 static void conv_direct_avx512(const float *xp, long cs, const long *toff, long taps, const float *wr,
-		const float *bias, float *op, long ops, long cin, long cout, long nqs, long cb_lo, long cb_hi) {
-	long nvec = nqs / 16, nt = (nvec + 5) / 6;
+AVX512 static void conv_direct_avx512(CONV_ARGS) {
+	long nt = (nvec + 5) / 6;
 	for (long i = 0; i < nt; i++) { // tiles of nearly equal widths
 		long v0 = i * nvec / nt, nv = (i + 1) * nvec / nt - v0;
 		for (long cb = cb_lo; cb < cb_hi; cb++) {
 			float b4[CONV_CB];
 			int n = conv_bias4(bias, cout, cb, b4);
 			const float *wb = wr + cb * cin * taps * CONV_CB;
-			float *o = op + 4 * cb * ops;
+			float *o = y + 4 * cb * pout;
 			switch (nv) {
-			case 1: conv_tile512_1(xp, cs, toff, taps, wb, b4, o, ops, cin, 16 * v0, n); break;
-			case 2: conv_tile512_2(xp, cs, toff, taps, wb, b4, o, ops, cin, 16 * v0, n); break;
-			case 3: conv_tile512_3(xp, cs, toff, taps, wb, b4, o, ops, cin, 16 * v0, n); break;
-			case 4: conv_tile512_4(xp, cs, toff, taps, wb, b4, o, ops, cin, 16 * v0, n); break;
-			case 5: conv_tile512_5(xp, cs, toff, taps, wb, b4, o, ops, cin, 16 * v0, n); break;
-			default: conv_tile512_6(xp, cs, toff, taps, wb, b4, o, ops, cin, 16 * v0, n);
+			case 1: conv_tile512_1(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
+			case 2: conv_tile512_2(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
+			case 3: conv_tile512_3(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
+			case 4: conv_tile512_4(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
+			case 5: conv_tile512_5(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
+			default: conv_tile512_6(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n);
 			}
 		}
 	}
 }
 
-AVX2 static void conv_direct_avx2(const float *xp, long cs, const long *toff, long taps, const float *wr,
-		const float *bias, float *op, long ops, long cin, long cout, long nqs, long cb_lo, long cb_hi) {
-	for (long q0 = 0; q0 < nqs; q0 += 16)
+AVX2 static void conv_direct_avx2(CONV_ARGS) {
+	for (long vi = 0; vi < nvec; vi++)
 		for (long cb = cb_lo; cb < cb_hi; cb++) {
 			float b4[CONV_CB];
 			int n = conv_bias4(bias, cout, cb, b4);
@@ -429,7 +447,7 @@ AVX2 static void conv_direct_avx2(const float *xp, long cs, const long *toff, lo
 			for (int c = 0; c < CONV_CB; c++)
 				acc[c][0] = acc[c][1] = _mm256_set1_ps(b4[c]);
 			for (long ci = 0; ci < cin; ci++) {
-				const float *xc = xp + ci * cs + q0;
+				const float *xc = xp + ci * cs + 16 * vi;
 				const float *wc = wb + ci * taps * CONV_CB;
 				for (long t = 0; t < taps; t++) {
 					const float *xt = xc + toff[t];
@@ -442,17 +460,17 @@ AVX2 static void conv_direct_avx2(const float *xp, long cs, const long *toff, lo
 					}
 				}
 			}
-			float *o = op + 4 * cb * ops + q0;
 			for (int c = 0; c < n; c++) {
-				_mm256_storeu_ps(o + c * ops, acc[c][0]);
-				_mm256_storeu_ps(o + c * ops + 8, acc[c][1]);
+				float v[16];
+				_mm256_storeu_ps(v, acc[c][0]);
+				_mm256_storeu_ps(v + 8, acc[c][1]);
+				conv_store16(v, vm[vi], y + (4 * cb + c) * pout + yoff[vi]);
 			}
 		}
 }
 
-static void conv_direct_base(const float *xp, long cs, const long *toff, long taps, const float *wr,
-		const float *bias, float *op, long ops, long cin, long cout, long nqs, long cb_lo, long cb_hi) {
-	for (long q0 = 0; q0 < nqs; q0 += 16)
+static void conv_direct_base(CONV_ARGS) {
+	for (long vi = 0; vi < nvec; vi++)
 		for (long cb = cb_lo; cb < cb_hi; cb++) {
 			float b4[CONV_CB];
 			int n = conv_bias4(bias, cout, cb, b4);
@@ -463,12 +481,12 @@ static void conv_direct_base(const float *xp, long cs, const long *toff, long ta
 					acc[l] = b4[c];
 				for (long ci = 0; ci < cin; ci++)
 					for (long t = 0; t < taps; t++) {
-						const float *xt = xp + ci * cs + toff[t] + q0;
+						const float *xt = xp + ci * cs + toff[t] + 16 * vi;
 						float w = wb[(ci * taps + t) * CONV_CB + c];
 						for (int l = 0; l < 16; l++)
 							acc[l] = acc[l] + w * xt[l];
 					}
-				memcpy(op + (4 * cb + c) * ops + q0, acc, sizeof acc);
+				conv_store16(acc, vm[vi], y + (4 * cb + c) * pout + yoff[vi]);
 			}
 		}
 }
@@ -637,8 +655,8 @@ INL void k_row_sums(const float *x, double *out, long lo, long hi, long p) {
 	ATTR static void row_sums_##SUF(const float *x, double *out, long lo, long hi, long p) { k_row_sums(x, out, lo, hi, p); } \
 	ATTR static void pad_planes_##SUF(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp) { \
 		k_pad_planes(x, xp, c, h, w, pad, wq, pp); } \
-	ATTR static void unpad_planes_##SUF(const float *op, float *y, const float *b, long c, long ho, long wo, long wq, long ops) { \
-		k_unpad_planes(op, y, b, c, ho, wo, wq, ops); }
+	ATTR static void unpad_planes_##SUF(const float *op, float *y, const float *b, long c, long ho, long wo, long wq) { \
+		k_unpad_planes(op, y, b, c, ho, wo, wq); }
 
 VARIANT(avx512, AVX512)
 VARIANT(avx2, AVX2)
@@ -702,12 +720,11 @@ static void genlab_row_sums(const float *x, double *out, long lo, long hi, long 
 static void genlab_pad_planes(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp) {
 	DISPATCH(pad_planes, x, xp, c, h, w, pad, wq, pp)
 }
-static void genlab_unpad_planes(const float *op, float *y, const float *b, long c, long ho, long wo, long wq, long ops) {
-	DISPATCH(unpad_planes, op, y, b, c, ho, wo, wq, ops)
+static void genlab_unpad_planes(const float *op, float *y, const float *b, long c, long ho, long wo, long wq) {
+	DISPATCH(unpad_planes, op, y, b, c, ho, wo, wq)
 }
-static void genlab_conv_direct(const float *xp, long cs, const long *toff, long taps, const float *wr,
-		const float *bias, float *op, long ops, long cin, long cout, long nqs, long cb_lo, long cb_hi) {
-	DISPATCH(conv_direct, xp, cs, toff, taps, wr, bias, op, ops, cin, cout, nqs, cb_lo, cb_hi)
+static void genlab_conv_direct(CONV_ARGS) {
+	DISPATCH(conv_direct, xp, cs, toff, taps, wr, bias, y, pout, vm, yoff, cin, cout, nvec, cb_lo, cb_hi)
 }
 static void genlab_linear_rows(const float *x, const float *wt, const float *b, float *y, long lo, long hi, long in, long out) {
 	DISPATCH(linear_rows, x, wt, b, y, lo, hi, in, out)
@@ -825,11 +842,11 @@ func unpadPlanes32(s shiftGeom, op, y, b []float32, c int) {
 	if c == 0 {
 		return
 	}
-	_, _ = op[(c-1)*s.ops+s.nq()-1], y[c*s.ho*s.wo-1]
+	_, _ = op[c*s.nq()-1], y[c*s.ho*s.wo-1]
 	if b != nil {
 		_ = b[c-1]
 	}
-	C.genlab_unpad_planes(f32p(op), f32p(y), f32p(b), C.long(c), C.long(s.ho), C.long(s.wo), C.long(s.wq), C.long(s.ops))
+	C.genlab_unpad_planes(f32p(op), f32p(y), f32p(b), C.long(c), C.long(s.ho), C.long(s.wo), C.long(s.wq))
 }
 
 // softmaxRows32 applies softmax to each row of n values of a.
@@ -854,15 +871,17 @@ func linearRows32(x, wt, b, y []float32, lo, hi, in, out int) {
 const haveDirectConv = true
 
 // convDirect32 computes the output channels of blocks [cbLo,cbHi) of four
-// of a direct convolution over the padded planes xp; see conv_direct_base
-// for the layouts.
+// of a direct convolution over the padded planes d.xp into d.y; see
+// conv_direct_base for the layouts.
 func convDirect32(d *directConvArgs, cbLo, cbHi int) {
 	if cbHi <= cbLo {
 		return
 	}
-	taps := len(d.toff)
+	taps, nvec := len(d.toff), len(d.vm)
 	_, _ = d.wr[cbHi*d.cin*taps*4-1], d.b[d.cout-1]
-	_, _ = d.xp[(d.cin-1)*d.cs+int(slices.Max(d.toff))+d.nqs-1], d.op[(min(d.cout, 4*cbHi)-1)*d.ops+d.nqs-1]
-	C.genlab_conv_direct(f32p(d.xp), C.long(d.cs), (*C.long)(unsafe.Pointer(&d.toff[0])), C.long(taps), f32p(d.wr),
-		f32p(d.b), f32p(d.op), C.long(d.ops), C.long(d.cin), C.long(d.cout), C.long(d.nqs), C.long(cbLo), C.long(cbHi))
+	_, _ = d.xp[(d.cin-1)*d.cs+int(slices.Max(d.toff))+16*nvec-1], d.y[(min(d.cout, 4*cbHi)-1)*d.pout+d.pout-1]
+	_ = d.yoff[nvec-1]
+	C.genlab_conv_direct(f32p(d.xp), C.long(d.cs), (*C.long)(unsafe.Pointer(&d.toff[0])), C.long(taps), f32p(d.wr), f32p(d.b),
+		f32p(d.y), C.long(d.pout), (*C.ushort)(unsafe.Pointer(&d.vm[0])), (*C.long)(unsafe.Pointer(&d.yoff[0])),
+		C.long(d.cin), C.long(d.cout), C.long(nvec), C.long(cbLo), C.long(cbHi))
 }

@@ -21,13 +21,38 @@ func (g convGeom) directable() bool {
 
 // directConvArgs is one call's operands: padded planes xp (channels cs
 // apart), tap offsets, the weights in blocks of 4 output channels (wr), the
-// bias, and the output op (channels ops apart, nqs positions each, a
-// multiple of 16).
+// bias, and the output y (channels pout apart); and for each vector of 16
+// positions of the planes, which are outputs (vm) and where in an output
+// plane the first of them goes (yoff).
 type directConvArgs struct {
-	xp, wr, b, op []float32
-	toff          []int64
-	cs, ops, nqs  int
-	cin, cout     int
+	xp, wr, b, y []float32
+	toff, yoff   []int64
+	vm           []uint16
+	cs, pout     int
+	cin, cout    int
+}
+
+// newDirectConvArgs sets up everything but xp and y.
+func newDirectConvArgs(g convGeom, sg shiftGeom, wt, wr, b []float32) directConvArgs {
+	kk := g.k * g.k
+	nvec := (sg.nq() + 15) / 16
+	d := directConvArgs{wr: wr, b: b, toff: make([]int64, kk), yoff: make([]int64, nvec), vm: make([]uint16, nvec),
+		cs: sg.pp, pout: sg.ho * sg.wo, cin: g.cin, cout: g.cout}
+	directWeights(wt, wr, g.cout, g.cin, kk)
+	for t := range d.toff {
+		d.toff[t] = int64(sg.tap(t))
+	}
+	n := 0
+	for i := range d.vm {
+		d.yoff[i] = int64(n)
+		for l := 0; l < 16; l++ {
+			if q := 16*i + l; q < sg.nq() && q%sg.wq < sg.wo {
+				d.vm[i] |= 1 << l
+				n++
+			}
+		}
+	}
+	return d
 }
 
 // directWeights lays W (cout, cin, kk) out as convDirect32 reads it:
@@ -52,45 +77,29 @@ func directWeights(w, wr []float32, cout, cin, kk int) {
 // way each output comes out of the same chain of operations.
 func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, y []float32, n, h, w int) {
 	sg := newShiftGeom(g, h, w)
-	kk := g.k * g.k
 	nb := (g.cout + 3) / 4
-	nqs := (sg.nq() + 15) &^ 15
-	sg.ops = nqs
-	wsc := scratchFor[float32](sw)
-	wr := wsc.get(0, nb*g.cin*kk*4)
-	directWeights(wt, wr, g.cout, g.cin, kk)
-	toff := make([]int64, kk)
-	for t := range toff {
-		toff[t] = int64(sg.tap(t))
-	}
-	pin, pout, nx, no := h*w, sg.ho*sg.wo, sg.planes(), g.cout*nqs
+	d := newDirectConvArgs(g, sg, wt, scratchFor[float32](sw).get(0, nb*g.cin*g.k*g.k*4), b)
+	pin, pout, nx := h*w, d.pout, sg.planes()
 	sc := scratchFor[float32](s)
-	args := func(buf []float32) directConvArgs {
-		return directConvArgs{xp: buf[:nx], wr: wr, b: b, op: buf[nx:], toff: toff,
-			cs: sg.pp, ops: nqs, nqs: nqs, cin: g.cin, cout: g.cout}
-	}
 	if n >= workers {
 		parallelFor(n, func(worker, lo, hi int) {
-			d := args(sc.get(worker, nx+no))
+			d := d
+			d.xp = sc.get(worker, nx)
 			clear(d.xp)
 			for i := lo; i < hi; i++ {
 				padPlanes(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], d.xp)
+				d.y = y[i*g.cout*pout : (i+1)*g.cout*pout]
 				convDirect32(&d, 0, nb)
-				unpadPlanes(sg, d.op, y[i*g.cout*pout:(i+1)*g.cout*pout], nil, g.cout)
 			}
 		})
 		return
 	}
-	d := args(sc.get(0, nx+no))
+	d.xp = sc.get(0, nx)
 	clear(d.xp)
 	for i := 0; i < n; i++ {
 		padPlanes(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], d.xp)
-		yi := y[i*g.cout*pout : (i+1)*g.cout*pout]
-		parallelFor(nb, func(_, lo, hi int) {
-			convDirect32(&d, lo, hi)
-			c0, c1 := 4*lo, min(g.cout, 4*hi)
-			unpadPlanes(sg, d.op[c0*nqs:], yi[c0*pout:], nil, c1-c0)
-		})
+		d.y = y[i*g.cout*pout : (i+1)*g.cout*pout]
+		parallelFor(nb, func(_, lo, hi int) { convDirect32(&d, lo, hi) })
 	}
 }
 
@@ -99,7 +108,7 @@ func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, y []float32, n,
 func convDirectGo(d *directConvArgs, cbLo, cbHi int) {
 	kk := len(d.toff)
 	var acc [16]float32
-	for q0 := 0; q0 < d.nqs; q0 += 16 {
+	for vi, m := range d.vm {
 		for cb := cbLo; cb < cbHi; cb++ {
 			wb := d.wr[cb*d.cin*kk*4:]
 			for c := 0; c < 4 && 4*cb+c < d.cout; c++ {
@@ -108,14 +117,21 @@ func convDirectGo(d *directConvArgs, cbLo, cbHi int) {
 				}
 				for ci := 0; ci < d.cin; ci++ {
 					for t, off := range d.toff {
-						xt := d.xp[ci*d.cs+int(off)+q0:][:16]
+						xt := d.xp[ci*d.cs+int(off)+16*vi:][:16]
 						w := wb[(ci*kk+t)*4+c]
 						for l, v := range xt {
 							acc[l] = acc[l] + float32(w*v)
 						}
 					}
 				}
-				copy(d.op[(4*cb+c)*d.ops+q0:], acc[:])
+				yo := d.y[(4*cb+c)*d.pout+int(d.yoff[vi]):]
+				k := 0
+				for l, v := range acc {
+					if m>>l&1 != 0 {
+						yo[k] = v
+						k++
+					}
+				}
 			}
 		}
 	}

@@ -99,27 +99,22 @@ func TestConvDirectKernelMatchesGo(t *testing.T) {
 	for _, c := range directConvCases {
 		g := convGeom{cin: c.cin, cout: c.cout, k: c.k, stride: c.stride, pad: c.pad}
 		sg := newShiftGeom(g, c.h, c.w)
-		nqs := (sg.nq() + 15) &^ 15
 		kk, nb := c.k*c.k, (c.cout+3)/4
 		x, w := randFloats32(rng, c.cin*c.h*c.w), randFloats32(rng, c.cout*c.cin*kk)
-		d := directConvArgs{xp: make([]float32, sg.planes()), wr: make([]float32, nb*c.cin*kk*4), b: randFloats32(rng, c.cout),
-			toff: make([]int64, kk), cs: sg.pp, ops: nqs, nqs: nqs, cin: c.cin, cout: c.cout}
+		d := newDirectConvArgs(g, sg, w, make([]float32, nb*c.cin*kk*4), randFloats32(rng, c.cout))
+		d.xp = make([]float32, sg.planes())
 		padPlanes(sg, x, d.xp)
-		directWeights(w, d.wr, c.cout, c.cin, kk)
-		for i := range d.toff {
-			d.toff[i] = int64(sg.tap(i))
-		}
-		d.op = make([]float32, c.cout*nqs)
+		d.y = make([]float32, c.cout*d.pout)
 		convDirectGo(&d, 0, nb)
-		want := d.op
+		want := d.y
 		for _, level := range kernelLevels() {
 			old := setKernelLevel(level)
-			d.op = make([]float32, c.cout*nqs)
+			d.y = make([]float32, c.cout*d.pout)
 			convDirect32(&d, 0, nb)
 			setKernelLevel(old)
-			for i, v := range d.op {
+			for i, v := range d.y {
 				if level == 0 && v != want[i] || math.Abs(float64(v-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
-					t.Fatalf("level %d, %+v: op[%d] = %g, Go %g", level, c, i, v, want[i])
+					t.Fatalf("level %d, %+v: y[%d] = %g, Go %g", level, c, i, v, want[i])
 				}
 			}
 		}
@@ -179,4 +174,41 @@ func medianOf(v []float64) float64 {
 		return math.NaN()
 	}
 	return s[len(s)/2]
+}
+
+// BenchmarkReferenceUNetDirectConv is the reference UNet's steps with the
+// direct conv kernel against without, alternated run by run on one
+// machine: the median of the per-pair time ratios (new/old).
+func BenchmarkReferenceUNetDirectConv(b *testing.B) {
+	if !haveDirectConv {
+		b.Skip("no direct kernel in this build")
+	}
+	for _, c := range []struct {
+		name  string
+		batch int
+		train bool
+	}{{"sample-b64", 64, false}, {"sample-b1", 1, false}, {"train-b64", 64, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := newRefStep(b, c.batch, c.train)
+			run := func(direct bool) time.Duration {
+				defer func(old bool) { directConv = old }(directConv)
+				directConv = direct
+				t0 := time.Now()
+				if c.train {
+					s.train(b)
+				} else if err := s.m.Run(); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(t0)
+			}
+			run(false)
+			run(true)
+			ratios := make([]float64, 0, b.N)
+			for i := 0; i < b.N; i++ {
+				old := run(false)
+				ratios = append(ratios, float64(run(true))/float64(old))
+			}
+			b.ReportMetric(medianOf(ratios), "new/old")
+		})
+	}
 }

@@ -35,7 +35,6 @@ type shiftGeom struct {
 	ho, wo       int // output size
 	wq, pp       int // plane width, and the distance between channels
 	psz          int // the size of one (phase) plane
-	ops          int // the distance between output channels in op: nq, or more
 }
 
 func newShiftGeom(g convGeom, h, w int) shiftGeom {
@@ -48,7 +47,6 @@ func newShiftGeom(g convGeom, h, w int) shiftGeom {
 		s.psz = (hp + 1) / 2 * s.wq
 		s.pp = 4 * s.psz
 	}
-	s.ops = s.nq()
 	return s
 }
 
@@ -99,8 +97,8 @@ func padPlanesGo[T Float](s shiftGeom, x, xp []T) {
 }
 
 // unpadPlanes copies the first wo columns of each row of c planes computed
-// at width wq, s.ops apart in op, into y (c×ho×wo), adding b[ch] when b is
-// not nil.
+// at width wq (op, c×ho·wq) into y (c×ho×wo), adding b[ch] when b is not
+// nil.
 func unpadPlanes[T Float](s shiftGeom, op, y, b []T, c int) {
 	if op, ok := any(op).([]float32); ok {
 		unpadPlanes32(s, op, any(y).([]float32), any(b).([]float32), c)
@@ -128,7 +126,7 @@ func padPhases[T Float](s shiftGeom, x, xp []T) {
 func unpadPlanesGo[T Float](s shiftGeom, op, y, b []T, c int) {
 	p, nq := s.ho*s.wo, s.nq()
 	for ch := 0; ch < c; ch++ {
-		src, dst := op[ch*s.ops:ch*s.ops+nq], y[ch*p:(ch+1)*p]
+		src, dst := op[ch*nq:(ch+1)*nq], y[ch*p:(ch+1)*p]
 		var bc T
 		if b != nil {
 			bc = b[ch]
