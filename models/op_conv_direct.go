@@ -136,3 +136,41 @@ func convDirectGo(d *directConvArgs, cbLo, cbHi int) {
 		}
 	}
 }
+
+// directDataGrad is the data gradient of a same-size stride-1 conv as a
+// direct conv t of dy (convBackward): its operands but the planes and dx.
+type directDataGrad struct {
+	sg     shiftGeom
+	d      directConvArgs
+	nb     int
+	planes int // the size of the padded planes of one dy[n]
+}
+
+// dataGradDirect sets up the direct kernel for convBackward's dx, a conv t
+// of dy by W̃ (wt flipped, W (cout, cin, k, k) as stored), when wt is
+// float32 and the kernel is in use; weights go to sw's slot 1.
+func dataGradDirect[T Float](t convGeom, h, w int, wt []T, cout, cin, k int, sw *convScratch) (*directDataGrad, bool) {
+	w32, ok := any(wt).([]float32)
+	if !ok || !directConv || !t.directable() {
+		return nil, false
+	}
+	kk := k * k
+	nb := (t.cout + 3) / 4
+	sc := scratchFor[float32](sw)
+	chunkSlots(sc, 2)
+	buf := sc.get(workers+1, cin*cout*kk+nb*t.cin*kk*4+cin)
+	wflip, wr, zero := buf[:cin*cout*kk], buf[cin*cout*kk:cin*cout*kk+nb*t.cin*kk*4], buf[len(buf)-cin:]
+	flipKernel(w32, wflip, cout, cin, k)
+	clear(zero)
+	sg := newShiftGeom(t, h, w)
+	return &directDataGrad{sg: sg, d: newDirectConvArgs(t, sg, wflip, wr, zero), nb: nb, planes: sg.planes()}, true
+}
+
+// run sets dx = conv(dy, W̃) for one image, with xp (planes values, zero
+// borders) as its padded planes.
+func (v *directDataGrad) run(dy, xp, dx []float32) {
+	d := v.d
+	d.xp, d.y = xp, dx
+	padPlanes(v.sg, dy, xp)
+	convDirect32(&d, 0, v.nb)
+}

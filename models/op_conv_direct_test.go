@@ -178,7 +178,8 @@ func medianOf(v []float64) float64 {
 
 // BenchmarkReferenceUNetDirectConv is the reference UNet's steps with the
 // direct conv kernel against without, alternated run by run on one
-// machine: the median of the per-pair time ratios (new/old).
+// machine: the medians of the per-pair ratios (new/old) of wall time and
+// of CPU time, which the machine's other load disturbs less.
 func BenchmarkReferenceUNetDirectConv(b *testing.B) {
 	if !haveDirectConv {
 		b.Skip("no direct kernel in this build")
@@ -190,24 +191,28 @@ func BenchmarkReferenceUNetDirectConv(b *testing.B) {
 	}{{"sample-b64", 64, false}, {"sample-b1", 1, false}, {"train-b64", 64, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			s := newRefStep(b, c.batch, c.train)
-			run := func(direct bool) time.Duration {
+			// Wall and CPU time (all threads) of one step.
+			run := func(direct bool) (time.Duration, time.Duration) {
 				defer func(old bool) { directConv = old }(directConv)
 				directConv = direct
-				t0 := time.Now()
+				t0, c0 := time.Now(), processCPU()
 				if c.train {
 					s.train(b)
 				} else if err := s.m.Run(); err != nil {
 					b.Fatal(err)
 				}
-				return time.Since(t0)
+				return time.Since(t0), processCPU() - c0
 			}
 			run(false)
 			run(true)
-			ratios := make([]float64, 0, b.N)
+			ratios, cpuRatios := make([]float64, 0, b.N), make([]float64, 0, b.N)
 			for i := 0; i < b.N; i++ {
-				old := run(false)
-				ratios = append(ratios, float64(run(true))/float64(old))
+				old, oldCPU := run(false)
+				nw, nwCPU := run(true)
+				ratios = append(ratios, float64(nw)/float64(old))
+				cpuRatios = append(cpuRatios, float64(nwCPU)/float64(oldCPU))
 			}
+			b.ReportMetric(medianOf(cpuRatios), "cpu-new/old")
 			b.ReportMetric(medianOf(ratios), "new/old")
 		})
 	}
