@@ -321,6 +321,21 @@ INL void k_pad_planes(const float *x, float *xp, long c, long h, long w, long pa
 		}
 }
 
+// The same at stride 2: row r, column q of the padded image to phase plane
+// (r%2, q%2), psz apart, at row r/2, column q/2.
+INL void k_pad_phases(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp, long psz) {
+	for (long ch = 0; ch < c; ch++)
+		for (long r = 0; r < h; r++) {
+			const float *src = x + (ch * h + r) * w;
+			long pr = r + pad;
+			float *row = xp + ch * pp + pr % 2 * 2 * psz + pr / 2 * wq;
+			for (long i = 0; i < w; i++) {
+				long pq = i + pad;
+				row[pq % 2 * psz + pq / 2] = src[i];
+			}
+		}
+}
+
 INL void k_unpad_planes(const float *op, float *y, const float *b, long c, long ho, long wo, long wq) {
 	for (long ch = 0; ch < c; ch++) {
 		float bc = b ? b[ch] : 0.0f;
@@ -655,6 +670,8 @@ INL void k_row_sums(const float *x, double *out, long lo, long hi, long p) {
 	ATTR static void row_sums_##SUF(const float *x, double *out, long lo, long hi, long p) { k_row_sums(x, out, lo, hi, p); } \
 	ATTR static void pad_planes_##SUF(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp) { \
 		k_pad_planes(x, xp, c, h, w, pad, wq, pp); } \
+	ATTR static void pad_phases_##SUF(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp, long psz) { \
+		k_pad_phases(x, xp, c, h, w, pad, wq, pp, psz); } \
 	ATTR static void unpad_planes_##SUF(const float *op, float *y, const float *b, long c, long ho, long wo, long wq) { \
 		k_unpad_planes(op, y, b, c, ho, wo, wq); }
 
@@ -719,6 +736,9 @@ static void genlab_row_sums(const float *x, double *out, long lo, long hi, long 
 }
 static void genlab_pad_planes(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp) {
 	DISPATCH(pad_planes, x, xp, c, h, w, pad, wq, pp)
+}
+static void genlab_pad_phases(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp, long psz) {
+	DISPATCH(pad_phases, x, xp, c, h, w, pad, wq, pp, psz)
 }
 static void genlab_unpad_planes(const float *op, float *y, const float *b, long c, long ho, long wo, long wq) {
 	DISPATCH(unpad_planes, op, y, b, c, ho, wo, wq)
@@ -835,6 +855,15 @@ func padPlanes32(s shiftGeom, x, xp []float32) {
 	}
 	_, _ = x[s.c*s.h*s.w-1], xp[s.planes()-1]
 	C.genlab_pad_planes(f32p(x), f32p(xp), C.long(s.c), C.long(s.h), C.long(s.w), C.long(s.pad), C.long(s.wq), C.long(s.pp))
+}
+
+// padPhases32 is padPhases in float32.
+func padPhases32(s shiftGeom, x, xp []float32) {
+	if s.c == 0 {
+		return
+	}
+	_, _ = x[s.c*s.h*s.w-1], xp[s.planes()-1]
+	C.genlab_pad_phases(f32p(x), f32p(xp), C.long(s.c), C.long(s.h), C.long(s.w), C.long(s.pad), C.long(s.wq), C.long(s.pp), C.long(s.psz))
 }
 
 // unpadPlanes32 is unpadPlanes in float32.

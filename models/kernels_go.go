@@ -49,6 +49,7 @@ func rowSums32(x []float32, out []float64, lo, hi, p int) {
 }
 
 func padPlanes32(s shiftGeom, x, xp []float32)             { padPlanesGo(s, x, xp) }
+func padPhases32(s shiftGeom, x, xp []float32)             { padPhasesGo(s, x, xp) }
 func unpadPlanes32(s shiftGeom, op, y, b []float32, c int) { unpadPlanesGo(s, op, y, b, c) }
 
 func softmaxRows32(a []float32, n int) {

@@ -74,12 +74,16 @@ func (s shiftGeom) tap(t int) int {
 // padPlanes copies the c planes of one image x (h×w each) into the
 // interiors of the padded planes xp, whose borders must be (and stay) zero.
 func padPlanes[T Float](s shiftGeom, x, xp []T) {
-	if s.stride == 2 {
-		padPhases(s, x, xp)
+	x32, ok := any(x).([]float32)
+	switch {
+	case s.stride == 2 && ok:
+		padPhases32(s, x32, any(xp).([]float32))
 		return
-	}
-	if x, ok := any(x).([]float32); ok {
-		padPlanes32(s, x, any(xp).([]float32))
+	case s.stride == 2:
+		padPhasesGo(s, x, xp)
+		return
+	case ok:
+		padPlanes32(s, x32, any(xp).([]float32))
 		return
 	}
 	padPlanesGo(s, x, xp)
@@ -107,9 +111,9 @@ func unpadPlanes[T Float](s shiftGeom, op, y, b []T, c int) {
 	unpadPlanesGo(s, op, y, b, c)
 }
 
-// padPhases is padPlanes at stride 2: row r, column q of the padded image
+// padPhasesGo is padPlanes at stride 2: row r, column q of the padded image
 // goes to phase plane (r%2, q%2) at row r/2, column q/2.
-func padPhases[T Float](s shiftGeom, x, xp []T) {
+func padPhasesGo[T Float](s shiftGeom, x, xp []T) {
 	p := s.h * s.w
 	for ch := 0; ch < s.c; ch++ {
 		for r := 0; r < s.h; r++ {
