@@ -321,6 +321,21 @@ INL void k_pad_planes(const float *x, float *xp, long c, long h, long w, long pa
 		}
 }
 
+// The same at stride 2: row r, column q of the padded image to phase plane
+// (r%2, q%2), psz apart, at row r/2, column q/2.
+INL void k_pad_phases(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp, long psz) {
+	for (long ch = 0; ch < c; ch++)
+		for (long r = 0; r < h; r++) {
+			const float *src = x + (ch * h + r) * w;
+			long pr = r + pad;
+			float *row = xp + ch * pp + pr % 2 * 2 * psz + pr / 2 * wq;
+			for (long i = 0; i < w; i++) {
+				long pq = i + pad;
+				row[pq % 2 * psz + pq / 2] = src[i];
+			}
+		}
+}
+
 INL void k_unpad_planes(const float *op, float *y, const float *b, long c, long ho, long wo, long wq) {
 	for (long ch = 0; ch < c; ch++) {
 		float bc = b ? b[ch] : 0.0f;
@@ -331,6 +346,164 @@ INL void k_unpad_planes(const float *op, float *y, const float *b, long c, long 
 				d[i] = src[i] + bc;
 		}
 	}
+}
+
+// Direct k×k convolutions over padded planes (op_conv_direct.go): the
+// output channels of blocks [cb_lo, cb_hi) of four, at the positions q in
+// [0, 16·nvec) of the planes,
+//
+//	o[co][q] = bias[co] + Σ_ci Σ_t W[co][ci][t] · xp[ci·cs + toff[t] + q].
+//
+// wr holds W in those blocks, wr[((cb·cin + ci)·taps + t)·4 + c] =
+// W[4cb+c][ci][t], zero past cout. Every output is one chain of
+// multiply-adds over ci, then t, in order, starting from the bias (FMA with
+// AVX2 and AVX-512, multiply then add at the baseline), whichever tile,
+// lane or worker computes it: an image's output depends on that image and
+// W alone. xp is readable 16 floats past the last tap's reach. Of each
+// vector of 16 positions, those set in the mask vm[i] are outputs (the
+// others lie past a row's end), stored in order at y + co·pout + yoff[i].
+// Tiles of 4 channels × nv vectors of positions keep their sums in
+// registers: 24 of AVX-512's 32, 8 of AVX2's 16.
+#define CONV_CB 4
+
+// The bias of channel block cb, zero past cout, and how many of its
+// channels exist.
+INL int conv_bias4(const float *bias, long cout, long cb, float *b4) {
+	int n = cout - 4 * cb < CONV_CB ? (int)(cout - 4 * cb) : CONV_CB;
+	for (int c = 0; c < CONV_CB; c++)
+		b4[c] = c < n ? bias[4 * cb + c] : 0.0f;
+	return n;
+}
+
+// The outputs among 16 positions, in order.
+INL void conv_store16(const float *v, unsigned m, float *y) {
+	for (int l = 0; l < 16; l++)
+		if (m >> l & 1)
+			*y++ = v[l];
+}
+
+AVX512 INL void conv_tile512(const float *xp, long cs, const long *toff, long taps, const float *wb,
+		const float *b4, float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long v0, int cb, const int nv) {
+	__m512 acc[CONV_CB][6];
+	for (int c = 0; c < CONV_CB; c++)
+		for (int v = 0; v < nv; v++)
+			acc[c][v] = _mm512_set1_ps(b4[c]);
+	for (long ci = 0; ci < cin; ci++) {
+		const float *xc = xp + ci * cs + 16 * v0;
+		const float *wc = wb + ci * taps * CONV_CB;
+		for (long t = 0; t < taps; t++) {
+			const float *xt = xc + toff[t];
+			const float *wt = wc + t * CONV_CB;
+			__m512 w0 = _mm512_set1_ps(wt[0]), w1 = _mm512_set1_ps(wt[1]);
+			__m512 w2 = _mm512_set1_ps(wt[2]), w3 = _mm512_set1_ps(wt[3]);
+			for (int v = 0; v < nv; v++) {
+				__m512 x = _mm512_loadu_ps(xt + 16 * v);
+				acc[0][v] = _mm512_fmadd_ps(w0, x, acc[0][v]);
+				acc[1][v] = _mm512_fmadd_ps(w1, x, acc[1][v]);
+				acc[2][v] = _mm512_fmadd_ps(w2, x, acc[2][v]);
+				acc[3][v] = _mm512_fmadd_ps(w3, x, acc[3][v]);
+			}
+		}
+	}
+	for (int v = 0; v < nv; v++) {
+		__mmask16 m = vm[v0 + v];
+		if (!m)
+			continue;
+		// The outputs packed to the front, stored as one run.
+		__mmask16 run = (__mmask16)((1u << __builtin_popcount(m)) - 1);
+		float *yv = y + yoff[v0 + v];
+		for (int c = 0; c < cb; c++)
+			_mm512_mask_storeu_ps(yv + c * pout, run, _mm512_maskz_compress_ps(m, acc[c][v]));
+	}
+}
+
+#define CONV_TILE512(NV) \
+	AVX512 static void conv_tile512_##NV(const float *xp, long cs, const long *toff, long taps, const float *wb, \
+			const float *b4, float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long v0, int cb) { \
+		conv_tile512(xp, cs, toff, taps, wb, b4, y, pout, vm, yoff, cin, v0, cb, NV); }
+CONV_TILE512(1)
+CONV_TILE512(2)
+CONV_TILE512(3)
+CONV_TILE512(4)
+CONV_TILE512(5)
+CONV_TILE512(6)
+
+#define CONV_ARGS const float *xp, long cs, const long *toff, long taps, const float *wr, const float *bias, \
+	float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long cout, long nvec, long cb_lo, long cb_hi
+
+AVX512 static void conv_direct_avx512(CONV_ARGS) {
+	long nt = (nvec + 5) / 6;
+	for (long i = 0; i < nt; i++) { // tiles of nearly equal widths
+		long v0 = i * nvec / nt, nv = (i + 1) * nvec / nt - v0;
+		for (long cb = cb_lo; cb < cb_hi; cb++) {
+			float b4[CONV_CB];
+			int n = conv_bias4(bias, cout, cb, b4);
+			const float *wb = wr + cb * cin * taps * CONV_CB;
+			float *o = y + 4 * cb * pout;
+			switch (nv) {
+			case 1: conv_tile512_1(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
+			case 2: conv_tile512_2(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
+			case 3: conv_tile512_3(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
+			case 4: conv_tile512_4(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
+			case 5: conv_tile512_5(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
+			default: conv_tile512_6(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n);
+			}
+		}
+	}
+}
+
+AVX2 static void conv_direct_avx2(CONV_ARGS) {
+	for (long vi = 0; vi < nvec; vi++)
+		for (long cb = cb_lo; cb < cb_hi; cb++) {
+			float b4[CONV_CB];
+			int n = conv_bias4(bias, cout, cb, b4);
+			const float *wb = wr + cb * cin * taps * CONV_CB;
+			__m256 acc[CONV_CB][2];
+			for (int c = 0; c < CONV_CB; c++)
+				acc[c][0] = acc[c][1] = _mm256_set1_ps(b4[c]);
+			for (long ci = 0; ci < cin; ci++) {
+				const float *xc = xp + ci * cs + 16 * vi;
+				const float *wc = wb + ci * taps * CONV_CB;
+				for (long t = 0; t < taps; t++) {
+					const float *xt = xc + toff[t];
+					const float *wt = wc + t * CONV_CB;
+					__m256 x0 = _mm256_loadu_ps(xt), x1 = _mm256_loadu_ps(xt + 8);
+					for (int c = 0; c < CONV_CB; c++) {
+						__m256 w = _mm256_set1_ps(wt[c]);
+						acc[c][0] = _mm256_fmadd_ps(w, x0, acc[c][0]);
+						acc[c][1] = _mm256_fmadd_ps(w, x1, acc[c][1]);
+					}
+				}
+			}
+			for (int c = 0; c < n; c++) {
+				float v[16];
+				_mm256_storeu_ps(v, acc[c][0]);
+				_mm256_storeu_ps(v + 8, acc[c][1]);
+				conv_store16(v, vm[vi], y + (4 * cb + c) * pout + yoff[vi]);
+			}
+		}
+}
+
+static void conv_direct_base(CONV_ARGS) {
+	for (long vi = 0; vi < nvec; vi++)
+		for (long cb = cb_lo; cb < cb_hi; cb++) {
+			float b4[CONV_CB];
+			int n = conv_bias4(bias, cout, cb, b4);
+			const float *wb = wr + cb * cin * taps * CONV_CB;
+			for (int c = 0; c < n; c++) {
+				float acc[16];
+				for (int l = 0; l < 16; l++)
+					acc[l] = b4[c];
+				for (long ci = 0; ci < cin; ci++)
+					for (long t = 0; t < taps; t++) {
+						const float *xt = xp + ci * cs + toff[t] + 16 * vi;
+						float w = wb[(ci * taps + t) * CONV_CB + c];
+						for (int l = 0; l < 16; l++)
+							acc[l] = acc[l] + w * xt[l];
+					}
+				conv_store16(acc, vm[vi], y + (4 * cb + c) * pout + yoff[vi]);
+			}
+		}
 }
 
 // Softmax of each of rows rows of n values, in place.
@@ -497,6 +670,8 @@ INL void k_row_sums(const float *x, double *out, long lo, long hi, long p) {
 	ATTR static void row_sums_##SUF(const float *x, double *out, long lo, long hi, long p) { k_row_sums(x, out, lo, hi, p); } \
 	ATTR static void pad_planes_##SUF(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp) { \
 		k_pad_planes(x, xp, c, h, w, pad, wq, pp); } \
+	ATTR static void pad_phases_##SUF(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp, long psz) { \
+		k_pad_phases(x, xp, c, h, w, pad, wq, pp, psz); } \
 	ATTR static void unpad_planes_##SUF(const float *op, float *y, const float *b, long c, long ho, long wo, long wq) { \
 		k_unpad_planes(op, y, b, c, ho, wo, wq); }
 
@@ -562,8 +737,14 @@ static void genlab_row_sums(const float *x, double *out, long lo, long hi, long 
 static void genlab_pad_planes(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp) {
 	DISPATCH(pad_planes, x, xp, c, h, w, pad, wq, pp)
 }
+static void genlab_pad_phases(const float *x, float *xp, long c, long h, long w, long pad, long wq, long pp, long psz) {
+	DISPATCH(pad_phases, x, xp, c, h, w, pad, wq, pp, psz)
+}
 static void genlab_unpad_planes(const float *op, float *y, const float *b, long c, long ho, long wo, long wq) {
 	DISPATCH(unpad_planes, op, y, b, c, ho, wo, wq)
+}
+static void genlab_conv_direct(CONV_ARGS) {
+	DISPATCH(conv_direct, xp, cs, toff, taps, wr, bias, y, pout, vm, yoff, cin, cout, nvec, cb_lo, cb_hi)
 }
 static void genlab_linear_rows(const float *x, const float *wt, const float *b, float *y, long lo, long hi, long in, long out) {
 	DISPATCH(linear_rows, x, wt, b, y, lo, hi, in, out)
@@ -575,7 +756,10 @@ static void genlab_softmax_rows(float *a, long rows, long n) {
 */
 import "C"
 
-import "unsafe"
+import (
+	"slices"
+	"unsafe"
+)
 
 // KernelISA names the instruction set genlab's own float32 kernels run
 // with: "AVX-512", "AVX2+FMA", "x86-64", or "Go" in a build without cgo.
@@ -673,6 +857,15 @@ func padPlanes32(s shiftGeom, x, xp []float32) {
 	C.genlab_pad_planes(f32p(x), f32p(xp), C.long(s.c), C.long(s.h), C.long(s.w), C.long(s.pad), C.long(s.wq), C.long(s.pp))
 }
 
+// padPhases32 is padPhases in float32.
+func padPhases32(s shiftGeom, x, xp []float32) {
+	if s.c == 0 {
+		return
+	}
+	_, _ = x[s.c*s.h*s.w-1], xp[s.planes()-1]
+	C.genlab_pad_phases(f32p(x), f32p(xp), C.long(s.c), C.long(s.h), C.long(s.w), C.long(s.pad), C.long(s.wq), C.long(s.pp), C.long(s.psz))
+}
+
 // unpadPlanes32 is unpadPlanes in float32.
 func unpadPlanes32(s shiftGeom, op, y, b []float32, c int) {
 	if c == 0 {
@@ -701,4 +894,23 @@ func linearRows32(x, wt, b, y []float32, lo, hi, in, out int) {
 	}
 	_, _, _ = x[hi*in-1], y[hi*out-1], wt[in*out-1]
 	C.genlab_linear_rows(f32p(x), f32p(wt), f32p(b), f32p(y), C.long(lo), C.long(hi), C.long(in), C.long(out))
+}
+
+// haveDirectConv: convDirect32 runs in C here (see conv_direct_base).
+const haveDirectConv = true
+
+// convDirect32 computes the output channels of blocks [cbLo,cbHi) of four
+// of a direct convolution over the padded planes d.xp into d.y; see
+// conv_direct_base for the layouts.
+func convDirect32(d *directConvArgs, cbLo, cbHi int) {
+	if cbHi <= cbLo {
+		return
+	}
+	taps, nvec := len(d.toff), len(d.vm)
+	_, _ = d.wr[cbHi*d.cin*taps*4-1], d.b[d.cout-1]
+	_, _ = d.xp[(d.cin-1)*d.cs+int(slices.Max(d.toff))+16*nvec-1], d.y[(min(d.cout, 4*cbHi)-1)*d.pout+d.pout-1]
+	_ = d.yoff[nvec-1]
+	C.genlab_conv_direct(f32p(d.xp), C.long(d.cs), (*C.long)(unsafe.Pointer(&d.toff[0])), C.long(taps), f32p(d.wr), f32p(d.b),
+		f32p(d.y), C.long(d.pout), (*C.ushort)(unsafe.Pointer(&d.vm[0])), (*C.long)(unsafe.Pointer(&d.yoff[0])),
+		C.long(d.cin), C.long(d.cout), C.long(nvec), C.long(cbLo), C.long(cbHi))
 }

@@ -49,6 +49,7 @@ func rowSums32(x []float32, out []float64, lo, hi, p int) {
 }
 
 func padPlanes32(s shiftGeom, x, xp []float32)             { padPlanesGo(s, x, xp) }
+func padPhases32(s shiftGeom, x, xp []float32)             { padPhasesGo(s, x, xp) }
 func unpadPlanes32(s shiftGeom, op, y, b []float32, c int) { unpadPlanesGo(s, op, y, b, c) }
 
 func softmaxRows32(a []float32, n int) {
@@ -62,3 +63,8 @@ func softmaxRows32(a []float32, n int) {
 func linearRows32(x, wt, b, y []float32, lo, hi, in, out int) {
 	linearRowsGo(x, wt, b, y, lo, hi, in, out)
 }
+
+// haveDirectConv: no C direct conv in this build; the GEMM paths serve.
+const haveDirectConv = false
+
+func convDirect32(d *directConvArgs, cbLo, cbHi int) { convDirectGo(d, cbLo, cbHi) }

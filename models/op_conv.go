@@ -188,6 +188,12 @@ func scratchFor[T Float](s *convScratch) *scratch[T] {
 // The bias rides in the GEMM as one more column of W against a row of ones
 // in col.
 func convForward[T Float](g convGeom, s, sw *convScratch, x, wt, b, y []T, n, h, w int) {
+	if directConv && g.directable() {
+		if x32, ok := any(x).([]float32); ok {
+			convForwardDirect(g, s, sw, x32, any(wt).([]float32), any(b).([]float32), any(y).([]float32), n, h, w)
+			return
+		}
+	}
 	if g.shiftable() {
 		convForwardShift(g, s, sw, x, wt, b, y, n, h, w)
 		return
@@ -478,19 +484,35 @@ func convBackward[T Float](g convGeom, s, sw *convScratch, x, wt, dy, dx, dw []T
 	p := h * w
 	t := convGeom{cin: g.cout, cout: g.cin, k: g.k, stride: 1, pad: g.pad} // the data gradient's conv
 	kt := t.cin * t.k * t.k                                                // = cout·k·k
-	wflip := scratchFor[T](sw).get(0, g.cin*kt)
-	flipKernel(wt, wflip, g.cout, g.cin, g.k)
+	// With the direct kernel (float32), dx[n] is that conv of dy[n] on it;
+	// dv holds its operands.
+	dv, direct := dataGradDirect(t, h, w, wt, g.cout, g.cin, g.k, sw)
+	var wflip []T
+	nx := 0
+	if direct {
+		nx = dv.planes
+	} else {
+		wflip = scratchFor[T](sw).get(0, g.cin*kt)
+		flipKernel(wt, wflip, g.cout, g.cin, g.k)
+	}
 	sc := scratchFor[T](s)
 	nc := min(gradChunks, n) // dW in fixed chunks, as convBackwardFilter
 	chunkSlots(sc, nc+1)
 	parallelFor(nc, func(worker, clo, chi int) {
-		col := sc.get(worker, kt*p)
+		buf := sc.get(worker, kt*p+nx)
+		col, xp := buf[:kt*p], buf[kt*p:]
+		clear(xp)
 		for k := clo; k < chi; k++ {
 			acc := sc.get(workers+k, g.cin*kt)
 			clear(acc)
 			for i := k * n / nc; i < (k+1)*n/nc; i++ {
-				im2col(t, dy[i*g.cout*p:(i+1)*g.cout*p], h, w, col)
-				gemm(false, false, g.cin, p, kt, 1, wflip, kt, col, p, 0, dx[i*g.cin*p:(i+1)*g.cin*p], p)
+				dyi, dxi := dy[i*g.cout*p:(i+1)*g.cout*p], dx[i*g.cin*p:(i+1)*g.cin*p]
+				im2col(t, dyi, h, w, col)
+				if direct {
+					dv.run(any(dyi).([]float32), any(xp).([]float32), any(dxi).([]float32))
+				} else {
+					gemm(false, false, g.cin, p, kt, 1, wflip, kt, col, p, 0, dxi, p)
+				}
 				gemm(false, true, g.cin, kt, p, 1, x[i*g.cin*p:(i+1)*g.cin*p], p, col, p, 1, acc, kt)
 			}
 		}

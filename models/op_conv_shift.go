@@ -22,41 +22,68 @@ package models
 // to convBackward's single im2col of dy because each of the k²
 // filter-gradient GEMMs packs dy again.
 
-// shiftGeom is the padded-plane layout of one stride-1 conv on c×h×w
-// images.
+// shiftGeom is the padded-plane layout of one k×k conv on c×h×w images.
+// At stride 1 each channel is one plane wq = w+2·pad wide; at stride 2 (the
+// direct kernel's only, op_conv_direct.go) it is the four phase planes of
+// the padded image, its even and odd rows × even and odd columns, each
+// wq = ⌈(w+2·pad)/2⌉ wide and psz apart, so that every tap again reads a
+// plane at a fixed shift.
 type shiftGeom struct {
 	k, pad, h, w int // kernel, padding, input size
 	c            int // input channels
+	stride       int
 	ho, wo       int // output size
-	wq, pp       int // padded plane width and size
+	wq, pp       int // plane width, and the distance between channels
+	psz          int // the size of one (phase) plane
 }
 
 func newShiftGeom(g convGeom, h, w int) shiftGeom {
 	ho, wo := g.outSize(h, w)
-	wq := w + 2*g.pad
-	return shiftGeom{k: g.k, pad: g.pad, h: h, w: w, c: g.cin, ho: ho, wo: wo, wq: wq, pp: (h + 2*g.pad) * wq}
+	hp, wp := h+2*g.pad, w+2*g.pad
+	s := shiftGeom{k: g.k, pad: g.pad, h: h, w: w, c: g.cin, stride: g.stride, ho: ho, wo: wo, wq: wp, psz: hp * wp}
+	s.pp = s.psz
+	if g.stride == 2 {
+		s.wq = (wp + 1) / 2
+		s.psz = (hp + 1) / 2 * s.wq
+		s.pp = 4 * s.psz
+	}
+	return s
 }
 
-// shiftable: the convs whose forward pass this file computes.
+// shiftable: the convs whose forward pass the shifted GEMMs compute.
 func (g convGeom) shiftable() bool { return g.stride == 1 && g.k > 1 && g.cin >= 8 && g.pad < g.k }
 
 // planes is the buffer size for the padded planes of one image: the last
 // tap of the last plane reads up to k−1 values past its end (garbage
-// columns only).
-func (s shiftGeom) planes() int { return s.c*s.pp + s.k }
+// columns only), the direct kernel's last vector 15 more.
+func (s shiftGeom) planes() int { return s.c*s.pp + s.k + 16 }
 
 // nq is the number of output positions computed per output plane: ho rows
 // of wq.
 func (s shiftGeom) nq() int { return s.ho * s.wq }
 
-// tap is the offset at which kernel tap t = i·k+j reads a padded plane.
-func (s shiftGeom) tap(t int) int { return (t/s.k)*s.wq + t%s.k }
+// tap is the offset at which kernel tap t = i·k+j reads a channel's planes.
+func (s shiftGeom) tap(t int) int {
+	i, j := t/s.k, t%s.k
+	if s.stride == 2 {
+		return (i%2*2+j%2)*s.psz + i/2*s.wq + j/2
+	}
+	return i*s.wq + j
+}
 
 // padPlanes copies the c planes of one image x (h×w each) into the
 // interiors of the padded planes xp, whose borders must be (and stay) zero.
 func padPlanes[T Float](s shiftGeom, x, xp []T) {
-	if x, ok := any(x).([]float32); ok {
-		padPlanes32(s, x, any(xp).([]float32))
+	x32, ok := any(x).([]float32)
+	switch {
+	case s.stride == 2 && ok:
+		padPhases32(s, x32, any(xp).([]float32))
+		return
+	case s.stride == 2:
+		padPhasesGo(s, x, xp)
+		return
+	case ok:
+		padPlanes32(s, x32, any(xp).([]float32))
 		return
 	}
 	padPlanesGo(s, x, xp)
@@ -82,6 +109,22 @@ func unpadPlanes[T Float](s shiftGeom, op, y, b []T, c int) {
 		return
 	}
 	unpadPlanesGo(s, op, y, b, c)
+}
+
+// padPhasesGo is padPlanes at stride 2: row r, column q of the padded image
+// goes to phase plane (r%2, q%2) at row r/2, column q/2.
+func padPhasesGo[T Float](s shiftGeom, x, xp []T) {
+	p := s.h * s.w
+	for ch := 0; ch < s.c; ch++ {
+		for r := 0; r < s.h; r++ {
+			pr := r + s.pad
+			row := xp[ch*s.pp+pr%2*2*s.psz+pr/2*s.wq:]
+			for q, v := range x[ch*p+r*s.w : ch*p+(r+1)*s.w] {
+				pq := q + s.pad
+				row[pq%2*s.psz+pq/2] = v
+			}
+		}
+	}
 }
 
 func unpadPlanesGo[T Float](s shiftGeom, op, y, b []T, c int) {
