@@ -165,6 +165,7 @@ func batch(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgress(c.App.ErrWriter, "batch", len(todo), max(1, len(todo)/20))
+	bar.unit = "images"
 	per := base.Batch
 	for lo := 0; lo < len(todo); lo += per {
 		chunk := todo[lo:min(len(todo), lo+per)]
@@ -185,7 +186,7 @@ func batch(c *cli.Context) error {
 		bar.step(lo+len(chunk), "")
 	}
 	bar.done()
-	fmt.Fprintf(c.App.Writer, "shard %d/%d: wrote %d images to %s (%d were there already)\n", shard, shards, len(todo), out, done)
+	fmt.Fprintf(c.App.Writer, "shard %d/%d: wrote %s to %s (%d were there already)\n", shard, shards, nOf(len(todo), "image"), out, done)
 	return nil
 }
 

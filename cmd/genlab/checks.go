@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"genlab/checkpoint"
 	"genlab/images"
@@ -50,8 +51,14 @@ func addChecks(cmds []*cli.Command) {
 			c.Flags = append(c.Flags, &cli.BoolFlag{Name: "overwrite",
 				Usage: "replace existing outputs, even files genlab did not write and the command's own inputs"})
 		}
+		required := takeRequired(c)
 		before := c.Before
 		c.Before = func(ctx *cli.Context) error {
+			for _, name := range required {
+				if !ctx.IsSet(name) {
+					return userErrorf("%s: --%s is missing: %s (see 'genlab %s --help')", ctx.Command.Name, name, flagUsage(ctx.Command, name), ctx.Command.Name)
+				}
+			}
 			memory.SetLimit(0)
 			if s := ctx.String("max-memory"); s != "" {
 				n, err := memory.ParseSize(s)
@@ -76,6 +83,65 @@ func addChecks(cmds []*cli.Command) {
 		}
 	}
 }
+
+// takeRequired checks c's required flags itself: urfave/cli would print
+// the whole help before its error. Each one's help says "(required)"
+// instead of a default (helpLine).
+func takeRequired(c *cli.Command) []string {
+	var names []string
+	for _, f := range c.Flags {
+		rf, ok := f.(cli.RequiredFlag)
+		if !ok || !rf.IsRequired() {
+			continue
+		}
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			f.Required, f.Usage = false, f.Usage+" (required)"
+		case *cli.StringSliceFlag:
+			f.Required, f.Usage = false, f.Usage+" (required)"
+		case *cli.Float64Flag:
+			f.Required, f.Usage = false, f.Usage+" (required)"
+		case *cli.IntFlag:
+			f.Required, f.Usage = false, f.Usage+" (required)"
+		case *cli.Uint64Flag:
+			f.Required, f.Usage = false, f.Usage+" (required)"
+		default:
+			panic(fmt.Sprintf("genlab: required flag %T: teach takeRequired its type", f))
+		}
+		names = append(names, f.Names()[0])
+	}
+	return names
+}
+
+// flagUsage is the help of c's flag name, without "(required)".
+func flagUsage(c *cli.Command, name string) string {
+	for _, f := range c.Flags {
+		if df, ok := f.(cli.DocGenerationFlag); ok && f.Names()[0] == name {
+			return strings.TrimSuffix(df.GetUsage(), " (required)")
+		}
+	}
+	return ""
+}
+
+// urfaveFlagLine is urfave/cli's help line of a flag, which helpLine wraps.
+var urfaveFlagLine = cli.FlagStringer
+
+// helpLine is a flag's help line: urfave/cli's, without the default it
+// appends when the flag is required or its help already says its default
+// (urfave/cli would print "(default: 0)" there).
+func helpLine(f cli.Flag) string {
+	line := urfaveFlagLine(f)
+	df, ok := f.(cli.DocGenerationFlag)
+	if !ok {
+		return line
+	}
+	if u := df.GetUsage(); strings.HasSuffix(u, "(required)") || strings.Contains(u, "(default:") {
+		line = strings.TrimSuffix(line, fmt.Sprintf(" (default: %s)", df.GetDefaultText()))
+	}
+	return line
+}
+
+func init() { cli.FlagStringer = helpLine }
 
 // floatRanges bound the float flags whose sense has limits; every other
 // float flag must only be finite.

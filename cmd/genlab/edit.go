@@ -72,15 +72,12 @@ func editAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "edit", 1, 1)
+	bar := newProgress(c.App.ErrWriter, "edit", 0, 0)
 	out, err := tasks.Edit(ctx, tasks.EditParams{
 		Net: net, Image: img, Strength: s, Cond: cond, Guidance: set.Guidance,
 		EditOptions: tasks.EditOptions{Steps: set.Steps, Sampler: set.Sampler, Eta: set.Eta},
 		Seed:        c.Uint64("seed"),
-		Progress: func(done, total int) {
-			bar.total, bar.every = total, max(1, total/10)
-			bar.step(done, "")
-		},
+		Progress:    bar.task,
 	})
 	bar.done()
 	if err != nil {

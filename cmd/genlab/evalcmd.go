@@ -117,12 +117,8 @@ func evaluate(ctx context.Context, c *cli.Context, verb, ckpt, clfPath string, j
 	if k.Guidance && r.Classes != nil {
 		rep.Guidance = r.Guidance
 	}
-	bar := newProgress(c.App.ErrWriter, verb+": sampling", 1, 1)
-	r.Progress = func(pr pipeline.Progress) error {
-		bar.total, bar.every = pr.Total, max(1, pr.Total/10)
-		bar.step(pr.Done, "")
-		return nil
-	}
+	bar := newProgress(c.App.ErrWriter, verb+": sampling", 0, 0)
+	r.Progress = bar.report
 	start := time.Now()
 	out, err := p.Generate(ctx, r)
 	bar.done()

@@ -146,8 +146,7 @@ func evalTasksAction(c *cli.Context) error {
 			b = newProgress(c.App.ErrWriter, task, total, max(1, total/20))
 			bars[task] = b
 		}
-		b.total = total
-		b.step(done, "")
+		b.task(done, total)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

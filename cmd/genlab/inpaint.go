@@ -102,19 +102,28 @@ func inpaintAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "inpaint", tasks.RepaintEvals(opts), max(1, tasks.RepaintEvals(opts)/10))
+	var chosen []int
+	opts.Chosen = func(classes []int) { chosen = classes }
+	bar := newProgress(c.App.ErrWriter, "inpaint", tasks.RepaintEvals(opts), 0)
 	out, err := tasks.Inpaint(ctx, tasks.InpaintParams{
 		Net: net, Image: img, Mask: mask, RepaintOptions: opts, Cond: cond, Guidance: set.Guidance, Seed: c.Uint64("seed"),
-		Progress: func(done, total int) {
-			bar.total, bar.every = total, max(1, total/10)
-			bar.step(done, "")
-		},
+		Progress: bar.task,
 	})
 	bar.done()
 	if err != nil {
 		return taskError("inpaint", err)
 	}
 	set.Sampler = opts.Sampler
+	if len(chosen) == 1 {
+		// The PNG records the class the fill was drawn under, and how it
+		// was chosen.
+		cond = tasks.Class(chosen[0])
+		how := fmt.Sprintf("the model's likeliest of %d candidates", opts.Candidates)
+		if opts.ClassFrom != nil {
+			how = "the classifier " + filepath.Base(c.String("class-from"))
+		}
+		fmt.Fprintf(c.App.ErrWriter, "inpaint: --class auto: filled as class %d (%s)\n", chosen[0], how)
+	}
 	q := taskParameters("inpaint", p, set, out, cond)
 	q.Extra = append(q.Extra,
 		images.Field{Key: "Jump length", Value: strconv.Itoa(opts.Jump)},
@@ -122,9 +131,9 @@ func inpaintAction(c *cli.Context) error {
 		images.Field{Key: "Mask", Value: filepath.Base(c.String("mask"))})
 	switch {
 	case opts.ClassFrom != nil:
-		q.Extra = append(q.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Class from", Value: filepath.Base(c.String("class-from"))})
+		q.Extra = append(q.Extra, images.Field{Key: "Class choice", Value: "auto"}, images.Field{Key: "Class from", Value: filepath.Base(c.String("class-from"))})
 	case opts.InferClass:
-		q.Extra = append(q.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Candidates", Value: strconv.Itoa(opts.Candidates)})
+		q.Extra = append(q.Extra, images.Field{Key: "Class choice", Value: "auto"}, images.Field{Key: "Candidates", Value: strconv.Itoa(opts.Candidates)})
 	}
 	return saveTaskResult(c, "inpaint", out, q)
 }
@@ -149,8 +158,12 @@ func loadTaskNetwork(verb, ckpt string) (*diffusion.Network, pipeline.Pipeline, 
 	return net, p, nil
 }
 
-// guidanceUsage is the --guidance flag's help for the tasks.
-const guidanceUsage = "classifier-free guidance scale under a class or prompt; 1 is the conditional model alone, 0 the unconditional one (default: the model's, 2 for classes, 3 for prompts)"
+// guidanceUsage is the --guidance flag's help of every command that
+// samples a diffusion model: one default per kind of model, from the
+// pipeline's table (diffusion.DefaultsFor), in sample, txt2img, edit and
+// inpaint alike.
+var guidanceUsage = fmt.Sprintf("classifier-free guidance scale under a class or prompt; 1 is the conditional model alone, 0 the unconditional one (default: the model's, %g for a class model, %g for a text model)",
+	diffusion.DefaultsFor("class").Guidance, diffusion.DefaultsFor("text").Guidance)
 
 // taskRequest are a task's sampler settings: --sampler, --steps, --eta
 // and --guidance over p's defaults (pipeline.Knobs), checked against them.

@@ -94,7 +94,7 @@ func styleAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "style", o.Steps, max(1, o.Steps/10))
+	bar := newProgress(c.App.ErrWriter, "style", o.Steps, 0)
 	out, err := tasks.Style(ctx, tasks.StyleParams{
 		Content: content, Style: style, MaxSide: c.Int("size"), StyleOptions: o,
 		Progress: func(step, _ int, loss float64) { bar.step(step, fmt.Sprintf("loss %.4f", loss)) },

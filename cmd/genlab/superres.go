@@ -56,7 +56,7 @@ func superres(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "superres", set.Steps, max(1, set.Steps/10))
+	bar := newProgress(c.App.ErrWriter, "superres", set.Steps, 0)
 	out, err := tasks.SuperRes(ctx, tasks.SuperResParams{Net: net, Image: img, Scale: c.Int("scale"), Steps: set.Steps, Sampler: set.Sampler, Seed: c.Uint64("seed"),
 		Progress: func(done, _ int) { bar.step(done, "") }})
 	bar.done()

@@ -24,7 +24,7 @@ func txt2imgCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "seed", Usage: "image i's noise comes from seed+i"},
 			&cli.IntFlag{Name: "steps", Usage: "sampler steps (default: the model's, 50)"},
 			&cli.StringFlag{Name: "sampler", Usage: samplerUsage + "; DDIM leaves grainy backgrounds on shapes"},
-			&cli.Float64Flag{Name: "guidance", Usage: "classifier-free guidance scale: 1 is the prompt's model alone, 0 the unconditional one (default: the model's, 3)"},
+			&cli.Float64Flag{Name: "guidance", Usage: guidanceUsage},
 			&cli.IntFlag{Name: "batch", Value: pipeline.DefaultBatch, Usage: "images per forward pass"},
 			&cli.StringFlag{Name: "grid", Usage: "also write a grid of all images to this PNG"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
@@ -58,12 +58,8 @@ func txt2img(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "txt2img", 1, 1)
-	r.Progress = func(pr pipeline.Progress) error {
-		bar.total, bar.every = pr.Total, max(1, pr.Total/10)
-		bar.step(pr.Done, "")
-		return nil
-	}
+	bar := newProgress(c.App.ErrWriter, "txt2img", 0, 0)
+	r.Progress = bar.report
 	out, err := p.Generate(ctx, r)
 	bar.done()
 	if err != nil {
@@ -72,6 +68,6 @@ func txt2img(c *cli.Context) error {
 	if err := saveSamples(c, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %d images of %q to %s\n", n, prompt, c.String("out"))
+	fmt.Fprintf(c.App.Writer, "wrote %s of %q to %s\n", nOf(n, "image"), prompt, c.String("out"))
 	return writeGrid(c, out)
 }

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"genlab/images"
+	"genlab/pipeline"
+)
+
+// A required flag left out is one line naming it, with no help printed,
+// and no help line shows a default for a required flag or two defaults.
+func TestRequiredFlagsAndTheirHelp(t *testing.T) {
+	status, stdout, stderr := genlab(t, "edit", "--ckpt", "c.safetensors", "--image", "i.png", "--out", "o.png")
+	if status != 1 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "edit: --strength is missing") {
+		t.Errorf("edit without --strength: exit %d, stdout %q, stderr %q; want one line naming --strength", status, stdout, stderr)
+	}
+	required := 0
+	for _, c := range newApp(nil, nil).Commands {
+		paths := [][]string{{c.Name}}
+		for _, s := range c.Subcommands {
+			paths = append(paths, []string{c.Name, s.Name})
+		}
+		for _, path := range paths {
+			_, help, _ := genlab(t, append(path, "--help")...)
+			for _, line := range strings.Split(help, "\n") {
+				if strings.Contains(line, "(required)") {
+					required++
+					if strings.Contains(line, "(default:") {
+						t.Errorf("genlab %s --help: a required flag shows a default: %q", strings.Join(path, " "), line)
+					}
+				}
+				if strings.Count(line, "(default:") > 1 {
+					t.Errorf("genlab %s --help: two defaults: %q", strings.Join(path, " "), line)
+				}
+			}
+		}
+	}
+	if required < 10 {
+		t.Errorf("%d help lines say (required), want the required flags of every command", required)
+	}
+}
+
+// sample without --class says which classes it draws; "1 image" is
+// singular; sample and edit both take the class model's guidance from the
+// pipeline's table.
+func TestSampleDefaultsAreSaid(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := untrainedDiffusion(t, dir)
+	out := filepath.Join(dir, "s")
+	status, stdout, stderr := genlab(t, "sample", "diffusion", "--ckpt", ckpt, "--n", "4", "--steps", "1", "--out", out)
+	if status != 0 || !strings.Contains(stderr, "no --class: 4 images spread over the 10 classes in equal blocks: classes 0, 2, 5, 7") || !strings.Contains(stdout, "wrote 4 images") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", status, stdout, stderr)
+	}
+	for i, c := range []int{0, 2, 5, 7} {
+		q, err := images.ParseParameters(readParams(t, filepath.Join(out, images.SampleName(i, int64(i), c))))
+		if err != nil || q.CFGScale != 2 {
+			t.Errorf("image %d: %+v (%v), want class %d at the class model's guidance 2", i, q, err, c)
+		}
+	}
+	status, stdout, _ = genlab(t, "sample", "diffusion", "--ckpt", ckpt, "--n", "1", "--steps", "1", "--class", "3", "--out", filepath.Join(dir, "one"))
+	if status != 0 || !strings.Contains(stdout, "wrote 1 image to") {
+		t.Errorf("exit %d, stdout %q: want \"wrote 1 image\"", status, stdout)
+	}
+	img, _, _ := taskInputs(t, dir)
+	edited := filepath.Join(dir, "edit.png")
+	if status, _, stderr := genlab(t, "edit", "--ckpt", ckpt, "--image", img, "--strength", "0.5", "--class", "3", "--steps", "2", "--out", edited); status != 0 {
+		t.Fatalf("edit: exit %d: %s", status, stderr)
+	}
+	if q, err := images.ParseParameters(readParams(t, edited)); err != nil || q.CFGScale != 2 {
+		t.Errorf("edit: %+v (%v), want guidance 2 as sample", q, err)
+	}
+}
+
+func readParams(t *testing.T, path string) string {
+	t.Helper()
+	s, err := images.ReadParameters(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Off a terminal the progress of a sampling run logs every tenth of its
+// work, in the unit it counts; on a terminal the bar never starts at an
+// empty "0/1".
+func TestProgressReportsTheRealTotal(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgress(&b, "sample", 0, 0)
+	for i := 1; i <= 40; i++ {
+		p.report(pipeline.Progress{Done: i, Total: 40})
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 10 || !strings.HasPrefix(lines[0], "sample 4/40 ") || !strings.Contains(lines[0], "steps/s") {
+		t.Errorf("40 steps logged as:\n%s\nwant 10 lines, every 4 steps", b.String())
+	}
+	b.Reset()
+	p = newProgress(&b, "batch", 3, 1)
+	p.unit = "images"
+	p.step(3, "")
+	if !strings.Contains(b.String(), "images/s") {
+		t.Errorf("batch logs %q, want a rate in images/s", b.String())
+	}
+	b.Reset()
+	p = newProgress(&b, "sample", 0, 0)
+	p.term = true
+	for i := 1; i <= 50; i++ {
+		p.task(i, 50)
+	}
+	p.done()
+	if s := b.String(); strings.Contains(s, "/1,") || strings.Contains(s, "0 step/hr") || !strings.Contains(s, "/50") {
+		t.Errorf("the bar shows %q: want counts out of 50", s)
+	}
+}
