@@ -125,7 +125,7 @@ func batch(c *cli.Context) error {
 		return err
 	}
 	// The settings every image shares; each chunk sets its seeds and classes.
-	base, err := flagRequest(c, "batch", p, 0, 1, false)
+	base, err := flagRequest(c, "batch", p, []uint64{0}, false)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"genlab/internal/memory"
 	"genlab/internal/pathcheck"
 	"genlab/models"
+	"genlab/pipeline"
 
 	"github.com/urfave/cli/v2"
 )
@@ -159,18 +160,16 @@ var floatRanges = map[string][2]float64{
 // (a recipe's default).
 var negativeInts = map[string]bool{"warmup": true}
 
-// anySeed are the commands whose --seed names no image (a shuffle, a
-// run), so it may take the whole uint64 range.
-var anySeed = map[string]bool{"show": true, "check": true, "train": true}
-
 // checkFlags refuses, before any work, a float flag that is NaN, infinite
-// or out of its range, a negative count, and a seed whose images' seeds
-// (seed+i) the PNG parameters cannot record.
+// or out of its range, a negative count, and a --seed whose images' seeds
+// (seed+i) the PNG parameters cannot record; it draws a random --seed
+// (resolveSeedFlag). The commands whose --seed names no image (a shuffle,
+// a training run) have a number flag, any uint64.
 func checkFlags(ctx *cli.Context) error {
 	verb := ctx.Command.Name
 	for _, f := range ctx.Command.Flags {
 		name := f.Names()[0]
-		if !ctx.IsSet(name) {
+		if _, seed := f.(*cli.StringFlag); !ctx.IsSet(name) && !(seed && name == "seed") {
 			continue
 		}
 		switch f.(type) {
@@ -187,29 +186,13 @@ func checkFlags(ctx *cli.Context) error {
 			if v := ctx.Int(name); v < 0 && !negativeInts[name] {
 				return userErrorf("%s: --%s %d: want 0 or more", verb, name, v)
 			}
-		case *cli.Uint64Flag:
-			if name != "seed" || anySeed[verb] {
-				continue
-			}
-			n := 1
-			if hasFlag(ctx, "n") {
-				n = max(1, ctx.Int("n"))
-			}
-			if err := checkSeeds(verb, ctx.Uint64(name), n); err != nil {
-				return err
+		case *cli.StringFlag:
+			if name == "seed" {
+				if err := resolveSeedFlag(ctx); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	return nil
-}
-
-// checkSeeds refuses seeds past what a PNG's parameters (a signed 64-bit
-// Seed, as AUTOMATIC1111 writes it) can name: n images take seed to
-// seed+n-1.
-func checkSeeds(verb string, seed uint64, n int) error {
-	if seed > math.MaxInt64 || uint64(n-1) > math.MaxInt64-seed {
-		return userErrorf("%s: --seed %d: the images' seeds (seed+i for %d images) must stay within 0 to %d, the seeds a PNG's parameters can record",
-			verb, seed, n, int64(math.MaxInt64))
 	}
 	return nil
 }
@@ -378,7 +361,13 @@ func checkOutputs(ctx *cli.Context) error {
 		}
 	}
 	if (verb == "sample" || verb == "txt2img") && !overwrite {
-		if clash := images.SampleClash(ctx.String("out"), max(1, ctx.Int("n")), ctx.Uint64("seed")); clash != "" {
+		clash := ""
+		if s, _ := pipeline.ParseSeeds(ctx.String("seed")); s.Count() > 0 {
+			clash = images.SampleClashSeeds(ctx.String("out"), seedsOf(ctx, s.Count()))
+		} else {
+			clash = images.SampleClash(ctx.String("out"), max(1, ctx.Int("n")), seedOf(ctx))
+		}
+		if clash != "" {
 			return userErrorf("%s: %s is there from an earlier run with these seeds: choose another --out or --seed, or --overwrite to replace its images", verb, clash)
 		}
 	}

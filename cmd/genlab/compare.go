@@ -17,6 +17,7 @@ import (
 	"genlab/eval"
 	"genlab/images"
 	"genlab/internal/atomicfile"
+	"genlab/internal/noise"
 	"genlab/train"
 
 	"github.com/urfave/cli/v2"
@@ -82,7 +83,7 @@ func compareAction(c *cli.Context) error {
 			row.trainTime = d
 		}
 		n := c.Int("grid")
-		r, err := request(c, "compare", p, 0, n, "", true)
+		r, err := request(c, "compare", p, noise.Seeds(0, n), "", true)
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,7 @@ func editCommand() *cli.Command {
 			&cli.StringFlag{Name: "sampler", Usage: samplerUsage},
 			&cli.Float64Flag{Name: "eta", Usage: "DDIM's η (0: deterministic)"},
 			&cli.Float64Flag{Name: "guidance", Usage: guidanceUsage},
-			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
+			seedFlag("0", "the noise's seed"),
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
 		},
 		Action: editAction,
@@ -76,7 +76,7 @@ func editAction(c *cli.Context) error {
 	out, err := tasks.Edit(ctx, tasks.EditParams{
 		Net: net, Image: img, Strength: s, Cond: cond, Guidance: set.Guidance,
 		EditOptions: tasks.EditOptions{Steps: set.Steps, Sampler: set.Sampler, Eta: set.Eta},
-		Seed:        c.Uint64("seed"),
+		Seed:        seedOf(c),
 		Progress:    bar.task,
 	})
 	bar.done()

@@ -58,14 +58,15 @@ var requestFlags = []requestFlag{
 
 func sampling(k pipeline.Knobs) bool { return k.Sampling }
 
-// request is what c's flags ask of p for n images from seed: the model's
+// request is what c's flags ask of p for images of these seeds: the model's
 // defaults (Knobs.Request) with every flag the user set over them, each
 // checked as it is set so that an error names its flag. class is the
 // --class flag's value (classesFor). lenient (compare, which gives one set
 // of flags to models of every family) skips a flag the model has no use
 // for instead of refusing it.
-func request(c *cli.Context, verb string, p pipeline.Pipeline, seed uint64, n int, class string, lenient bool) (pipeline.Request, error) {
-	r, err := flagRequest(c, verb, p, seed, n, lenient)
+func request(c *cli.Context, verb string, p pipeline.Pipeline, seeds []uint64, class string, lenient bool) (pipeline.Request, error) {
+	n := len(seeds)
+	r, err := flagRequest(c, verb, p, seeds, lenient)
 	if err != nil {
 		return r, err
 	}
@@ -81,9 +82,9 @@ func request(c *cli.Context, verb string, p pipeline.Pipeline, seed uint64, n in
 }
 
 // flagRequest is request with the model's default classes.
-func flagRequest(c *cli.Context, verb string, p pipeline.Pipeline, seed uint64, n int, lenient bool) (pipeline.Request, error) {
+func flagRequest(c *cli.Context, verb string, p pipeline.Pipeline, seeds []uint64, lenient bool) (pipeline.Request, error) {
 	k, ckpt := p.Knobs(), p.Info().Path
-	r := k.Request(seed, n)
+	r := k.RequestSeeds(seeds)
 	if err := p.Check(r); err != nil {
 		return r, fmt.Errorf("%s: the defaults of %s: %w", verb, ckpt, err)
 	}

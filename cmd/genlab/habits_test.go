@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,5 +114,51 @@ func TestProgressReportsTheRealTotal(t *testing.T) {
 	p.done()
 	if s := b.String(); strings.Contains(s, "/1,") || strings.Contains(s, "0 step/hr") || !strings.Contains(s, "/50") {
 		t.Errorf("the bar shows %q: want counts out of 50", s)
+	}
+}
+
+// --seed -1 draws a random seed once, says it and records it, so that the
+// run can be made again; a list gives each image its own seed.
+func TestSeedMinusOneAndSeedLists(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := untrainedDiffusion(t, dir)
+	a := filepath.Join(dir, "a")
+	status, _, stderr := genlab(t, "sample", "diffusion", "--ckpt", ckpt, "--n", "2", "--class", "1", "--steps", "2", "--seed", "-1", "--out", a)
+	var seed int64
+	_, said, _ := strings.Cut(stderr, "--seed -1: seed ")
+	if _, err := fmt.Sscan(said, &seed); status != 0 || err != nil {
+		t.Fatalf("exit %d, stderr %q: want the seed drawn", status, stderr)
+	}
+	first := filepath.Join(a, images.SampleName(0, seed, 1))
+	if q, err := images.ParseParameters(readParams(t, first)); err != nil || q.Seed != seed {
+		t.Fatalf("%s: %+v (%v), want seed %d", first, q, err, seed)
+	}
+	b := filepath.Join(dir, "b")
+	if status, _, stderr := genlab(t, "sample", "diffusion", "--ckpt", ckpt, "--n", "2", "--class", "1", "--steps", "2", "--seed", fmt.Sprint(seed), "--out", b); status != 0 {
+		t.Fatalf("again with the seed said: exit %d: %s", status, stderr)
+	}
+	samePNGs(t, "the run again with the seed -1 drew", pngsIn(t, a), pngsIn(t, b))
+
+	c := filepath.Join(dir, "c")
+	if status, stdout, stderr := genlab(t, "sample", "diffusion", "--ckpt", ckpt, "--class", "1", "--steps", "2", "--seed", "3,7-8", "--out", c); status != 0 || !strings.Contains(stdout, "wrote 3 images") {
+		t.Fatalf("--seed 3,7-8: exit %d, %s%s", status, stdout, stderr)
+	}
+	for i, s := range []int64{3, 7, 8} {
+		if _, err := os.Stat(filepath.Join(c, images.SampleName(i, s, 1))); err != nil {
+			t.Errorf("--seed 3,7-8: image %d: %v", i, err)
+		}
+	}
+	wantUserError(t, "names 2 seeds but --n is 3", "sample", "diffusion", "--ckpt", ckpt, "--seed", "1,2", "--n", "3", "--out", filepath.Join(dir, "d"))
+	wantUserError(t, "edit takes one seed", "edit", "--ckpt", ckpt, "--image", first, "--strength", "0.5", "--class", "1", "--seed", "1,2", "--out", filepath.Join(dir, "e.png"))
+
+	img, _, _ := taskInputs(t, dir)
+	edited := filepath.Join(dir, "edit.png")
+	status, _, stderr = genlab(t, "edit", "--ckpt", ckpt, "--image", img, "--strength", "0.5", "--class", "3", "--steps", "2", "--seed", "-1", "--out", edited)
+	_, said, _ = strings.Cut(stderr, "--seed -1: seed ")
+	if _, err := fmt.Sscan(said, &seed); status != 0 || err != nil {
+		t.Fatalf("edit --seed -1: exit %d, stderr %q", status, stderr)
+	}
+	if q, _ := images.ParseParameters(readParams(t, edited)); q.Seed != seed {
+		t.Errorf("edit --seed -1 said seed %d but recorded %d", seed, q.Seed)
 	}
 }

@@ -42,7 +42,7 @@ func inpaintCommand() *cli.Command {
 			&cli.IntFlag{Name: "jump", Value: 5, Usage: "RePaint's jump length: steps down before each jump back up"},
 			&cli.IntFlag{Name: "resample", Value: 5, Usage: "RePaint's resampling count: times each stretch is denoised (1: plain replacement)"},
 			&cli.StringFlag{Name: "sampler", Value: "ddpm", Usage: "ddpm (ancestral, as RePaint) or ddim"},
-			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
+			seedFlag("0", "the noise's seed"),
 			&cli.StringFlag{Name: "class", Value: "auto", Usage: "with a class-conditional model: class K to fill towards, none for the unconditional model, or auto: the class the model itself infers from the visible pixels"},
 			&cli.IntFlag{Name: "candidates", Value: tasks.DefaultCandidates, Usage: "with --class auto: how many of the likeliest classes to fill under (1: the likeliest only)"},
 			&cli.StringFlag{Name: "class-from", Usage: "with --class auto: a classifier of occluded images (genlab train classifier --occluded) names the class, not the model"},
@@ -106,7 +106,7 @@ func inpaintAction(c *cli.Context) error {
 	opts.Chosen = func(classes []int) { chosen = classes }
 	bar := newProgress(c.App.ErrWriter, "inpaint", tasks.RepaintEvals(opts), 0)
 	out, err := tasks.Inpaint(ctx, tasks.InpaintParams{
-		Net: net, Image: img, Mask: mask, RepaintOptions: opts, Cond: cond, Guidance: set.Guidance, Seed: c.Uint64("seed"),
+		Net: net, Image: img, Mask: mask, RepaintOptions: opts, Cond: cond, Guidance: set.Guidance, Seed: seedOf(c),
 		Progress: bar.task,
 	})
 	bar.done()
@@ -170,7 +170,7 @@ var guidanceUsage = fmt.Sprintf("classifier-free guidance scale under a class or
 // Seeds and the condition are the task's own.
 func taskRequest(c *cli.Context, verb string, p pipeline.Pipeline) (pipeline.Request, error) {
 	k := p.Knobs()
-	r := k.Request(c.Uint64("seed"), 1)
+	r := k.RequestSeeds([]uint64{seedOf(c)})
 	if !k.Guidance {
 		k.Guidance = true // an unconditional model ignores it; the flag is still checked
 	}

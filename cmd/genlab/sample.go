@@ -38,7 +38,7 @@ func sampleCommand() *cli.Command {
 		ArgsUsage: "FAMILY",
 		Flags: append(sampleFlags(),
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "how many images"},
-			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "image i's noise comes from seed+i, its file is NNNNN-SEED.png"},
+			seedFlag("0", seedListUsage),
 			&cli.StringFlag{Name: "out", Value: "out/samples", Usage: "folder for the PNGs"},
 			&cli.StringFlag{Name: "prompt", Usage: "what a text-to-image model draws (default: the null prompt)"},
 			&cli.StringFlag{Name: "class", Usage: "class K for every image, none for no class in particular (default: the classes in equal blocks in order, image i of n drawing class i*K/n of K: 100 images, 10 of each; 4 of 10 classes: 0, 2, 5, 7; said on stderr)"},
@@ -77,8 +77,7 @@ func sample(c *cli.Context) error {
 	if fam, got := c.Args().First(), p.Info().Family; got != fam {
 		return userErrorf("sample %s: %s is a %s checkpoint: use 'genlab sample %s'", fam, ckpt, got, got)
 	}
-	seed := c.Uint64("seed")
-	r, err := request(c, "sample", p, seed, n, c.String("class"), false)
+	r, err := request(c, "sample", p, seedsOf(c, n), c.String("class"), false)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func superresCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "the PNG to write, scale times the input's size", Required: true},
 			&cli.IntFlag{Name: "steps", Usage: "sampler steps (default: the model's, 50)"},
 			&cli.StringFlag{Name: "sampler", Usage: strings.Join(diffusion.Samplers, ", ") + " (default: the model's, " + diffusion.SuperResSampler + " (ancestral, as SR3))"},
-			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
+			seedFlag("0", "the noise's seed"),
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
 		},
 		Action: superres,
@@ -57,7 +57,7 @@ func superres(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgress(c.App.ErrWriter, "superres", set.Steps, 0)
-	out, err := tasks.SuperRes(ctx, tasks.SuperResParams{Net: net, Image: img, Scale: c.Int("scale"), Steps: set.Steps, Sampler: set.Sampler, Seed: c.Uint64("seed"),
+	out, err := tasks.SuperRes(ctx, tasks.SuperResParams{Net: net, Image: img, Scale: c.Int("scale"), Steps: set.Steps, Sampler: set.Sampler, Seed: seedOf(c),
 		Progress: func(done, _ int) { bar.step(done, "") }})
 	bar.done()
 	if err != nil {
@@ -71,7 +71,7 @@ func superres(c *cli.Context) error {
 		}
 		b := out.Bounds()
 		info := p.Info()
-		params = images.Parameters{Steps: set.Steps, Sampler: diffusion.SamplerLabel(set.Sampler), Seed: int64(c.Uint64("seed")), Width: b.Dx(), Height: b.Dy(),
+		params = images.Parameters{Steps: set.Steps, Sampler: diffusion.SamplerLabel(set.Sampler), Seed: int64(seedOf(c)), Width: b.Dx(), Height: b.Dy(),
 			Model: info.Name, ModelHash: info.Hash, Family: info.Family,
 			Extra: []images.Field{{Key: "Task", Value: "superres"}, {Key: "Scale", Value: strconv.Itoa(scale)}}}.String()
 	}

@@ -21,7 +21,7 @@ func txt2imgCommand() *cli.Command {
 			&cli.StringFlag{Name: "prompt", Usage: `what to draw, in the model's words, e.g. "a small red circle at the top left"`, Required: true},
 			&cli.IntFlag{Name: "n", Value: 4, Usage: "how many images"},
 			&cli.StringFlag{Name: "out", Value: "out/txt2img", Usage: "folder for the PNGs (NNNNN-SEED.png)"},
-			&cli.Uint64Flag{Name: "seed", Usage: "image i's noise comes from seed+i"},
+			seedFlag("0", seedListUsage),
 			&cli.IntFlag{Name: "steps", Usage: "sampler steps (default: the model's, 50)"},
 			&cli.StringFlag{Name: "sampler", Usage: samplerUsage + "; DDIM leaves grainy backgrounds on shapes"},
 			&cli.Float64Flag{Name: "guidance", Usage: guidanceUsage},
@@ -51,8 +51,7 @@ func txt2img(c *cli.Context) error {
 	if strings.TrimSpace(prompt) == "" {
 		return userErrorf("txt2img: --prompt is empty; say what to draw, in the words: %s", strings.Join(k.Vocabulary, " "))
 	}
-	seed := c.Uint64("seed")
-	r, err := flagRequest(c, "txt2img", p, seed, n, false)
+	r, err := flagRequest(c, "txt2img", p, seedsOf(c, n), false)
 	if err != nil {
 		return err
 	}
