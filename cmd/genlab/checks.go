@@ -153,6 +153,7 @@ var floatRanges = map[string][2]float64{
 	"ema":              {0, 1},
 	"eta":              {0, 10},
 	"strength":         {0, 1},
+	"subseed-strength": {0, 1},
 	"temperature":      {0, 100},
 }
 
@@ -188,11 +189,14 @@ func checkFlags(ctx *cli.Context) error {
 			}
 		case *cli.StringFlag:
 			if name == "seed" {
-				if err := resolveSeedFlag(ctx); err != nil {
+				if err := resolveSeedFlag(ctx, "seed"); err != nil {
 					return err
 				}
 			}
 		}
+	}
+	if hasFlag(ctx, "subseed") {
+		return resolveSubseed(ctx)
 	}
 	return nil
 }

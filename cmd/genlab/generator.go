@@ -103,7 +103,7 @@ func flagRequest(c *cli.Context, verb string, p pipeline.Pipeline, seeds []uint6
 			return r, userErrorf("%s: --%s: %v", verb, f.name, err)
 		}
 	}
-	return r, nil
+	return r, variation(c, verb, p, &r)
 }
 
 // classesFor turns --class into per-image classes for p: "" gives every

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -161,4 +162,42 @@ func TestSeedMinusOneAndSeedLists(t *testing.T) {
 	if q, _ := images.ParseParameters(readParams(t, edited)); q.Seed != seed {
 		t.Errorf("edit --seed -1 said seed %d but recorded %d", seed, q.Seed)
 	}
+}
+
+// --subseed and --subseed-strength: strength 1 draws the variation seed's
+// own image (DDIM, η 0), the PNG records both with A1111's names, and a
+// strength without --subseed draws a random variation seed and says it.
+func TestVariationSeedFlags(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := untrainedDiffusion(t, dir)
+	sample := func(out string, extra ...string) (string, string) {
+		t.Helper()
+		args := append([]string{"sample", "diffusion", "--ckpt", ckpt, "--n", "1", "--class", "4", "--steps", "2", "--out", filepath.Join(dir, out)}, extra...)
+		status, _, stderr := genlab(t, args...)
+		if status != 0 {
+			t.Fatalf("%v: exit %d: %s", args, status, stderr)
+		}
+		entries, _ := os.ReadDir(filepath.Join(dir, out))
+		return filepath.Join(dir, out, entries[0].Name()), stderr
+	}
+	nine, _ := sample("nine", "--seed", "9")
+	varied, _ := sample("varied", "--seed", "5", "--subseed", "9", "--subseed-strength", "1")
+	if a, b := pngPixels(t, nine), pngPixels(t, varied); !slices.Equal(a, b) {
+		t.Error("seed 5 at variation strength 1 towards seed 9 is not seed 9's image")
+	}
+	q, err := images.ParseParameters(readParams(t, varied))
+	if err != nil || q.Seed != 5 || q.VariationSeed != 9 || q.VariationStrength != 1 || !strings.Contains(readParams(t, varied), "Variation seed: 9, Variation seed strength: 1") {
+		t.Errorf("parameters %q: %+v (%v)", readParams(t, varied), q, err)
+	}
+	random, stderr := sample("random", "--seed", "5", "--subseed-strength", "0.2")
+	_, said, _ := strings.Cut(stderr, "--subseed -1: seed ")
+	var sub int64
+	if _, err := fmt.Sscan(said, &sub); err != nil {
+		t.Fatalf("stderr %q does not say the variation seed drawn", stderr)
+	}
+	if q, _ := images.ParseParameters(readParams(t, random)); q.VariationSeed != sub || q.VariationStrength != 0.2 {
+		t.Errorf("said variation seed %d, recorded %+v", sub, q)
+	}
+	wantUserError(t, "--subseed needs --subseed-strength", "sample", "diffusion", "--ckpt", ckpt, "--subseed", "3", "--out", filepath.Join(dir, "x"))
+	wantUserError(t, "--subseed-strength 2", "sample", "diffusion", "--ckpt", ckpt, "--subseed-strength", "2", "--out", filepath.Join(dir, "x"))
 }

@@ -39,6 +39,7 @@ func sampleCommand() *cli.Command {
 		Flags: append(sampleFlags(),
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "how many images"},
 			seedFlag("0", seedListUsage),
+			variationFlags()[0], variationFlags()[1],
 			&cli.StringFlag{Name: "out", Value: "out/samples", Usage: "folder for the PNGs"},
 			&cli.StringFlag{Name: "prompt", Usage: "what a text-to-image model draws (default: the null prompt)"},
 			&cli.StringFlag{Name: "class", Usage: "class K for every image, none for no class in particular (default: the classes in equal blocks in order, image i of n drawing class i*K/n of K: 100 images, 10 of each; 4 of 10 classes: 0, 2, 5, 7; said on stderr)"},

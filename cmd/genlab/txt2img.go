@@ -22,6 +22,7 @@ func txt2imgCommand() *cli.Command {
 			&cli.IntFlag{Name: "n", Value: 4, Usage: "how many images"},
 			&cli.StringFlag{Name: "out", Value: "out/txt2img", Usage: "folder for the PNGs (NNNNN-SEED.png)"},
 			seedFlag("0", seedListUsage),
+			variationFlags()[0], variationFlags()[1],
 			&cli.IntFlag{Name: "steps", Usage: "sampler steps (default: the model's, 50)"},
 			&cli.StringFlag{Name: "sampler", Usage: samplerUsage + "; DDIM leaves grainy backgrounds on shapes"},
 			&cli.Float64Flag{Name: "guidance", Usage: guidanceUsage},
