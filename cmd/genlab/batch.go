@@ -147,10 +147,7 @@ func batch(c *cli.Context) error {
 		}
 		name := filepath.Join(out, images.SampleName(j.index, int64(j.seed), j.class))
 		if _, err := images.Load(name); err == nil {
-			want := ""
-			if !c.Bool("no-metadata") {
-				want = p.Parameters(one, 0).String()
-			}
+			want := savedParameters(c, p.Parameters(one, 0))
 			switch same, had := sameSettings(name, want); {
 			case same:
 				done++
@@ -179,7 +176,7 @@ func batch(c *cli.Context) error {
 			return err
 		}
 		for i, j := range chunk {
-			if err := savePNG(out, j.index, res, i, c.Bool("no-metadata")); err != nil {
+			if err := savePNG(c, out, j.index, res, i); err != nil {
 				return err
 			}
 		}

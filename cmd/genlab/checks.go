@@ -48,6 +48,9 @@ func addChecks(cmds []*cli.Command) {
 		if !commandHas(c, "max-memory") {
 			c.Flags = append(c.Flags, maxMemoryFlag())
 		}
+		if upscaleCommands[c.Name] && !commandHas(c, "upscale") {
+			c.Flags = append(c.Flags, upscaleFlag())
+		}
 		if writesOutputs(c) && !commandHas(c, "overwrite") {
 			c.Flags = append(c.Flags, &cli.BoolFlag{Name: "overwrite",
 				Usage: "replace existing outputs, even files genlab did not write and the command's own inputs"})
@@ -69,6 +72,9 @@ func addChecks(cmds []*cli.Command) {
 				memory.SetLimit(n)
 			}
 			if err := checkFlags(ctx); err != nil {
+				return err
+			}
+			if err := checkUpscale(ctx); err != nil {
 				return err
 			}
 			if err := checkOutputs(ctx); err != nil {

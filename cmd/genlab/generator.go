@@ -149,18 +149,14 @@ func classesFor(verb string, p pipeline.Pipeline, s string, n int) ([]int, error
 }
 
 // savePNG writes image i of out as dir/NNNNN-SEED[-cK].png, numbered
-// index, with its parameters chunk unless noMeta.
-func savePNG(dir string, index int, out *pipeline.Output, i int, noMeta bool) error {
+// index (saveImage: its parameters, --upscale).
+func savePNG(c *cli.Context, dir string, index int, out *pipeline.Output, i int) error {
 	q := out.Params[i]
 	class := pipeline.NoClass
 	if v, ok := q.Lookup("Class"); ok {
 		class, _ = strconv.Atoi(v)
 	}
-	params := ""
-	if !noMeta {
-		params = q.String()
-	}
-	return images.Save(filepath.Join(dir, images.SampleName(index, q.Seed, class)), out.Image(i), params)
+	return saveImage(c, filepath.Join(dir, images.SampleName(index, q.Seed, class)), out.Image(i), &q)
 }
 
 // gridParameters are what a grid of out's images records: the first

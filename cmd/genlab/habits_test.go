@@ -201,3 +201,43 @@ func TestVariationSeedFlags(t *testing.T) {
 	wantUserError(t, "--subseed needs --subseed-strength", "sample", "diffusion", "--ckpt", ckpt, "--subseed", "3", "--out", filepath.Join(dir, "x"))
 	wantUserError(t, "--subseed-strength 2", "sample", "diffusion", "--ckpt", ckpt, "--subseed-strength", "2", "--out", filepath.Join(dir, "x"))
 }
+
+// --upscale N saves every PNG and grid N times larger by nearest
+// neighbour and records it; a batch rerun at the same factor skips the
+// images it wrote.
+func TestUpscaleOnSave(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := untrainedDiffusion(t, dir)
+	out, grid := filepath.Join(dir, "s"), filepath.Join(dir, "grid.png")
+	if status, _, stderr := genlab(t, "sample", "diffusion", "--ckpt", ckpt, "--n", "2", "--class", "1", "--steps", "1", "--upscale", "4", "--out", out, "--grid", grid); status != 0 {
+		t.Fatalf("exit %d: %s", status, stderr)
+	}
+	first := filepath.Join(out, images.SampleName(0, 0, 1))
+	if b := readPNG(t, first).Bounds(); b.Dx() != 112 || b.Dy() != 112 {
+		t.Errorf("a 28 px sample at --upscale 4 is %v", b)
+	}
+	if !strings.Contains(readParams(t, first), "Upscale: 4x nearest") {
+		t.Errorf("parameters %q do not record the upscale", readParams(t, first))
+	}
+	if b := readPNG(t, grid).Bounds(); b.Dx() != 4*(2*28+3*2) {
+		t.Errorf("the grid at --upscale 4 is %v", b)
+	}
+	img, _, _ := taskInputs(t, dir)
+	edited := filepath.Join(dir, "edit.png")
+	if status, _, stderr := genlab(t, "edit", "--ckpt", ckpt, "--image", img, "--strength", "0.5", "--class", "3", "--steps", "2", "--upscale", "3", "--out", edited); status != 0 {
+		t.Fatalf("edit: exit %d: %s", status, stderr)
+	}
+	if b := readPNG(t, edited).Bounds(); b.Dx() != 108 || b.Dy() != 90 {
+		t.Errorf("a 36x30 edit at --upscale 3 is %v", b)
+	}
+	manifest := filepath.Join(dir, "m.csv")
+	os.WriteFile(manifest, []byte("class,seed,count\n2,5,2\n"), 0o644)
+	bout := filepath.Join(dir, "b")
+	for i, want := range []string{"wrote 2 images", "wrote 0 images to " + bout + " (2 were there already)"} {
+		status, stdout, stderr := genlab(t, "batch", "--ckpt", ckpt, "--manifest", manifest, "--steps", "1", "--upscale", "2", "--out", bout)
+		if status != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("batch run %d: exit %d, stdout %q, stderr %q; want %q", i+1, status, stdout, stderr, want)
+		}
+	}
+	wantUserError(t, "--upscale 0", "sample", "diffusion", "--ckpt", ckpt, "--upscale", "0", "--out", filepath.Join(dir, "x"))
+}

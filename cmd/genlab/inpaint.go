@@ -249,18 +249,9 @@ func taskParameters(task string, p pipeline.Pipeline, r pipeline.Request, out im
 // --no-metadata) and says where.
 func saveTaskResult(c *cli.Context, verb string, out image.Image, p images.Parameters) error {
 	path := c.String("out")
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return userErrorf("%s: --out %s: %v", verb, path, err)
-		}
-	}
-	params := ""
-	if !c.Bool("no-metadata") {
-		params = p.String()
-	}
-	if err := images.Save(path, out, params); err != nil {
+	if err := saveImage(c, path, out, &p); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s (%dx%d)\n", path, out.Bounds().Dx(), out.Bounds().Dy())
+	fmt.Fprintf(c.App.Writer, "wrote %s (%dx%d)\n", path, upscaleOf(c)*out.Bounds().Dx(), upscaleOf(c)*out.Bounds().Dy())
 	return nil
 }

@@ -108,7 +108,7 @@ func saveSamples(c *cli.Context, out *pipeline.Output) error {
 		return err
 	}
 	for i := range out.Len() {
-		if err := savePNG(dir, i, out, i, c.Bool("no-metadata")); err != nil {
+		if err := savePNG(c, dir, i, out, i); err != nil {
 			return err
 		}
 	}
@@ -128,11 +128,8 @@ func writeGrid(c *cli.Context, out *pipeline.Output) error {
 	for i := range tiles {
 		tiles[i] = out.Image(i)
 	}
-	params := ""
-	if !c.Bool("no-metadata") {
-		params = gridParameters(out).String()
-	}
-	if err := images.Save(gp, images.Grid(tiles, 0, 2, nil), params); err != nil {
+	q := gridParameters(out)
+	if err := saveImage(c, gp, images.Grid(tiles, 0, 2, nil), &q); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "grid: %s\n", gp)

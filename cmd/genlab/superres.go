@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -63,28 +62,20 @@ func superres(c *cli.Context) error {
 	if err != nil {
 		return userErrorf("superres: %s", strings.TrimPrefix(err.Error(), "tasks: "))
 	}
-	params := ""
-	if !c.Bool("no-metadata") {
-		scale := c.Int("scale")
-		if scale == 0 {
-			scale = out.Bounds().Dx() / img.Bounds().Dx()
-		}
-		b := out.Bounds()
-		info := p.Info()
-		params = images.Parameters{Steps: set.Steps, Sampler: diffusion.SamplerLabel(set.Sampler), Seed: int64(seedOf(c)), Width: b.Dx(), Height: b.Dy(),
-			Model: info.Name, ModelHash: info.Hash, Family: info.Family,
-			Extra: []images.Field{{Key: "Task", Value: "superres"}, {Key: "Scale", Value: strconv.Itoa(scale)}}}.String()
+	scale := c.Int("scale")
+	if scale == 0 {
+		scale = out.Bounds().Dx() / img.Bounds().Dx()
 	}
+	b := out.Bounds()
+	info := p.Info()
+	q := images.Parameters{Steps: set.Steps, Sampler: diffusion.SamplerLabel(set.Sampler), Seed: int64(seedOf(c)), Width: b.Dx(), Height: b.Dy(),
+		Model: info.Name, ModelHash: info.Hash, Family: info.Family,
+		Extra: []images.Field{{Key: "Task", Value: "superres"}, {Key: "Scale", Value: strconv.Itoa(scale)}}}
 	path := c.String("out")
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	if err := images.Save(path, out, params); err != nil {
+	if err := saveImage(c, path, out, &q); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s (%dx%d)\n", path, out.Bounds().Dx(), out.Bounds().Dy())
+	fmt.Fprintf(c.App.Writer, "wrote %s (%dx%d)\n", path, upscaleOf(c)*out.Bounds().Dx(), upscaleOf(c)*out.Bounds().Dy())
 	return nil
 }
 
