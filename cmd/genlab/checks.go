@@ -314,7 +314,7 @@ func imageShape(config string) (channels, side int64) {
 // those naming a folder it writes into, by command.
 var (
 	fileOutputs = map[string][]string{
-		"edit": {"out"}, "inpaint": {"out"}, "superres": {"out"}, "style": {"out"},
+		"edit": {"out"}, "inpaint": {"out"}, "superres": {"out"}, "style": {"out"}, "xy": {"out"},
 		"sample": {"grid"}, "txt2img": {"grid"}, "show": {"grid"},
 	}
 	dirOutputs = map[string][]string{

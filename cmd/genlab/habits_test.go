@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"slices"
@@ -240,4 +241,94 @@ func TestUpscaleOnSave(t *testing.T) {
 		}
 	}
 	wantUserError(t, "--upscale 0", "sample", "diffusion", "--ckpt", ckpt, "--upscale", "0", "--out", filepath.Join(dir, "x"))
+}
+
+// pnginfo prints a PNG's parameters, says when a plain PNG has none, and
+// refuses a file that is not a PNG in one line.
+func TestPNGInfo(t *testing.T) {
+	dir := t.TempDir()
+	with, plain, text := filepath.Join(dir, "with.png"), filepath.Join(dir, "plain.png"), filepath.Join(dir, "notes.png")
+	q := images.Parameters{Prompt: "class 3", Steps: 20, Sampler: "DDIM", Seed: 7, VariationSeed: 9, VariationStrength: 0.25,
+		Extra: []images.Field{{Key: "Class", Value: "3"}, {Key: "Note", Value: "a\x1b[31m"}}}
+	img := image.NewGray(image.Rect(0, 0, 2, 2))
+	images.Save(with, img, q.String())
+	images.Save(plain, img, "")
+	os.WriteFile(text, []byte("not a png"), 0o644)
+	status, stdout, stderr := genlab(t, "pnginfo", with, plain)
+	if status != 0 {
+		t.Fatalf("exit %d: %s", status, stderr)
+	}
+	for _, want := range []string{with + ":\nclass 3\nSteps: 20, Sampler: DDIM, Seed: 7, Variation seed: 9, Variation seed strength: 0.25, Class: 3", plain + ": no parameters"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout %q lacks %q", stdout, want)
+		}
+	}
+	if strings.Contains(stdout, "\x1b") {
+		t.Errorf("stdout %q writes an escape sequence to the terminal", stdout)
+	}
+	wantUserError(t, "notes.png", "pnginfo", text)
+	wantUserError(t, "name one or more PNG files", "pnginfo")
+}
+
+// genlab xy draws one labelled PNG of every pair of values of two knobs
+// (guidance x steps; sampler x seed), each cell the image sample draws
+// with those settings, and records the axes; bad axes are one line.
+func TestXYPlot(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := untrainedDiffusion(t, dir)
+	plot := filepath.Join(dir, "plot.png")
+	status, stdout, stderr := genlab(t, "xy", "--ckpt", ckpt, "--x", "guidance=1,3,5", "--y", "steps=1,2", "--class", "3", "--out", plot)
+	if status != 0 || !strings.Contains(stdout, "3 x 2 images") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", status, stdout, stderr)
+	}
+	img := readPNG(t, plot)
+	if b := img.Bounds(); b.Dx() < 3*112 || b.Dy() < 2*112 {
+		t.Errorf("plot %v: want 3x2 cells of 28 px at the default --upscale 4", b)
+	}
+	params := readParams(t, plot)
+	for _, want := range []string{"Script: X/Y plot", "X Type: CFG Scale", `X Values: "1,3,5"`, "Y Type: Steps", `Y Values: "1,2"`} {
+		if !strings.Contains(params, want) {
+			t.Errorf("parameters %q lack %q", params, want)
+		}
+	}
+	// The cell of guidance 5 and steps 2 is sample's image at those settings.
+	s := filepath.Join(dir, "s")
+	if status, _, stderr := genlab(t, "sample", "diffusion", "--ckpt", ckpt, "--n", "1", "--class", "3", "--guidance", "5", "--steps", "2", "--upscale", "4", "--out", s); status != 0 {
+		t.Fatalf("sample: exit %d: %s", status, stderr)
+	}
+	cell := readPNG(t, filepath.Join(s, images.SampleName(0, 0, 3)))
+	found := false
+	b := img.Bounds()
+	for oy := b.Dy() / 2; oy+112 <= b.Dy() && !found; oy++ {
+		for ox := 2 * b.Dx() / 3; ox+112 <= b.Dx() && !found; ox++ {
+			found = sameAt(img, cell, ox, oy)
+		}
+	}
+	if !found {
+		t.Error("the plot has no cell equal to sample's image at guidance 5, 5 steps")
+	}
+	if status, _, stderr := genlab(t, "xy", "--ckpt", ckpt, "--x", "sampler=ddim,ddpm", "--y", "seed=1-3", "--steps", "1", "--upscale", "1", "--out", filepath.Join(dir, "p2.png")); status != 0 {
+		t.Fatalf("sampler x seed: exit %d: %s", status, stderr)
+	}
+	wantUserError(t, "both axes vary steps", "xy", "--ckpt", ckpt, "--x", "steps=1,2", "--y", "steps=3", "--out", filepath.Join(dir, "p3.png"))
+	wantUserError(t, "want KNOB=V1,V2", "xy", "--ckpt", ckpt, "--x", "colour=1,2", "--y", "steps=3", "--out", filepath.Join(dir, "p3.png"))
+	wantUserError(t, "sampler=euler", "xy", "--ckpt", ckpt, "--x", "sampler=ddim,euler", "--y", "steps=3", "--out", filepath.Join(dir, "p3.png"))
+	if _, err := os.Stat(filepath.Join(dir, "p3.png")); err == nil {
+		t.Error("a refused plot was written")
+	}
+}
+
+// sameAt reports whether tile's pixels are img's at offset (ox, oy).
+func sameAt(img, tile image.Image, ox, oy int) bool {
+	tb := tile.Bounds()
+	for y := 0; y < tb.Dy(); y++ {
+		for x := 0; x < tb.Dx(); x++ {
+			r1, g1, b1, _ := img.At(ox+x, oy+y).RGBA()
+			r2, g2, b2, _ := tile.At(tb.Min.X+x, tb.Min.Y+y).RGBA()
+			if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 {
+				return false
+			}
+		}
+	}
+	return true
 }

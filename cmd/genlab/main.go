@@ -47,6 +47,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			editCommand(),
 			styleCommand(),
 			evalTasksCommand(),
+			pnginfoCommand(),
+			xyCommand(),
 		},
 		CommandNotFound: func(c *cli.Context, name string) {
 			// Reported as an error by run: unknown commands exit 1.

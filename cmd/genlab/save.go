@@ -40,6 +40,12 @@ func checkUpscale(ctx *cli.Context) error {
 // saveImage writes img at path, upscaled by --upscale, with the
 // parameters q unless --no-metadata (q nil: none).
 func saveImage(c *cli.Context, path string, img image.Image, q *images.Parameters) error {
+	return writeImage(c, path, images.Upscale(img, upscaleOf(c)), q)
+}
+
+// writeImage is saveImage of an image upscaled already (an X/Y plot's
+// tiles are, its labels are not).
+func writeImage(c *cli.Context, path string, img image.Image, q *images.Parameters) error {
 	params := ""
 	if q != nil {
 		params = savedParameters(c, *q)
@@ -49,7 +55,7 @@ func saveImage(c *cli.Context, path string, img image.Image, q *images.Parameter
 			return userErrorf("%s: %v", c.Command.Name, err)
 		}
 	}
-	return images.Save(path, images.Upscale(img, upscaleOf(c)), params)
+	return images.Save(path, img, params)
 }
 
 // savedParameters is the parameters chunk saveImage writes for q: ""
