@@ -160,9 +160,17 @@ func savePNG(c *cli.Context, dir string, index int, out *pipeline.Output, i int)
 }
 
 // gridParameters are what a grid of out's images records: the first
-// image's parameters, without its class unless every image has it.
+// image's parameters, without its class unless every image has it, and
+// every tile's seed in order ("Seeds", e.g. 42-57 or 1,5,9).
 func gridParameters(out *pipeline.Output) images.Parameters {
 	q := out.Params[0]
+	if len(out.Params) > 1 {
+		seeds := make([]uint64, len(out.Params))
+		for i, p := range out.Params {
+			seeds[i] = uint64(p.Seed)
+		}
+		q.Extra = append(slices.Clone(q.Extra), images.Field{Key: "Seeds", Value: pipeline.SeedList(seeds).String()})
+	}
 	first, _ := q.Lookup("Class")
 	for _, p := range out.Params[1:] {
 		if c, _ := p.Lookup("Class"); c != first {

@@ -223,6 +223,9 @@ func TestUpscaleOnSave(t *testing.T) {
 	if b := readPNG(t, grid).Bounds(); b.Dx() != 4*(2*28+3*2) {
 		t.Errorf("the grid at --upscale 4 is %v", b)
 	}
+	if p := readParams(t, grid); !strings.Contains(p, "Seeds: 0-1") || !strings.Contains(p, "Upscale: 4x nearest") {
+		t.Errorf("the grid's parameters %q do not list its tiles' seeds and the upscale", p)
+	}
 	img, _, _ := taskInputs(t, dir)
 	edited := filepath.Join(dir, "edit.png")
 	if status, _, stderr := genlab(t, "edit", "--ckpt", ckpt, "--image", img, "--strength", "0.5", "--class", "3", "--steps", "2", "--upscale", "3", "--out", edited); status != 0 {
