@@ -35,7 +35,7 @@ func evalTasksCommand() *cli.Command {
 		&cli.IntFlag{Name: "candidates", Value: tasks.DefaultCandidates, Usage: "inpaint: fill under this many likeliest inferred classes and keep the one that best explains the known pixels"},
 		&cli.Float64Flag{Name: "inpaint-guidance", Value: 2, Usage: "inpaint: guidance scale under the inferred class"},
 		&cli.StringFlag{Name: "strengths", Value: "0.3,0.4,0.5,0.6,0.8,1", Usage: "edit: the strengths to measure"},
-		&cli.Float64Flag{Name: "guidance", Value: 3, Usage: "edit: classifier-free guidance scale"},
+		&cli.Float64Flag{Name: "guidance", Value: 3, Usage: "edit: classifier-free guidance scale of the evaluation's protocol (genlab edit's own default is the model's, from the same table as sample's)"},
 		&cli.IntFlag{Name: "edit-steps", Value: 50, Usage: "edit: DDIM steps at strength 1"},
 		&cli.IntFlag{Name: "style-n", Value: 4, Usage: "style: content/style pairs"},
 		&cli.IntFlag{Name: "style-size", Value: 64, Usage: "style: their side in pixels"},
