@@ -15,8 +15,10 @@ DEB_BUILD := gcc libc6-dev pkg-config libopenblas-dev \
 	libwayland-dev libx11-dev libx11-xcb-dev libxkbcommon-x11-dev libgles2-mesa-dev \
 	libegl1-mesa-dev libffi-dev libxcursor-dev libvulkan-dev
 # What the app's tests need: a virtual X server, Mesa's software GL/EGL,
-# xwd for screenshots and xdotool to click.
-DEB_TEST := xvfb x11-apps xdotool libgl1-mesa-dri libegl-mesa0
+# xwd for screenshots and xdotool to click; GNU parallel, the job runner
+# the sharded batch is tested under; and PyTorch for the tests of the
+# bridge to it (python/genlab_torch).
+DEB_TEST := xvfb x11-apps xdotool libgl1-mesa-dri libegl-mesa0 parallel python3-torch
 # The PyTorch side of `make bench`.
 DEB_BENCH := python3-torch
 
@@ -24,7 +26,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps deps-test deps-bench build demo test test-invariance test-short bench fuzz vet clean \
 	train-classifier train-diffusion eval-diffusion train-vae train-flow train-gan compare eval-tasks \
-	train-superres train-superres-shapes train-txt2img train-attributes train-occluded
+	train-superres train-superres-shapes train-txt2img train-attributes train-occluded audit
 
 all: build
 
@@ -100,10 +102,15 @@ eval-diffusion: build $(CLASSIFIER)
 # The other three families' recipes on MNIST, each within an hour on 2
 # cores. The GAN keeps its best checkpoint by fid_lenet (best.safetensors),
 # so it needs the judge first.
+# The VAE's samples come from a prior fitted to its codes after training
+# (fit-prior), the flow's at the temperature a sweep chose (tune-temperature):
+# compare shows both beside the untouched checkpoints.
 train-vae: build
 	./$(BIN) train vae --data mnist --steps 6000 --batch 64 --save-every 1000 --out runs/vae
-train-flow: build
+	./$(BIN) fit-prior --ckpt runs/vae/ckpt-006000.safetensors --components 10 --out runs/vae/prior.safetensors --overwrite
+train-flow: build $(CLASSIFIER)
 	./$(BIN) train flow --data mnist --size small --steps 3000 --save-every 250 --out runs/flow
+	./$(BIN) tune-temperature --ckpt runs/flow/ckpt-003000.safetensors --out runs/flow/tuned.safetensors --overwrite
 train-gan: build $(CLASSIFIER)
 	./$(BIN) train gan --data mnist --steps 10000 --batch 64 --save-every 1000 --out runs/gan
 
@@ -111,10 +118,35 @@ train-gan: build $(CLASSIFIER)
 # one sheet of grids (out/compare/compare.png), 1000 samples each, bits/dim
 # on 1000 MNIST test images (the diffusion bound on 100: it is slow).
 COMPARE_CKPTS := runs/diffusion-small/ckpt-005000.safetensors runs/vae/ckpt-006000.safetensors \
-	runs/flow/ckpt-003000.safetensors runs/gan/best.safetensors
+	runs/vae/prior.safetensors runs/flow/ckpt-003000.safetensors runs/flow/tuned.safetensors runs/gan/best.safetensors
 compare: build $(CLASSIFIER)
 	./$(BIN) compare $(addprefix --ckpt ,$(COMPARE_CKPTS)) --n 1000 --bpd-images 1000 --bpd-k 100 \
 		--sampler dpmpp2m --steps 20 --guidance 2 --out out/compare
+
+# Does a model copy its training images? A demonstration that the audit
+# can fail: a tiny diffusion model trained for 6000 steps on only the first
+# 64 MNIST digits (about 10-15 minutes on 2 cores; a rerun keeps it) must be
+# flagged as copying; the recipe model trained on all 60,000 (make
+# train-diffusion) must not be. Each audit prints the share of its 500
+# samples the copy rule flags, in pixel and judge-feature space, beside the
+# share of 1000 held-out test digits, and writes out/audit/*/ (report.md,
+# report.json, pairs.png).
+AUDIT_SUBSET := runs/diffusion-subset64
+AUDIT_SUBSET_TRAIN := ./$(BIN) train diffusion --data mnist --limit 64 --size tiny --steps 6000 --batch 64 \
+	--save-every 1000 --out $(AUDIT_SUBSET)
+AUDIT_FLAGS := --n 500 --held-out 1000 --sampler dpmpp2m --steps 20
+audit: build $(CLASSIFIER)
+	@if [ -f $(AUDIT_SUBSET)/ckpt-006000.safetensors ]; then \
+		echo "audit: $(AUDIT_SUBSET) is trained already"; \
+	elif ls $(AUDIT_SUBSET)/ckpt-*.safetensors >/dev/null 2>&1; then \
+		echo "$(AUDIT_SUBSET_TRAIN) --resume latest"; $(AUDIT_SUBSET_TRAIN) --resume latest; \
+	else \
+		echo "$(AUDIT_SUBSET_TRAIN)"; $(AUDIT_SUBSET_TRAIN); \
+	fi
+	./$(BIN) audit --ckpt $(AUDIT_SUBSET)/ckpt-006000.safetensors $(AUDIT_FLAGS) --report out/audit/subset64
+	@test -f runs/diffusion-small/ckpt-005000.safetensors || \
+		{ echo "audit: no recipe model at runs/diffusion-small/ckpt-005000.safetensors: run make train-diffusion first"; exit 1; }
+	./$(BIN) audit --ckpt runs/diffusion-small/ckpt-005000.safetensors $(AUDIT_FLAGS) --guidance 2 --report out/audit/recipe
 
 # The tasks' own models, each within an hour on 2 cores. Super-resolution
 # (SR3): one MNIST model for 14->28 and 7->28, one shapes model for

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 """genlab's PyTorch twin of its reference UNet, for the performance comparison.
+The network comes from genlab's PyTorch package, python/genlab_torch.
 
 The network is the one models.ReferenceUNet builds in Go (and that
 shared/reference/unet_step.py defines): 28x28x1 images, channels 32/64/64,
@@ -37,98 +38,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def time_embedding(t, dim):
-    """[sin(t*f_i), cos(t*f_i)] with f_i = 10000^(-i/half), in float64 as
-    genlab's models.SinusoidalEmbedding computes it."""
-    half = dim // 2
-    i = torch.arange(half, dtype=torch.float64)
-    f = torch.exp(-math.log(10000.0) * i / half)
-    arg = t.to(torch.float64).unsqueeze(1) * f.unsqueeze(0)
-    return torch.cat((torch.sin(arg), torch.cos(arg)), dim=1).to(torch.float32)
+# The network is genlab's PyTorch package's (python/genlab_torch/nets.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from genlab_torch.nets import PixelAttention, UNet  # noqa: E402
 
 
-def conv3(cin, cout, stride=1):
-    return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1)
-
-
-class Residual(nn.Module):
-    """n1 -> silu -> c1, plus t(silu(emb)) per channel, n2 -> silu -> c2,
-    plus the input (through the 1x1 conv skip when the width changes)."""
-
-    def __init__(self, cin, cout, emb, groups=8):
-        super().__init__()
-        self.n1 = nn.GroupNorm(groups, cin)
-        self.c1 = conv3(cin, cout)
-        self.t = nn.Linear(emb, cout)
-        self.n2 = nn.GroupNorm(groups, cout)
-        self.c2 = conv3(cout, cout)
-        if cin != cout:
-            self.skip = nn.Conv2d(cin, cout, kernel_size=1)
-        else:
-            self.skip = None
-
-    def forward(self, x, e):
-        h = self.c1(F.silu(self.n1(x)))
-        h = h + self.t(F.silu(e)).view(h.shape[0], -1, 1, 1)
-        h = self.c2(F.silu(self.n2(h)))
-        return h + (x if self.skip is None else self.skip(x))
-
-
-class PixelAttention(nn.Module):
-    """x + out(multi-head attention over the pixels of qkv(norm(x)));
-    the qkv channels are q, then k, then v, each split into heads."""
-
-    def __init__(self, channels, heads=4, groups=8):
-        super().__init__()
-        self.heads = heads
-        self.norm = nn.GroupNorm(groups, channels)
-        self.qkv = nn.Conv2d(channels, 3 * channels, kernel_size=1)
-        self.out = nn.Conv2d(channels, channels, kernel_size=1)
-
-    def forward(self, x):
-        n, c, h, w = x.shape
-        d = c // self.heads
-        qkv = self.qkv(self.norm(x)).reshape(n, 3, self.heads, d, h * w)
-        q, k, v = qkv[:, 0], qkv[:, 1], qkv[:, 2]
-        weights = torch.softmax(q.transpose(-1, -2) @ k / math.sqrt(d), dim=-1)  # (n, heads, P, P)
-        mixed = v @ weights.transpose(-1, -2)                                    # (n, heads, d, P)
-        return x + self.out(mixed.reshape(n, c, h, w))
-
-
-class ReferenceUNet(nn.Module):
-    def __init__(self, ch=32, tdim=128, heads=4, groups=8):
-        super().__init__()
-        self.tdim = tdim
-        self.temb = nn.Sequential(nn.Linear(tdim, tdim), nn.SiLU(), nn.Linear(tdim, tdim))
-        self.inc = conv3(1, ch)
-        self.d1 = Residual(ch, ch, tdim, groups)
-        self.down1 = conv3(ch, ch, stride=2)
-        self.d2 = Residual(ch, 2 * ch, tdim, groups)
-        self.down2 = conv3(2 * ch, 2 * ch, stride=2)
-        self.m1 = Residual(2 * ch, 2 * ch, tdim, groups)
-        self.attn = PixelAttention(2 * ch, heads, groups)
-        self.m2 = Residual(2 * ch, 2 * ch, tdim, groups)
-        self.u2 = Residual(4 * ch, 2 * ch, tdim, groups)
-        self.up2 = conv3(2 * ch, 2 * ch)
-        self.u1 = Residual(4 * ch, ch, tdim, groups)
-        self.up1 = conv3(ch, ch)
-        self.u0 = Residual(2 * ch, ch, tdim, groups)
-        self.outn = nn.GroupNorm(groups, ch)
-        self.outc = conv3(ch, 1)
-
-    def forward(self, x, t):
-        e = self.temb(time_embedding(t, self.tdim))
-        h0 = self.d1(self.inc(x), e)                      # ch @ 28
-        h1 = self.d2(self.down1(h0), e)                   # 2ch @ 14
-        h2 = self.down2(h1)                               # 2ch @ 7
-        h = self.m2(self.attn(self.m1(h2, e)), e)
-        h = self.u2(torch.cat((h, h2), dim=1), e)
-        h = self.up2(F.interpolate(h, scale_factor=2.0, mode="nearest"))
-        h = self.u1(torch.cat((h, h1), dim=1), e)
-        h = self.up1(F.interpolate(h, scale_factor=2.0, mode="nearest"))
-        h = self.u0(torch.cat((h, h0), dim=1), e)
-        return self.outc(F.silu(self.outn(h)))
+def ReferenceUNet():
+    """The reference configuration of genlab's UNet (python/genlab_torch)."""
+    return UNet()
 
 
 def count(net):

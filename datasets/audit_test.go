@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"maps"
 	"math"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"genlab/images"
+
+	"github.com/disintegration/imaging"
 )
 
 func TestNearestMatchesBruteForce(t *testing.T) {
@@ -151,6 +154,44 @@ func TestAuditFolderFindsPlantedProblems(t *testing.T) {
 	if len(keep) != 15 {
 		t.Errorf("keep %d files, want 12 clean, dup-a, near-a and odd-size", len(keep))
 	}
+	// With perceptual hashes too: the same groups, no clean file among them.
+	b, err := AuditFolder(dir, AuditOptions{PHash: true, PHashBits: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.EqualFunc(names(b.Near), names(a.Near), slices.Equal) || !slices.EqualFunc(names(b.Exact), names(a.Exact), slices.Equal) {
+		t.Errorf("with pHash: exact %v, near %v", names(b.Exact), names(b.Near))
+	}
+}
+
+// A perceptual hash barely moves under a change of brightness, a resize
+// or JPEG compression, and differs by many bits between two digits.
+func TestPHashSeesThroughSmallChanges(t *testing.T) {
+	mnist, err := LoadMNIST("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := mnist.ToImage(0)
+	h := PHash(img)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, imaging.Resize(img, 56, 56, imaging.Lanczos), &jpeg.Options{Quality: 70}); err != nil {
+		t.Fatal(err)
+	}
+	jpg, err := jpeg.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, v := range map[string]image.Image{
+		"darker":           imaging.AdjustBrightness(img, -20),
+		"resized and JPEG": jpg,
+	} {
+		if d := hamming(h, PHash(v)); d > 4 {
+			t.Errorf("%s: %d bits from the original", what, d)
+		}
+	}
+	if d := hamming(h, PHash(mnist.ToImage(1))); d < 12 {
+		t.Errorf("a 7 and a 2: %d bits apart", d)
+	}
 }
 
 func TestAuditSetOfShapes(t *testing.T) {
@@ -159,7 +200,8 @@ func TestAuditSetOfShapes(t *testing.T) {
 	copy(s.Image(7), s.Image(3))
 	clear(s.Image(9))
 	s.Captions[11] = ""
-	a, err := AuditSet(s, AuditOptions{})
+	s.Captions[12] = "a small zorblax circle at the top left"
+	a, err := AuditSet(s, AuditOptions{Vocabulary: ShapesVocabulary()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +212,13 @@ func TestAuditSetOfShapes(t *testing.T) {
 	for _, p := range a.Problems {
 		kinds[p.Index] = p.Kind
 	}
-	if kinds[9] != ProblemBlank || kinds[11] != ProblemCaption || len(kinds) != 2 {
+	if kinds[9] != ProblemBlank || kinds[11] != ProblemCaption || kinds[12] != ProblemCaption || len(kinds) != 3 {
 		t.Errorf("problems %v", a.Problems)
+	}
+	for _, p := range a.Problems {
+		if p.Index == 12 && p.Reason != "words outside the vocabulary: zorblax" {
+			t.Errorf("caption 12: %q", p.Reason)
+		}
 	}
 	if len(a.SharedCaptions) == 0 || a.SharedCaptions[0].Images < 2 {
 		t.Errorf("shared captions %v", a.SharedCaptions)

@@ -73,6 +73,32 @@ func (t *Trainer) Step(ctx context.Context, step int, b datasets.Batch, rng *ran
 		return nil, err
 	}
 	cond = t.Net.dropConditions(cond, t.Net.Config.CondDrop, rng)
+	return t.update(step, xt, eps, ts, cond)
+}
+
+// StepOn is one training step on a given batch instead of drawn ones:
+// pixels in [0,1] (Batch images), the noise ε and timesteps t that Step
+// would draw, and the condition as the network takes it (after any
+// dropout). Another implementation fed the same values must end at the
+// same weights, which is how the PyTorch package is checked against this
+// trainer.
+func (t *Trainer) StepOn(step int, pixels, eps []float32, ts []int, cond Condition) (map[string]float64, error) {
+	if len(pixels) != len(t.x0) || len(eps) != len(t.x0) || len(ts) != t.batch {
+		return nil, fmt.Errorf("diffusion: StepOn: %d values, %d noise values and %d timesteps; the graph takes %d images of %d", len(pixels), len(eps), len(ts), t.batch, t.Net.Dim())
+	}
+	for _, v := range ts {
+		if v < 0 || v >= t.Net.Sched.T {
+			return nil, fmt.Errorf("diffusion: StepOn: timestep %d outside 0..%d", v, t.Net.Sched.T-1)
+		}
+	}
+	ToModelRange(t.x0, pixels)
+	xt := make([]float32, len(t.x0))
+	t.Net.Sched.AddNoise(xt, t.x0, eps, ts, t.Net.Dim())
+	return t.update(step, xt, eps, ts, cond)
+}
+
+// update runs the graph on x_t and takes one optimizer step toward ε.
+func (t *Trainer) update(step int, xt, eps []float32, ts []int, cond Condition) (map[string]float64, error) {
 	if err := t.Net.setInputs(t.m, xt, ts, cond); err != nil {
 		return nil, err
 	}

@@ -15,7 +15,12 @@ type Judge struct {
 	Classifier *Classifier
 	test       Gaussian
 	realFloors map[int]float64 // by sample count: FID is biased by n, so floors match it
+	validation *Gaussian       // the last ValidationDigits training digits' features, once fitted
 }
+
+// ValidationDigits is how many MNIST training digits, the last ones, a
+// sweep of a sampling setting is scored against (ValidationFID).
+const ValidationDigits = 10000
 
 // NewJudge loads a classifier checkpoint and fits the MNIST test set's
 // features.
@@ -101,4 +106,32 @@ func (j *Judge) RealFloor(n int) (float64, error) {
 	v, err := FrechetDistance(g, j.test)
 	j.realFloors[n] = v
 	return v, err
+}
+
+// ValidationFID is fid_lenet of n samples against the last
+// ValidationDigits MNIST training digits instead of the test set: what a
+// sampling setting is chosen by, so that the test figures reported after
+// the choice stay unbiased.
+func (j *Judge) ValidationFID(pix []float32, n int) (float64, error) {
+	c := j.Classifier.Config
+	if len(pix) != n*c.InChannels*c.Size*c.Size {
+		return 0, fmt.Errorf("eval: the judge takes %dx%dx%d images", c.InChannels, c.Size, c.Size)
+	}
+	if j.validation == nil {
+		train, err := datasets.LoadMNIST("train")
+		if err != nil {
+			return 0, err
+		}
+		lo := train.N - ValidationDigits
+		g, err := j.fit(train.Pixels[lo*train.Dim():], ValidationDigits)
+		if err != nil {
+			return 0, err
+		}
+		j.validation = &g
+	}
+	g, err := j.fit(pix, n)
+	if err != nil {
+		return 0, err
+	}
+	return FrechetDistance(g, *j.validation)
 }

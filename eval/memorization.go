@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"genlab/datasets"
@@ -30,7 +31,8 @@ type CopyRule struct {
 	Ratio float64 `json:"ratio"` // flag when nearest < Ratio · their mean distance (1/3)
 }
 
-func (r CopyRule) withDefaults() CopyRule {
+// WithDefaults is r with its zero fields set to the defaults.
+func (r CopyRule) WithDefaults() CopyRule {
 	if r.K == 0 {
 		r.K = 50
 	}
@@ -40,15 +42,23 @@ func (r CopyRule) withDefaults() CopyRule {
 	return r
 }
 
+// Quantiles are where SpaceReport's distance quantiles are taken.
+var Quantiles = []float64{0.01, 0.05, 0.25, 0.5, 0.75, 0.95}
+
 // SpaceReport is one space's (pixels or features) findings.
 type SpaceReport struct {
 	Space string `json:"space"` // "pixels" or "features"
 	// Median distances to the nearest training image, of the samples and
-	// of the held-out images.
-	SampleMedian, HeldOutMedian float64
+	// of the held-out images (0 without held-out images).
+	SampleMedian  float64 `json:"sample_median"`
+	HeldOutMedian float64 `json:"held_out_median"`
+	// The same distances at Quantiles.
+	SampleQuantiles  []float64 `json:"sample_quantiles"`
+	HeldOutQuantiles []float64 `json:"held_out_quantiles,omitempty"`
 	// Shares flagged as copies by the rule, of the samples and of the
 	// held-out images (the rule's false alarms).
-	SampleCopies, HeldOutCopies float64
+	SampleCopies  float64 `json:"sample_copies"`
+	HeldOutCopies float64 `json:"held_out_copies"`
 	// Nearest is each sample's nearest training image and distance; Score
 	// its nearest distance over the mean of its K (the rule flags below
 	// Ratio).
@@ -58,6 +68,9 @@ type SpaceReport struct {
 	// training image.
 	HeldOutNearest []float64 `json:"-"`
 }
+
+// Copy says whether the rule flags sample i.
+func (s *SpaceReport) Copy(i int, r CopyRule) bool { return s.Score[i] < r.Ratio }
 
 // MemorizationReport is the audit of n samples against a training set.
 type MemorizationReport struct {
@@ -74,90 +87,170 @@ type MemorizationReport struct {
 // judge, if not nil, adds its penultimate feature space to raw pixels (it
 // must take the set's images: MNIST's judge for MNIST).
 func Memorization(samples []float32, n int, train, heldOut *datasets.Set, judge *Classifier, rule CopyRule) (*MemorizationReport, error) {
-	rule = rule.withDefaults()
-	d := train.Dim()
+	m, err := NewMemorizer(train, heldOut, judge, rule)
+	if err != nil {
+		return nil, err
+	}
+	return m.Audit(samples, n)
+}
+
+// Memorizer audits sets of samples against one training set: the training
+// images' features and the held-out images' distances are computed once,
+// so that auditing several models (compare) costs only their samples'
+// searches.
+type Memorizer struct {
+	rule    CopyRule
+	train   *datasets.Set
+	judge   *Classifier
+	feats   []float32     // the training images' features (judge not nil)
+	heldOut []SpaceReport // per space: only the held-out fields
+	heldN   int
+}
+
+// NewMemorizer prepares audits against train. heldOut (nil or empty: no
+// baseline) holds images the model never saw; judge is as in Memorization.
+func NewMemorizer(train, heldOut *datasets.Set, judge *Classifier, rule CopyRule) (*Memorizer, error) {
+	rule = rule.WithDefaults()
 	switch {
-	case n < 1 || len(samples) != n*d:
-		return nil, fmt.Errorf("eval: memorization: %d values for %d samples of %d", len(samples), n, d)
-	case heldOut.Dim() != d:
-		return nil, fmt.Errorf("eval: memorization: held-out images of %d values, training images of %d", heldOut.Dim(), d)
+	case rule.K < 1 || !(rule.Ratio > 0 && rule.Ratio <= 1):
+		return nil, fmt.Errorf("eval: memorization: K %d, ratio %g: want K >= 1 and a ratio in (0,1]", rule.K, rule.Ratio)
 	case train.N <= rule.K:
 		return nil, fmt.Errorf("eval: memorization: %d training images, need more than K = %d", train.N, rule.K)
+	case heldOut != nil && heldOut.N > 0 && heldOut.Dim() != train.Dim():
+		return nil, fmt.Errorf("eval: memorization: held-out images of %d values, training images of %d", heldOut.Dim(), train.Dim())
 	}
-	r := &MemorizationReport{Rule: rule, Samples: n, HeldOut: heldOut.N, Train: train.N}
-	r.Spaces = append(r.Spaces, spaceReport("pixels", samples, n, train.Pixels, train.N, heldOut.Pixels, heldOut.N, d, rule))
 	if judge != nil {
-		f := judge.Config.Features
-		feats := func(pix []float32, m int) ([]float32, error) {
-			out := make([]float32, m*f)
-			_, err := judge.Predict(pix, m, out)
-			return out, err
+		c := judge.Config
+		if c.InChannels*c.Size*c.Size != train.Dim() {
+			return nil, fmt.Errorf("eval: memorization: the judge takes %dx%dx%d images, the training set's are %dx%dx%d",
+				c.InChannels, c.Size, c.Size, train.C, train.H, train.W)
 		}
-		fs, err := feats(samples, n)
+	}
+	m := &Memorizer{rule: rule, train: train, judge: judge}
+	if judge != nil {
+		var err error
+		if m.feats, err = m.features(train.Pixels, train.N); err != nil {
+			return nil, err
+		}
+	}
+	if heldOut == nil || heldOut.N == 0 {
+		return m, nil
+	}
+	m.heldN = heldOut.N
+	for _, sp := range m.spaces() {
+		h, err := sp.embed(heldOut.Pixels, heldOut.N)
 		if err != nil {
 			return nil, err
 		}
-		ft, err := feats(train.Pixels, train.N)
+		nbs := datasets.NearestK(h, heldOut.N, sp.base, train.N, sp.dim, rule.K, false)
+		var r SpaceReport
+		r.HeldOutNearest = make([]float64, heldOut.N)
+		r.HeldOutCopies = flagged(nbs, make([]float64, heldOut.N), r.HeldOutNearest, rule)
+		r.HeldOutMedian, r.HeldOutQuantiles = median(r.HeldOutNearest), quantiles(r.HeldOutNearest, Quantiles)
+		m.heldOut = append(m.heldOut, r)
+	}
+	return m, nil
+}
+
+// Rule is the rule the audits apply (defaults filled in).
+func (m *Memorizer) Rule() CopyRule { return m.rule }
+
+type space struct {
+	name  string
+	base  []float32 // the training images in this space
+	dim   int
+	embed func(pix []float32, n int) ([]float32, error)
+}
+
+func (m *Memorizer) spaces() []space {
+	sp := []space{{"pixels", m.train.Pixels, m.train.Dim(), func(pix []float32, n int) ([]float32, error) { return pix, nil }}}
+	if m.judge != nil {
+		sp = append(sp, space{"features", m.feats, m.judge.Config.Features, m.features})
+	}
+	return sp
+}
+
+func (m *Memorizer) features(pix []float32, n int) ([]float32, error) {
+	out := make([]float32, n*m.judge.Config.Features)
+	_, err := m.judge.Predict(pix, n, out)
+	return out, err
+}
+
+// Audit measures n samples (pixels NCHW in [0,1], the training set's
+// shape).
+func (m *Memorizer) Audit(samples []float32, n int) (*MemorizationReport, error) {
+	d := m.train.Dim()
+	if n < 1 || len(samples) != n*d {
+		return nil, fmt.Errorf("eval: memorization: %d values for %d samples of %d", len(samples), n, d)
+	}
+	r := &MemorizationReport{Rule: m.rule, Samples: n, HeldOut: m.heldN, Train: m.train.N, Features: m.judge != nil}
+	for i, sp := range m.spaces() {
+		s, err := sp.embed(samples, n)
 		if err != nil {
 			return nil, err
 		}
-		fh, err := feats(heldOut.Pixels, heldOut.N)
-		if err != nil {
-			return nil, err
+		var sr SpaceReport
+		if m.heldOut != nil {
+			sr = m.heldOut[i]
 		}
-		r.Spaces = append(r.Spaces, spaceReport("features", fs, n, ft, train.N, fh, heldOut.N, f, rule))
-		r.Features = true
+		sr.Space = sp.name
+		sn := datasets.NearestK(s, n, sp.base, m.train.N, sp.dim, m.rule.K, false)
+		sr.Score = make([]float64, n)
+		nearest := make([]float64, n)
+		sr.SampleCopies = flagged(sn, sr.Score, nearest, m.rule)
+		sr.Nearest = make([]datasets.Neighbor, n)
+		for j, ns := range sn {
+			sr.Nearest[j] = ns[0]
+		}
+		sr.SampleMedian, sr.SampleQuantiles = median(nearest), quantiles(nearest, Quantiles)
+		r.Spaces = append(r.Spaces, sr)
 	}
 	return r, nil
 }
 
-func spaceReport(space string, s []float32, n int, t []float32, nt int, h []float32, nh, dim int, rule CopyRule) SpaceReport {
-	sr := SpaceReport{Space: space}
-	score := func(ns []datasets.Neighbor) float64 {
+// flagged scores each query by the rule (its nearest distance over the
+// mean of its K nearest) into scores, its nearest distance into nearest,
+// and returns the share flagged.
+func flagged(nbs [][]datasets.Neighbor, scores, nearest []float64, rule CopyRule) float64 {
+	c := 0
+	for i, ns := range nbs {
 		var mean float64
 		for _, x := range ns {
 			mean += x.Dist
 		}
 		mean /= float64(len(ns))
-		if mean == 0 {
-			return 0
+		scores[i] = 0
+		if mean > 0 {
+			scores[i] = ns[0].Dist / mean
 		}
-		return ns[0].Dist / mean
-	}
-	flagged := func(nbs [][]datasets.Neighbor, scores []float64, nearest []float64) float64 {
-		c := 0
-		for i, ns := range nbs {
-			scores[i] = score(ns)
-			nearest[i] = ns[0].Dist
-			if scores[i] < rule.Ratio {
-				c++
-			}
+		nearest[i] = ns[0].Dist
+		if scores[i] < rule.Ratio {
+			c++
 		}
-		return float64(c) / float64(len(nbs))
 	}
-	sn := datasets.NearestK(s, n, t, nt, dim, rule.K, false)
-	sr.Score = make([]float64, n)
-	sampleNearest := make([]float64, n)
-	sr.SampleCopies = flagged(sn, sr.Score, sampleNearest)
-	sr.Nearest = make([]datasets.Neighbor, n)
-	for i, ns := range sn {
-		sr.Nearest[i] = ns[0]
-	}
-	hn := datasets.NearestK(h, nh, t, nt, dim, rule.K, false)
-	sr.HeldOutNearest = make([]float64, nh)
-	sr.HeldOutCopies = flagged(hn, make([]float64, nh), sr.HeldOutNearest)
-	sr.SampleMedian, sr.HeldOutMedian = median(sampleNearest), median(sr.HeldOutNearest)
-	return sr
+	return float64(c) / float64(len(nbs))
 }
 
 func median(x []float64) float64 {
 	if len(x) == 0 {
 		return 0
 	}
+	return quantiles(x, []float64{0.5})[0]
+}
+
+// quantiles of x at qs, linearly interpolated between order statistics.
+func quantiles(x []float64, qs []float64) []float64 {
+	if len(x) == 0 {
+		return nil
+	}
 	s := slices.Clone(x)
 	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	out := make([]float64, len(qs))
+	for i, q := range qs {
+		p := q * float64(len(s)-1)
+		lo := int(math.Floor(p))
+		hi := min(lo+1, len(s)-1)
+		out[i] = s[lo] + (p-float64(lo))*(s[hi]-s[lo])
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return out
 }

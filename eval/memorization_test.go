@@ -73,3 +73,44 @@ func TestMemorizationFlagsCopiesNotNewImages(t *testing.T) {
 			s.Space, 100*s.SampleCopies, 100*s.HeldOutCopies, s.SampleMedian, s.HeldOutMedian)
 	}
 }
+
+func TestQuantilesInterpolate(t *testing.T) {
+	got := quantiles([]float64{5, 1, 4, 2, 3}, []float64{0, 0.25, 0.5, 0.9, 1})
+	want := []float64{1, 2, 3, 4.6, 5}
+	for i := range want {
+		if d := got[i] - want[i]; d > 1e-12 || d < -1e-12 {
+			t.Fatalf("quantiles %v, want %v", got, want)
+		}
+	}
+}
+
+// Without held-out images (compare's column) the samples are measured
+// alone; a rule the training set cannot satisfy is refused.
+func TestMemorizerWithoutBaseline(t *testing.T) {
+	all, err := datasets.LoadMNIST("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]int, 200)
+	for i := range idx {
+		idx[i] = i
+	}
+	train := all.Subset(idx)
+	m, err := NewMemorizer(train, nil, nil, CopyRule{K: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.Audit(train.Pixels[:3*train.Dim()], 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := r.Spaces[0]; len(r.Spaces) != 1 || r.HeldOut != 0 || s.SampleCopies != 1 || s.HeldOutQuantiles != nil || s.Nearest[2].Index != 2 {
+		t.Errorf("report %+v, space %+v", r, r.Spaces[0])
+	}
+	if _, err := NewMemorizer(train, nil, nil, CopyRule{K: 200}); err == nil {
+		t.Error("K = 200 of 200 training images accepted")
+	}
+	if _, err := m.Audit(train.Pixels[:5], 1); err == nil {
+		t.Error("5 values accepted as one image")
+	}
+}

@@ -33,6 +33,21 @@ type Config struct {
 	EMA    float64 `json:"ema"`
 	Batch  int     `json:"batch"`
 	Data   string  `json:"data"`
+	// Temperature is the default sampling temperature, chosen after
+	// training (genlab tune-temperature); 0 means DefaultTemperature.
+	Temperature float64 `json:"temperature,omitempty"`
+}
+
+// DefaultTemperature is what a flow samples at until a sweep chose its
+// own: Glow's choice, cleaner images than the model's own temperature 1.
+const DefaultTemperature = 0.7
+
+// SampleTemperature is the temperature samples are drawn at by default.
+func (c Config) SampleTemperature() float64 {
+	if c.Temperature == 0 {
+		return DefaultTemperature
+	}
+	return c.Temperature
 }
 
 // DefaultConfig is the "small" recipe for images of c channels and side s.
@@ -78,6 +93,7 @@ func (c Config) Validate() error {
 	b.Int("warmup", c.Warmup, 0, 1<<40)
 	b.Float("clip", c.Clip, 0, 1e9)
 	b.Int("batch", c.Batch, 1, models.MaxBatch)
+	b.Float("temperature", c.Temperature, 0, 2)
 	if err := b.Err(); err != nil {
 		return err
 	}

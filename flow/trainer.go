@@ -23,7 +23,7 @@ import (
 // the checkpoint's. It is the train.Trainee of the flow family.
 type Trainer struct {
 	Net *Network
-	// Temperature of the progress grids (default 0.7).
+	// Temperature of the progress grids (default: the config's).
 	Temperature float64
 
 	opt    *train.Optimizer
@@ -71,7 +71,7 @@ func NewTrainer(net *Network, steps int) (*Trainer, error) {
 		k := net.Params.Get(name).Shape().TotalSize()
 		opt.Adam.M[name], opt.Adam.V[name] = make([]float32, k), make([]float32, k)
 	}
-	return &Trainer{Net: net, Temperature: 0.7, opt: opt, m: m, loss: loss, y: make([]float32, B*net.Dim())}, nil
+	return &Trainer{Net: net, Temperature: c.SampleTemperature(), opt: opt, m: m, loss: loss, y: make([]float32, B*net.Dim())}, nil
 }
 
 func (t *Trainer) Family() string { return Family }

@@ -99,13 +99,14 @@ type vaeFamily struct{ net *vae.Network }
 
 func (f *vaeFamily) knobs() Knobs {
 	c := f.net.Config
-	return Knobs{Family: vae.Family, Channels: c.InChannels, Size: c.Size}
+	return Knobs{Family: vae.Family, Channels: c.InChannels, Size: c.Size, Temperature: true,
+		Defaults: Defaults{Temperature: c.SampleTemperature()}}
 }
 
 func (f *vaeFamily) work(_ Request, b int) int { return b }
 
-func (f *vaeFamily) draw(ctx context.Context, _ Request, seeds []uint64, _ []int, step func(int, []float32) error) ([]float32, error) {
-	pix, err := f.net.SampleSeeds(f.net.Params, seeds)
+func (f *vaeFamily) draw(ctx context.Context, r Request, seeds []uint64, _ []int, step func(int, []float32) error) ([]float32, error) {
+	pix, err := f.net.SampleSeeds(f.net.Params, seeds, r.Temperature)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +143,7 @@ type flowFamily struct{ net *flow.Network }
 func (f *flowFamily) knobs() Knobs {
 	c := f.net.Config
 	return Knobs{Family: flow.Family, Channels: c.InChannels, Size: c.Size, Temperature: true,
-		Defaults: Defaults{Temperature: DefaultTemperature}}
+		Defaults: Defaults{Temperature: c.SampleTemperature()}}
 }
 
 func (f *flowFamily) work(_ Request, b int) int { return b }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"genlab/diffusion"
+	"genlab/flow"
 	"genlab/internal/noise"
 )
 
@@ -45,7 +46,7 @@ type Knobs struct {
 	Vocabulary []string
 	// Variation: the model takes variation seeds (Request.Subseeds).
 	Variation bool
-	// Temperature: the latents are scaled by Request.Temperature (flow).
+	// Temperature: the latents are drawn at Request.Temperature (flow, VAE).
 	Temperature bool
 	// LowRes: a super-resolution model, which draws only from a
 	// low-resolution image (tasks.SuperRes): Generate refuses it.
@@ -65,9 +66,10 @@ type Defaults struct {
 	Temperature float64
 }
 
-// DefaultTemperature is the flow's default: Glow's choice, cleaner images
-// than the model's own temperature 1.
-const DefaultTemperature = 0.7
+// DefaultTemperature is a flow's default until a sweep stored its own
+// (flow.DefaultTemperature); a VAE's default is its checkpoint's, 1
+// unless a sweep chose another.
+const DefaultTemperature = flow.DefaultTemperature
 
 // Request returns the request for n images from seeds seed, seed+1, …
 // with the model's defaults filled in: no class in particular (a
@@ -131,7 +133,7 @@ func (k Knobs) Check(r Request) error {
 	}
 	if k.Temperature {
 		if !(r.Temperature >= 0 && r.Temperature <= 2) {
-			return fmt.Errorf("temperature %g: want 0 to 2 (1 samples the model, %g is Glow's choice)", r.Temperature, DefaultTemperature)
+			return fmt.Errorf("temperature %g: want 0 to 2 (1 samples the model)", r.Temperature)
 		}
 	} else if r.Temperature != 0 {
 		return fmt.Errorf("temperature %g: this %s model has no temperature", r.Temperature, k.Family)

@@ -47,7 +47,7 @@ type Request struct {
 	// with Knobs.Variation takes them.
 	Subseeds        []uint64
 	SubseedStrength float64
-	// Temperature scales a flow's latents (0 to 2; 1 samples the model).
+	// Temperature scales a flow's or a VAE's latent noise (0 to 2; 1 samples the model).
 	Temperature float64
 	// Batch is how many images go through the network at once (at
 	// least 1).

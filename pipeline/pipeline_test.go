@@ -107,7 +107,7 @@ func TestKnobsTable(t *testing.T) {
 		{pipelinetest.Kind{Family: "diffusion", Cond: "class"}, "ddim", 2, 10, true, false, false},
 		{pipelinetest.Kind{Family: "diffusion", Cond: "text"}, diffusion.TextSampler, 3, 0, true, true, false},
 		{pipelinetest.Kind{Family: "gan", Cond: "class"}, "", 0, 10, false, false, false},
-		{pipelinetest.Kind{Family: "vae"}, "", 0, 0, false, false, false},
+		{pipelinetest.Kind{Family: "vae"}, "", 0, 0, false, false, true},
 		{pipelinetest.Kind{Family: "flow"}, "", 0, 0, false, false, true},
 	} {
 		k := open(t, c.kind).Knobs()
@@ -116,7 +116,7 @@ func TestKnobsTable(t *testing.T) {
 			k.Prompt != c.prompt || k.Temperature != c.tp || (c.prompt && len(k.Vocabulary) == 0) {
 			t.Errorf("%s: knobs %+v", c.kind, k)
 		}
-		if k.Temperature && d.Temperature != pipeline.DefaultTemperature {
+		if want := map[string]float64{"flow": pipeline.DefaultTemperature, "vae": 1}[c.kind.Family]; k.Temperature && d.Temperature != want {
 			t.Errorf("%s: temperature %g", c.kind, d.Temperature)
 		}
 	}

@@ -47,6 +47,7 @@ type Options struct {
 	Out         string // run folder (created)
 	Data        *datasets.Set
 	DataName    string // recorded in checkpoints ("mnist")
+	DataLimit   int    // Data is the split's first DataLimit images (0: all of it), recorded too
 	Batch       int
 	Steps       int    // the step the run ends at
 	SaveEvery   int    // checkpoint every N steps (default Steps/4), and at the end
@@ -257,6 +258,9 @@ func (o Options) withDefaults() Options {
 }
 
 // ckptName is the weights file of a step; its state file sits beside it.
+// KeyDataLimit is the checkpoint entry of Options.DataLimit.
+const KeyDataLimit = "genlab.data_limit"
+
 func ckptName(step int) string { return fmt.Sprintf("ckpt-%06d.safetensors", step) }
 
 // StatePath is the training-state file that goes with a weights file.
@@ -271,6 +275,9 @@ func saveCheckpoint(t Trainee, loader *datasets.Loader, o Options, step int) (st
 	}
 	path := filepath.Join(o.Out, ckptName(step))
 	extra := map[string]string{"genlab.data": o.DataName, "genlab.seed": strconv.FormatUint(o.Seed, 10), "genlab.batch": strconv.Itoa(o.Batch)}
+	if o.DataLimit > 0 {
+		extra[KeyDataLimit] = strconv.Itoa(o.DataLimit)
+	}
 	// State first: a weights file without its state would look resumable.
 	ts, md := t.State()
 	md[checkpoint.KeyFamily] = t.Family()

@@ -19,7 +19,7 @@ func TestSampleBatchInvariant(t *testing.T) {
 		for _, i := range idx {
 			s = append(s, seeds[i])
 		}
-		pix, err := net.SampleSeeds(net.Params, s)
+		pix, err := net.SampleSeeds(net.Params, s, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -85,23 +85,43 @@ func (n *Network) Decode(p *models.Params, z []float32) ([]float32, error) {
 	return n.meanPixels(data(f.px), batch), nil
 }
 
-// Sample draws n images: z ~ N(0,I) for image i from seed+i, decoded to
-// the likelihood's mean, NCHW in [0,1].
+// Sample draws n images at the config's temperature: image i's latent from
+// seed+i, decoded to the likelihood's mean, NCHW in [0,1].
 func (n *Network) Sample(p *models.Params, count int, seed uint64) ([]float32, error) {
-	return n.SampleSeeds(p, noise.Seeds(seed, count))
+	return n.SampleSeeds(p, noise.Seeds(seed, count), n.Config.SampleTemperature())
 }
 
-// SampleSeeds is Sample for images with seeds of their own: image i's z
-// comes from noise.RNG(seeds[i]) alone, so it is the image Sample makes at seed+i.
-func (n *Network) SampleSeeds(p *models.Params, seeds []uint64) ([]float32, error) {
+// SampleSeeds is Sample for images with seeds of their own at temperature
+// T: image i's latent comes from noise.RNG(seeds[i]) alone, so it is the
+// image Sample makes at seed+i. Under N(0,I) the latent is T·ε; under a
+// fitted prior a component is drawn first (Prior.Draw).
+func (n *Network) SampleSeeds(p *models.Params, seeds []uint64, T float64) ([]float32, error) {
 	count := len(seeds)
 	if count < 1 {
 		return nil, fmt.Errorf("vae: sample %d images: need at least one", count)
 	}
+	if !(T >= 0 && T <= 2) {
+		return nil, fmt.Errorf("vae: temperature %g: want 0 to 2", T)
+	}
+	pr, err := n.Prior(p)
+	if err != nil {
+		return nil, err
+	}
 	L := n.LatentDim()
 	z := make([]float32, count*L)
+	eps := make([]float64, L)
 	for i, s := range seeds {
-		noise.Normal(z[i*L:(i+1)*L], noise.RNG(s))
+		zi := z[i*L : (i+1)*L]
+		if pr != nil {
+			pr.Draw(zi, noise.RNG(s), T, eps)
+			continue
+		}
+		noise.Normal(zi, noise.RNG(s))
+		if T != 1 {
+			for j := range zi {
+				zi[j] = float32(T * float64(zi[j]))
+			}
+		}
 	}
 	return n.Decode(p, z)
 }
@@ -208,6 +228,10 @@ func (n *Network) LogLikelihoodBound(p *models.Params, pix []float32, K int, see
 	if K < 1 {
 		return nil, fmt.Errorf("vae: K = %d importance samples, need at least 1", K)
 	}
+	pr, err := n.Prior(p)
+	if err != nil {
+		return nil, err
+	}
 	k8 := levels(pix)
 	rng := rand.New(rand.NewPCG(seed, 0x1aa))
 	eps := make([]float32, batch*L)
@@ -222,12 +246,13 @@ func (n *Network) LogLikelihoodBound(p *models.Params, pix []float32, K int, see
 			return nil, err
 		}
 		lv, z, px := f.logvar, f.z, f.px
+		logPrior := n.logPrior(pr, z)
 		for i := 0; i < batch; i++ {
-			w := 0.0
+			w := logPrior[i]
 			for j := i * L; j < (i+1)*L; j++ {
-				zz, e := float64(z[j]), float64(eps[j])
-				// log N(z;0,1) − log N(z;μ,σ²) with (z−μ)/σ = ε.
-				w += -0.5*zz*zz + 0.5*e*e + 0.5*float64(lv[j])
+				// − log N(z;μ,σ²) with (z−μ)/σ = ε, without its −½·log 2π.
+				e := float64(eps[j])
+				w += 0.5*e*e + 0.5*float64(lv[j])
 			}
 			out := px[i*2*C*hw : (i+1)*2*C*hw]
 			for j := 0; j < C*hw; j++ {
@@ -258,6 +283,31 @@ func (n *Network) BitsPerDim(p *models.Params, pix []float32, K int, seed uint64
 	return -s / float64(len(lb)) / (float64(n.Dim()) * math.Ln2), nil
 }
 
+// logPrior is log p(z) for each latent of z under the prior, plus ½·log 2π
+// per value (the constant the callers leave out of log q(z|x) too): under
+// N(0,I) that is −½|z|².
+func (n *Network) logPrior(pr *Prior, z []float32) []float64 {
+	L := n.LatentDim()
+	out := make([]float64, len(z)/L)
+	if pr == nil {
+		for i := range out {
+			for _, v := range z[i*L : (i+1)*L] {
+				out[i] -= 0.5 * float64(v) * float64(v)
+			}
+		}
+		return out
+	}
+	z64 := make([]float64, len(z))
+	for i, v := range z {
+		z64[i] = float64(v)
+	}
+	c := 0.5 * float64(L) * math.Log(2*math.Pi)
+	for i, lp := range pr.LogProb(z64) {
+		out[i] = lp + c
+	}
+	return out
+}
+
 func logSumExp(x []float64) float64 {
 	m := math.Inf(-1)
 	for _, v := range x {
@@ -274,9 +324,10 @@ func logSumExp(x []float64) float64 {
 }
 
 // ELBO returns, per image in [0,1] (taken as 8-bit), the evidence lower
-// bound in nats, log p(x|z) − KL(q(z|x) ‖ N(0,I)), with one z ~ q(z|x)
-// drawn from seed exactly as LogLikelihoodBound's first sample and the KL
-// in closed form.
+// bound in nats, log p(x|z) − KL(q(z|x) ‖ p(z)), with one z ~ q(z|x)
+// drawn from seed exactly as LogLikelihoodBound's first sample; the KL is
+// in closed form under N(0,I) and the one-sample estimate under a fitted
+// prior.
 func (n *Network) ELBO(p *models.Params, pix []float32, seed uint64) ([]float64, error) {
 	D, L := n.Dim(), n.LatentDim()
 	batch := len(pix) / D
@@ -292,15 +343,33 @@ func (n *Network) ELBO(p *models.Params, pix []float32, seed uint64) ([]float64,
 	if err != nil {
 		return nil, err
 	}
+	pr, err := n.Prior(p)
+	if err != nil {
+		return nil, err
+	}
 	k8 := levels(pix)
 	mu, lv, px := f.mu, f.logvar, f.px
 	C, hw := n.Config.InChannels, n.Config.Size*n.Config.Size
 	res := make([]float64, batch)
+	var logPrior []float64
+	if pr != nil {
+		logPrior = n.logPrior(pr, f.z)
+	}
 	for i := range res {
 		e := 0.0
 		for j := i * L; j < (i+1)*L; j++ {
 			m, v := float64(mu[j]), float64(lv[j])
-			e -= 0.5 * (m*m + math.Exp(v) - 1 - v)
+			if pr != nil {
+				// No closed form under a mixture: −log q(z|x) at the sample,
+				// beside log p(z) below, without the −½·log 2π of each.
+				ee := float64(eps[j])
+				e += 0.5*ee*ee + 0.5*v
+			} else {
+				e -= 0.5 * (m*m + math.Exp(v) - 1 - v)
+			}
+		}
+		if pr != nil {
+			e += logPrior[i]
 		}
 		out := px[i*2*C*hw : (i+1)*2*C*hw]
 		for j := 0; j < C*hw; j++ {

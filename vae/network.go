@@ -27,6 +27,12 @@ type Config struct {
 	Batch      int     `json:"batch"`
 	KLWarmup   int     `json:"kl_warmup"` // steps over which β rises linearly from 0 to 1
 	Data       string  `json:"data"`
+
+	// PriorComponents > 0: the latent prior is a mixture of that many
+	// full-covariance Gaussians fitted after training (FitPrior), not
+	// N(0,I). Temperature is the default sampling temperature (0: 1).
+	PriorComponents int     `json:"prior_components,omitempty"`
+	Temperature     float64 `json:"temperature,omitempty"`
 }
 
 // DefaultConfig is the recipe for images of c channels and side s.
@@ -49,6 +55,8 @@ func (c Config) Validate() error {
 	b.Float("ema", c.EMA, 0, 1)
 	b.Int("batch", c.Batch, 0, models.MaxBatch)
 	b.Int("kl_warmup", c.KLWarmup, 0, 1<<40)
+	b.Int("prior_components", c.PriorComponents, 0, MaxPriorComponents)
+	b.Float("temperature", c.Temperature, 0, 2)
 	if err := b.Err(); err != nil {
 		return err
 	}
@@ -62,7 +70,26 @@ func (c Config) Validate() error {
 	case c.Latent < 1:
 		return fmt.Errorf("vae: latent %d must be positive", c.Latent)
 	}
+	if d := int64(c.Latent) * int64(c.Size/4) * int64(c.Size/4); int64(c.PriorComponents)*d*d > maxPriorValues {
+		return fmt.Errorf("vae: a prior of %d components over %d latent values has more than %d covariance values",
+			c.PriorComponents, d, maxPriorValues)
+	}
 	return nil
+}
+
+// MaxPriorComponents bounds a fitted prior's mixture; maxPriorValues its
+// covariance factors (K·D², 1 GiB of float32).
+const (
+	MaxPriorComponents = 64
+	maxPriorValues     = 1 << 28
+)
+
+// SampleTemperature is the temperature samples are drawn at by default.
+func (c Config) SampleTemperature() float64 {
+	if c.Temperature == 0 {
+		return 1
+	}
+	return c.Temperature
 }
 
 // ParseConfig reads a checkpoint's genlab.config.
@@ -147,6 +174,9 @@ func newNetwork(c Config, p *models.Params) *Network {
 	n.decRes[2] = models.NewResBlock(p, "dec.res2", ch, ch, 0, g)
 	n.decNorm = models.NewNorm(p, "dec.norm", g, ch)
 	n.decOut = models.NewConv(p, "dec.out", ch, 2*c.InChannels, 3, 1, 1)
+	if c.PriorComponents > 0 {
+		addPriorParams(p, c.PriorComponents, n.LatentDim())
+	}
 	return n
 }
 

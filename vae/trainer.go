@@ -44,6 +44,10 @@ func NewTrainer(net *Network, steps int) (*Trainer, error) {
 	if B < 1 {
 		return nil, fmt.Errorf("vae: batch %d must be positive", B)
 	}
+	if c.PriorComponents > 0 {
+		// The fitted prior belongs to the encoder it was fitted to.
+		return nil, fmt.Errorf("vae: this VAE has a fitted prior; train the checkpoint it was fitted from, then fit the prior again")
+	}
 	g := models.NewGraph(net.Params)
 	img := []int{B, c.InChannels, c.Size, c.Size}
 	x := g.Input("x", img...)

@@ -19,18 +19,19 @@ import (
 )
 
 func batchCommand() *cli.Command {
-	return &cli.Command{
+	return withSubcommands(&cli.Command{
 		Name:  "batch",
 		Usage: "generate the images a CSV manifest lists (class,seed,count per row); resumable and shardable",
 		Flags: append(sampleFlags(),
 			&cli.StringFlag{Name: "manifest", Usage: "CSV with a header: class,seed,count (class empty or none: unconditional)", Required: true},
 			&cli.StringFlag{Name: "out", Value: "out/batch", Usage: "folder for the PNGs"},
-			&cli.StringFlag{Name: "shard", Value: "1/1", Usage: "I/N: make only every N-th image, starting at the I-th"},
+			&cli.StringFlag{Name: "shard", Value: "1/1", Usage: shardUsage},
+			shardsFlag("N for --shard auto where the runner does not say it (Kubernetes, GNU parallel): the Job's completions, the number of jobs"),
 			&cli.StringFlag{Name: "prompt", Usage: "what a text-to-image model draws, for every image (default: the null prompt)"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
 		),
 		Action: batch,
-	}
+	}, batchVerifyCommand())
 }
 
 // job is one image of a manifest: its global index, seed and class (-1:
@@ -111,7 +112,7 @@ func parseShard(s string) (int, int, error) {
 }
 
 func batch(c *cli.Context) error {
-	shard, shards, err := parseShard(c.String("shard"))
+	shard, shards, err := batchShard(c)
 	if err != nil {
 		return err
 	}

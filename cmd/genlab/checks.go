@@ -37,10 +37,9 @@ func maxMemoryFlag() *cli.StringFlag {
 // checkRequest before it.
 func addChecks(cmds []*cli.Command) {
 	for _, c := range cmds {
-		if len(c.Subcommands) > 0 {
-			addChecks(c.Subcommands)
-			continue
-		}
+		// A command with subcommands may do work of its own too (batch,
+		// and batch verify).
+		addChecks(c.Subcommands)
 		if c.Action == nil {
 			continue
 		}
@@ -49,7 +48,7 @@ func addChecks(cmds []*cli.Command) {
 			c.Flags = append(c.Flags, maxMemoryFlag())
 		}
 		if upscaleCommands[c.Name] && !commandHas(c, "upscale") {
-			c.Flags = append(c.Flags, upscaleFlag())
+			c.Flags = append(c.Flags, upscaleFlag(c.Name))
 		}
 		if writesOutputs(c) && !commandHas(c, "overwrite") {
 			c.Flags = append(c.Flags, &cli.BoolFlag{Name: "overwrite",
@@ -58,6 +57,9 @@ func addChecks(cmds []*cli.Command) {
 		required := takeRequired(c)
 		before := c.Before
 		c.Before = func(ctx *cli.Context) error {
+			if ctx.Command.Command(ctx.Args().First()) != nil {
+				return nil // the subcommand checks its own flags
+			}
 			for _, name := range required {
 				if !ctx.IsSet(name) {
 					return userErrorf("%s: --%s is missing: %s (see 'genlab %s --help')", ctx.Command.Name, name, flagUsage(ctx.Command, name), ctx.Command.Name)
@@ -167,6 +169,10 @@ var floatRanges = map[string][2]float64{
 // (a recipe's default).
 var negativeInts = map[string]bool{"warmup": true}
 
+// anySeed are the commands whose number --seed names no image (a
+// shuffle, a run), so it may take the whole uint64 range.
+var anySeed = map[string]bool{"show": true, "check": true, "train": true}
+
 // checkFlags refuses, before any work, a float flag that is NaN, infinite
 // or out of its range, a negative count, and a --seed whose images' seeds
 // (seed+i) the PNG parameters cannot record; it draws a random --seed
@@ -198,6 +204,19 @@ func checkFlags(ctx *cli.Context) error {
 				if err := resolveSeedFlag(ctx, "seed"); err != nil {
 					return err
 				}
+			}
+		case *cli.Uint64Flag:
+			// A number --seed: the commands whose seed names no image
+			// (anySeed) take any, the others seed+i for their --n.
+			if name != "seed" || anySeed[verb] {
+				continue
+			}
+			n := 1
+			if hasFlag(ctx, "n") {
+				n = max(1, ctx.Int("n"))
+			}
+			if err := pipeline.CheckSeedRun(ctx.Uint64(name), n); err != nil {
+				return userErrorf("%s: --seed %d: %v", verb, ctx.Uint64(name), err)
 			}
 		}
 	}
@@ -319,7 +338,7 @@ var (
 	}
 	dirOutputs = map[string][]string{
 		"sample": {"out"}, "txt2img": {"out"}, "batch": {"out"}, "compare": {"out"},
-		"eval-tasks": {"out"}, "train": {"out"}, "ui": {"out"},
+		"eval-tasks": {"out"}, "train": {"out"}, "ui": {"out"}, "audit": {"report"}, "export": {"out"},
 	}
 )
 

@@ -11,13 +11,16 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"genlab/datasets"
 	"genlab/eval"
 	"genlab/images"
 	"genlab/internal/atomicfile"
 	"genlab/internal/noise"
+	"genlab/models"
 	"genlab/train"
 
 	"github.com/urfave/cli/v2"
@@ -50,6 +53,7 @@ func compareCommand() *cli.Command {
 type compareRow struct {
 	evalReport
 	trainTime time.Duration // from its run folder's loss.csv; 0 if unknown
+	copies    *float64      // share of samples the copy rule flags in pixel space; nil if unknown
 	grid      image.Image
 }
 
@@ -72,6 +76,7 @@ func compareAction(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var rows []compareRow
+	mem := &compareMemorization{m: map[int]*eval.Memorizer{}}
 	for _, ckpt := range ckpts {
 		fmt.Fprintf(c.App.ErrWriter, "compare: %s\n", ckpt)
 		rep, p, err := evaluate(ctx, c, "compare", ckpt, clfPath, judge)
@@ -79,6 +84,9 @@ func compareAction(c *cli.Context) error {
 			return err
 		}
 		row := compareRow{evalReport: rep}
+		if row.copies, err = mem.share(c.App.ErrWriter, ckpt, rep); err != nil {
+			return err
+		}
 		if d, err := train.TrainingTime(filepath.Join(filepath.Dir(ckpt), "loss.csv"), rep.Step); err == nil {
 			row.trainTime = d
 		}
@@ -122,8 +130,8 @@ func compareTable(rows []compareRow) string {
 	if len(rows) > 0 {
 		n = rows[0].Samples
 	}
-	fmt.Fprintf(&b, "| family | checkpoint | step | bpd | fid_lenet (floor) | class_accuracy | class_coverage min–max | training time | sampling s/image |\n")
-	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| family | checkpoint | step | bpd | fid_lenet (floor) | class_accuracy | class_coverage min–max | training time | sampling s/image | copies |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		bpd := "—"
 		if r.BPD != nil {
@@ -141,8 +149,12 @@ func compareTable(rows []compareRow) string {
 		if r.trainTime > 0 {
 			tt = r.trainTime.Round(time.Second).String()
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %.2f (%.2f) | %s | %s | %s | %.4f |\n", r.Family, filepath.Base(r.Checkpoint), r.Step,
-			bpd, r.FIDLeNet, r.FIDLeNetReal, acc, cov, tt, r.SecondsPerImg)
+		copies := "—"
+		if r.copies != nil {
+			copies = fmt.Sprintf("%.1f%%", 100**r.copies)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %.2f (%.2f) | %s | %s | %s | %.4f | %s |\n", r.Family, filepath.Base(r.Checkpoint), r.Step,
+			bpd, r.FIDLeNet, r.FIDLeNetReal, acc, cov, tt, r.SecondsPerImg, copies)
 	}
 	fmt.Fprintf(&b, "\n%d samples per model against the MNIST test set (fid_lenet's floor is real training digits at the same n); ", n)
 	b.WriteString("bpd on MNIST test images:")
@@ -151,8 +163,55 @@ func compareTable(rows []compareRow) string {
 			fmt.Fprintf(&b, " %s: %s over %d;", r.Family, r.BPDMethod, r.BPDImages)
 		}
 	}
-	b.WriteString(" class_accuracy for class-conditional models (classes asked in turn), whose coverage is then of the classes asked.\n")
+	b.WriteString(" class_accuracy for class-conditional models (classes asked in turn), whose coverage is then of the classes asked.")
+	rule := eval.CopyRule{}.WithDefaults()
+	fmt.Fprintf(&b, " copies: the share of samples whose nearest training image (pixel distance, the model's own training set) is closer than %.3f x the mean distance of its %d nearest (after Carlini et al. 2023; 'genlab audit' has the details).\n", rule.Ratio, rule.K)
 	return b.String()
+}
+
+// compareMemorization is compare's memorization column: one Memorizer per
+// training set (MNIST's first N images, N from a checkpoint's --limit, 0
+// for all), built when first needed, pixel space only and no held-out
+// baseline, so that a model costs only its own samples' search (about
+// 1000 x 60,000 distances of 784 values, seconds on 2 cores).
+type compareMemorization struct {
+	m     map[int]*eval.Memorizer
+	mnist *datasets.Set
+}
+
+func (cm *compareMemorization) share(log io.Writer, ckpt string, rep evalReport) (*float64, error) {
+	meta, err := models.ReadMeta(ckpt, "")
+	if err != nil {
+		return nil, err
+	}
+	if d := meta.Extra["genlab.data"]; d != "mnist" {
+		fmt.Fprintf(log, "compare: %s was trained on %q, not MNIST: no memorization figure\n", ckpt, d)
+		return nil, nil
+	}
+	limit, _ := strconv.Atoi(meta.Extra[train.KeyDataLimit])
+	m := cm.m[limit]
+	if m == nil {
+		if cm.mnist == nil {
+			if cm.mnist, err = datasets.LoadMNIST("train"); err != nil {
+				return nil, err
+			}
+		}
+		set, err := firstImages(cm.mnist, limit, "compare")
+		if err != nil {
+			return nil, err
+		}
+		if m, err = eval.NewMemorizer(set, nil, nil, eval.CopyRule{}); err != nil {
+			return nil, err
+		}
+		cm.m[limit] = m
+	}
+	start := time.Now()
+	r, err := m.Audit(rep.pixels, rep.Samples)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "compare: memorization search %.1f s\n", time.Since(start).Seconds())
+	return &r.Spaces[0].SampleCopies, nil
 }
 
 // compareSheet puts each model's grid side by side under its family's name.

@@ -46,6 +46,9 @@ func TestCompareTabulatesEveryFamily(t *testing.T) {
 		if tt := strings.TrimSpace(cells[8]); tt == "—" {
 			t.Errorf("%s: no training time", fam)
 		}
+		if cp := strings.TrimSpace(cells[10]); !strings.HasSuffix(cp, "%") {
+			t.Errorf("%s: copies cell %q", fam, cp)
+		}
 	}
 	if !strings.Contains(stdout, "compare.png") {
 		t.Errorf("stdout does not say where the sheet is: %s", stdout)

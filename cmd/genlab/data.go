@@ -43,6 +43,7 @@ func dataCommand() *cli.Command {
 				Flags: []cli.Flag{
 					split,
 					&cli.Float64Flag{Name: "near", Value: 0.1, Usage: "near-duplicates: distance of 16x16 thumbnails, each centred and scaled to length 1 (0-2), below this"},
+					&cli.IntFlag{Name: "phash", Usage: "also group as near-duplicates images whose perceptual hashes (64 bits) differ in at most this many bits, e.g. 4 (off unless given: too coarse for digits)"},
 					&cli.Float64Flag{Name: "blank", Value: 0.02, Usage: "blank: standard deviation of an image's pixels below this"},
 					&cli.StringFlag{Name: "report", Usage: "folder for report.md, report.json and the contact sheets (default out/data-check-NAME-SPLIT)"},
 					&cli.StringFlag{Name: "write-clean", Usage: "write the list of files to keep (one a line) to this file"},

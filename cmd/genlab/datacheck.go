@@ -29,9 +29,15 @@ func dataCheck(c *cli.Context) error {
 		return userErrorf("data check: name one dataset: mnist, shapes or a folder of images")
 	}
 	name, split := c.Args().First(), c.String("split")
-	o := datasets.AuditOptions{Near: c.Float64("near"), Blank: c.Float64("blank")}
+	o := datasets.AuditOptions{Near: c.Float64("near"), Blank: c.Float64("blank"), PHash: c.IsSet("phash"), PHashBits: c.Int("phash")}
 	if !(o.Near > 0 && o.Near < 2) || !(o.Blank > 0 && o.Blank < 1) {
 		return userErrorf("data check: --near %g and --blank %g: want --near in (0,2) and --blank in (0,1)", o.Near, o.Blank)
+	}
+	if o.PHashBits > 32 {
+		return userErrorf("data check: --phash %d: want 0 to 32 bits (two unrelated images differ in about 32)", o.PHashBits)
+	}
+	if name == "shapes" {
+		o.Vocabulary = datasets.ShapesVocabulary()
 	}
 	var a *datasets.Audit
 	var set *datasets.Set
@@ -66,7 +72,7 @@ func dataCheck(c *cli.Context) error {
 	if err := writeAuditReport(report, a, set); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "report: %s (report.md, report.json, duplicates.png, problems.png)\n", report)
+	fmt.Fprintf(w, "report: %s (report.md, report.json, duplicates.png, problems.png, outliers.png)\n", report)
 	if path := c.String("write-clean"); path != "" {
 		keep := a.Keep()
 		err := atomicfile.Write(path, func(f io.Writer) error {
@@ -144,7 +150,11 @@ func printAudit(w io.Writer, a *datasets.Audit, set *datasets.Set, split string)
 		return n
 	}
 	fmt.Fprintf(w, "exact duplicates: %d groups, %d images\n", len(a.Exact), count(a.Exact))
-	fmt.Fprintf(w, "near-duplicates (thumbnail distance below %g): %d groups, %d images\n", a.Options.Near, len(a.Near), count(a.Near))
+	how := fmt.Sprintf("thumbnail distance below %g", a.Options.Near)
+	if a.Options.PHash {
+		how += fmt.Sprintf(", or perceptual hashes at most %d bits apart", a.Options.PHashBits)
+	}
+	fmt.Fprintf(w, "near-duplicates (%s): %d groups, %d images\n", how, len(a.Near), count(a.Near))
 	for i, g := range append(slices.Clone(a.Exact), a.Near...) {
 		if i == 5 {
 			fmt.Fprintln(w, "  ... the rest in the report")
@@ -190,12 +200,21 @@ func writeAuditReport(dir string, a *datasets.Audit, set *datasets.Set) error {
 		}
 		return out
 	}
+	type outlier struct {
+		Image   string  `json:"image"`
+		Nearest float64 `json:"nearest_distance"`
+	}
+	outliers := []outlier{}
+	for _, k := range a.Outliers(32) {
+		outliers = append(outliers, outlier{a.Items[k], math.Round(a.Nearest[k]*1e5) / 1e5})
+	}
 	doc := struct {
 		*datasets.Audit
-		Exact []group `json:"exact_duplicates"`
-		Near  []group `json:"near_duplicates"`
-		Keep  int     `json:"files_to_keep"`
-	}{a, groups(a.Exact), groups(a.Near), len(a.Keep())}
+		Exact    []group   `json:"exact_duplicates"`
+		Near     []group   `json:"near_duplicates"`
+		Outliers []outlier `json:"outliers"`
+		Keep     int       `json:"files_to_keep"`
+	}{a, groups(a.Exact), groups(a.Near), outliers, len(a.Keep())}
 	if doc.Problems == nil {
 		doc.Problems = []datasets.Problem{}
 	}
@@ -210,6 +229,9 @@ func writeAuditReport(dir string, a *datasets.Audit, set *datasets.Set) error {
 	err = atomicfile.Write(filepath.Join(dir, "report.md"), func(w io.Writer) error {
 		fmt.Fprintf(w, "# Data check: %s\n\n%d files, %d images load. Thresholds: near-duplicate below a distance of %g between 16x16 thumbnails (RGB, or grey for a grey set) centred and scaled to length 1, blank below a pixel standard deviation of %g.\n\n",
 			a.Name, a.Files, a.Images, a.Options.Near, a.Options.Blank)
+		if a.Options.PHash {
+			fmt.Fprintf(w, "Near-duplicates also: perceptual hashes (64-bit DCT pHash) at most %d bits apart.\n\n", a.Options.PHashBits)
+		}
 		if a.ClassCounts != nil {
 			fmt.Fprintf(w, "Class counts: %v\n\n", a.ClassCounts)
 		}
@@ -231,6 +253,11 @@ func writeAuditReport(dir string, a *datasets.Audit, set *datasets.Set) error {
 			}
 			fmt.Fprintln(w)
 		}
+		fmt.Fprintf(w, "## Outliers (outliers.png)\n\nThe images farthest from their nearest other image (thumbnail distance), farthest first: not problems, the images least like the rest.\n\n| image | distance to its nearest |\n|---|---:|\n")
+		for _, o := range outliers[:min(10, len(outliers))] {
+			fmt.Fprintf(w, "| %s | %.3f |\n", mdCell(o.Image), o.Nearest)
+		}
+		fmt.Fprintln(w)
 		if len(a.SharedCaptions) > 0 {
 			fmt.Fprintln(w, "## The most shared captions\n\n| caption | images |\n|---|---:|")
 			for _, sc := range a.SharedCaptions {
@@ -276,7 +303,14 @@ func writeAuditReport(dir string, a *datasets.Audit, set *datasets.Set) error {
 			probs = append(probs, tile(p.Index))
 		}
 	}
-	return saveSheet(filepath.Join(dir, "problems.png"), probs, 0, "images with a problem")
+	if err := saveSheet(filepath.Join(dir, "problems.png"), probs, 0, "images with a problem"); err != nil {
+		return err
+	}
+	var far []image.Image
+	for _, k := range a.Outliers(32) {
+		far = append(far, tile(k))
+	}
+	return saveSheet(filepath.Join(dir, "outliers.png"), far, 8, "the images farthest from any other, farthest first")
 }
 
 func saveSheet(path string, tiles []image.Image, cols int, what string) error {

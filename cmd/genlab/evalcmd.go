@@ -53,6 +53,8 @@ type evalReport struct {
 	BPDImages     int       `json:"bpd_images,omitempty"`
 	BPDMethod     string    `json:"bpd_method,omitempty"`
 	SecondsPerImg float64   `json:"sample_seconds_per_image"`
+
+	pixels []float32 // the samples, for compare's memorization column
 }
 
 func evalAction(c *cli.Context) error {
@@ -126,6 +128,7 @@ func evaluate(ctx context.Context, c *cli.Context, verb, ckpt, clfPath string, j
 		return evalReport{}, nil, err
 	}
 	rep.SecondsPerImg = time.Since(start).Seconds() / float64(n)
+	rep.pixels = out.Pixels
 	s, err := judge.Score(out.Pixels, n, r.Classes)
 	if err != nil {
 		return evalReport{}, nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -86,6 +87,29 @@ func TestTrainAndSampleFlowEndToEnd(t *testing.T) {
 	// Eight steps in, a poor model but a real number of bits, and exact.
 	if rep.Family != "flow" || rep.BPD == nil || *rep.BPD <= 0 || *rep.BPD > 16 || rep.BPDImages != 8 || !strings.Contains(rep.BPDMethod, "exact") {
 		t.Fatalf("eval flow: %+v", rep)
+	}
+
+	// A temperature sweep writes a copy whose default is the best of the
+	// sweep, and sampling without --temperature uses it.
+	tuned := filepath.Join(t.TempDir(), "tuned.safetensors")
+	wantUserError(t, "--temperatures", "tune-temperature", "--ckpt", ckpt, "--out", tuned, "--temperatures", "0.5,3", "--classifier", tinyJudge(t))
+	status, stdout, stderr = genlab(t, "tune-temperature", "--ckpt", ckpt, "--out", tuned, "--temperatures", "0.3,0.9", "--n", "20", "--classifier", tinyJudge(t))
+	if status != 0 {
+		t.Fatalf("tune-temperature: exit %d: %s", status, stderr)
+	}
+	var best string
+	if m := regexp.MustCompile(`at temperature (\S+) by default`).FindStringSubmatch(stdout); m != nil {
+		best = m[1]
+	}
+	if best != "0.3" && best != "0.9" {
+		t.Fatalf("tune-temperature chose %q:\n%s", best, stdout)
+	}
+	dir0 := t.TempDir()
+	if status, _, stderr := genlab(t, "sample", "flow", "--ckpt", tuned, "--n", "1", "--seed", "11", "--out", dir0); status != 0 {
+		t.Fatalf("sample tuned flow: exit %d: %s", status, stderr)
+	}
+	if params, err := images.ReadParameters(filepath.Join(dir0, "00000-11.png")); err != nil || !strings.Contains(params, "Temperature: "+best) {
+		t.Errorf("tuned flow's parameters %q (%v): want temperature %s", params, err, best)
 	}
 
 	manifest := filepath.Join(t.TempDir(), "m.csv")

@@ -73,6 +73,25 @@ func TestTrainAndSampleVAEEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "00001-5.png")); err != nil {
 		t.Error(err)
 	}
+
+	// A fitted prior: a new checkpoint that samples at its temperature and
+	// says so in its PNGs; the input is never overwritten.
+	prior := filepath.Join(out, "prior.safetensors")
+	wantUserError(t, "--out", "fit-prior", "--ckpt", ckpt, "--out", ckpt, "--images", "100")
+	wantUserError(t, "--components 0", "fit-prior", "--ckpt", ckpt, "--out", prior, "--components", "0")
+	if status, stdout, stderr := genlab(t, "fit-prior", "--ckpt", ckpt, "--out", prior, "--images", "500", "--components", "2",
+		"--iterations", "3", "--temperature", "0.9"); status != 0 || !strings.Contains(stdout, "2-component prior") {
+		t.Fatalf("fit-prior: exit %d: %s%s", status, stdout, stderr)
+	}
+	dir = t.TempDir()
+	if status, _, stderr := genlab(t, "sample", "vae", "--ckpt", prior, "--n", "1", "--seed", "4", "--out", dir); status != 0 {
+		t.Fatalf("sample vae with a prior: exit %d: %s", status, stderr)
+	}
+	params, err := images.ReadParameters(filepath.Join(dir, "00000-4.png"))
+	if err != nil || !strings.Contains(params, "Temperature: 0.9") {
+		t.Errorf("parameters %q (%v): want the checkpoint's temperature 0.9", params, err)
+	}
+	wantUserError(t, "fitted prior", "train", "vae", "--resume", prior, "--steps", "12")
 }
 
 // A class-conditional GAN through every command: training with the best

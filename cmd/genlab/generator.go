@@ -47,7 +47,7 @@ var requestFlags = []requestFlag{
 	{"eta", sampling, "that flag is diffusion's", func(c *cli.Context, r *pipeline.Request) { r.Eta = c.Float64("eta") }},
 	{"guidance", func(k pipeline.Knobs) bool { return k.Guidance }, "only class- and text-conditioned diffusion models take guidance",
 		func(c *cli.Context, r *pipeline.Request) { r.Guidance = c.Float64("guidance") }},
-	{"temperature", func(k pipeline.Knobs) bool { return k.Temperature }, "that flag is the flow's",
+	{"temperature", func(k pipeline.Knobs) bool { return k.Temperature }, "that flag is the flow's and the VAE's",
 		func(c *cli.Context, r *pipeline.Request) { r.Temperature = c.Float64("temperature") }},
 	{"prompt", func(k pipeline.Knobs) bool { return k.Prompt }, "prompts are for text-to-image models",
 		func(c *cli.Context, r *pipeline.Request) {

@@ -243,6 +243,9 @@ func TestUpscaleOnSave(t *testing.T) {
 			t.Errorf("batch run %d: exit %d, stdout %q, stderr %q; want %q", i+1, status, stdout, stderr, want)
 		}
 	}
+	if status, stdout, stderr := genlab(t, "batch", "verify", "--ckpt", ckpt, "--manifest", manifest, "--steps", "1", "--upscale", "2", "--out", bout); status != 0 {
+		t.Errorf("batch verify of an upscaled batch: exit %d\n%s%s", status, stdout, stderr)
+	}
 	wantUserError(t, "--upscale 0", "sample", "diffusion", "--ckpt", ckpt, "--upscale", "0", "--out", filepath.Join(dir, "x"))
 }
 

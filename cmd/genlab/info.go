@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"genlab/checkpoint"
+	"genlab/torch"
 
 	"github.com/urfave/cli/v2"
 )
@@ -44,7 +45,11 @@ func info(c *cli.Context) error {
 			Metadata map[string]string `json:"metadata"`
 			Tensors  []tensor          `json:"tensors"`
 			Params   int64             `json:"parameters"`
+			Trained  string            `json:"trained_by,omitempty"`
 		}{Metadata: h.Metadata, Params: h.NumElements()}
+		if h.Metadata[checkpoint.KeyFormat] != "" {
+			out.Trained = torch.TrainedBy(h.Metadata)
+		}
 		for _, t := range h.Tensors {
 			out.Tensors = append(out.Tensors, tensor{t.Name, t.DType, t.Shape})
 		}
@@ -53,6 +58,9 @@ func info(c *cli.Context) error {
 		return enc.Encode(out)
 	}
 	fmt.Fprintf(w, "%s\n", printable(path))
+	if h.Metadata[checkpoint.KeyFormat] != "" {
+		fmt.Fprintf(w, "  trained last by: %s\n", printable(torch.TrainedBy(h.Metadata)))
+	}
 	keys := make([]string, 0, len(h.Metadata))
 	for k := range h.Metadata {
 		keys = append(keys, k)

@@ -77,7 +77,7 @@ func TestDataCheck(t *testing.T) {
 	if status != 0 || !strings.Contains(stdout, "10000 images of 1x28x28") || !strings.Contains(stdout, "ok") {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", status, stdout, stderr)
 	}
-	for _, f := range []string{"report.md", "report.json", "duplicates.png", "problems.png"} {
+	for _, f := range []string{"report.md", "report.json", "duplicates.png", "problems.png", "outliers.png"} {
 		if _, err := os.Stat(filepath.Join(report, f)); err != nil {
 			t.Errorf("the report has no %s: %v", f, err)
 		}
@@ -107,6 +107,11 @@ func TestDataCheckFolder(t *testing.T) {
 	if status != 0 || !strings.Contains(stdout, "exact duplicates: 1 groups, 2 images") || !strings.Contains(stdout, "blank.png") {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", status, stdout, stderr)
 	}
+	status, stdout, _ = genlab(t, "data", "check", dir, "--report", t.TempDir(), "--phash", "4")
+	if status != 0 || !strings.Contains(stdout, "perceptual hashes at most 4 bits apart): 0 groups") {
+		t.Errorf("--phash 4: exit %d, stdout %s", status, stdout)
+	}
+	wantUserError(t, "--phash 40", "data", "check", dir, "--phash", "40")
 	keep, _ := os.ReadFile(clean)
 	// One of each duplicate group is kept: the first in name order.
 	if n := strings.Count(string(keep), "\n"); n != 6 || !strings.Contains(string(keep), "copy.png") ||

@@ -27,7 +27,7 @@ func sampleFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "eta", Usage: "diffusion: DDIM's η (0: deterministic)"},
 		&cli.Float64Flag{Name: "guidance", Usage: "class or text diffusion: " + guidanceUsage},
 		&cli.IntFlag{Name: "batch", Value: pipeline.DefaultBatch, Usage: "images per forward pass"},
-		&cli.Float64Flag{Name: "temperature", Usage: fmt.Sprintf("flow: scale of the latent noise, 1 samples the model itself (default: %g)", pipeline.DefaultTemperature)},
+		&cli.Float64Flag{Name: "temperature", Usage: fmt.Sprintf("flow and VAE: scale of the latent noise, 1 samples the model itself (default: %g for a flow, the checkpoint's for a VAE)", pipeline.DefaultTemperature)},
 	}
 }
 

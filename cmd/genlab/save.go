@@ -19,10 +19,13 @@ import (
 // upscaleCommands are the commands that save images and get --upscale.
 var upscaleCommands = map[string]bool{
 	"sample": true, "batch": true, "txt2img": true, "inpaint": true, "superres": true,
-	"edit": true, "style": true, "xy": true,
+	"edit": true, "style": true, "xy": true, "verify": true,
 }
 
-func upscaleFlag() cli.Flag {
+func upscaleFlag(command string) cli.Flag {
+	if command == "verify" {
+		return &cli.IntFlag{Name: "upscale", Value: 1, Usage: "the batch's --upscale, which its images record"}
+	}
 	return &cli.IntFlag{Name: "upscale", Value: 1, Usage: fmt.Sprintf("save every PNG (and grid) N times larger, nearest neighbour, 1 to %d", images.MaxUpscale)}
 }
 

@@ -27,6 +27,7 @@ func trainCommand() *cli.Command {
 		ArgsUsage: "FAMILY",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "mnist", Usage: "mnist, shapes or a folder of images"},
+			&cli.IntFlag{Name: "limit", Usage: "train on the first N images of the training split only (0: all); a resumed run keeps its own"},
 			&cli.IntFlag{Name: "steps", Usage: "optimizer steps (default: the family's recipe)"},
 			&cli.IntFlag{Name: "batch", Usage: "batch size (default: the family's recipe)"},
 			&cli.Float64Flag{Name: "lr", Usage: "peak learning rate (default: the family's recipe)"},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,10 +67,52 @@ func trainData(c *cli.Context, family string, r trainRun, resumedData string) (*
 	if err != nil {
 		return nil, "", err
 	}
+	limit, err := trainLimit(c, family, r.resume)
+	if err != nil {
+		return nil, "", err
+	}
+	if set, err = firstImages(set, limit, "train "+family); err != nil {
+		return nil, "", err
+	}
 	if r.resume == "" && (set.H != set.W || set.H%4 != 0) {
 		return nil, "", userErrorf("train %s: %s images are %dx%d; the model takes square images with a side divisible by 4", family, dataName, set.W, set.H)
 	}
 	return set, dataName, nil
+}
+
+// trainLimit is how many of the split's first images a run trains on (0:
+// all): --limit for a fresh run, the checkpoint's own when resuming, so
+// that a run on a small subset goes on on that subset.
+func trainLimit(c *cli.Context, family, resume string) (int, error) {
+	if resume == "" {
+		if n := c.Int("limit"); n < 0 {
+			return 0, userErrorf("train %s: --limit %d: want a number of images (0: all)", family, n)
+		}
+		return c.Int("limit"), nil
+	}
+	meta, err := models.ReadMeta(resume, family)
+	if err != nil {
+		return 0, err
+	}
+	if v, ok := meta.Extra[train.KeyDataLimit]; ok {
+		return strconv.Atoi(v)
+	}
+	return 0, nil
+}
+
+// firstImages is set's first n images (all of them for n = 0).
+func firstImages(set *datasets.Set, n int, verb string) (*datasets.Set, error) {
+	if n == 0 || n == set.N {
+		return set, nil
+	}
+	if n > set.N {
+		return nil, userErrorf("%s: --limit %d: %s holds %d images", verb, n, set.Name, set.N)
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return set.Subset(idx), nil
 }
 
 // checkFits refuses a dataset whose images are not the model's.
@@ -96,8 +139,12 @@ func runTraining(c *cli.Context, t train.Trainee, set *datasets.Set, dataName, o
 	defer stop()
 	bar := newProgress(c.App.ErrWriter, "train "+t.Family(), steps, 100)
 	start := time.Now()
+	limit, err := trainLimit(c, t.Family(), resume)
+	if err != nil {
+		return err
+	}
 	res, err := train.Run(ctx, t, train.Options{
-		Out: out, Data: set, DataName: dataName, Batch: batch, Steps: steps,
+		Out: out, Data: set, DataName: dataName, DataLimit: limit, Batch: batch, Steps: steps,
 		SaveEvery: c.Int("save-every"), Keep: c.Int("keep"), SampleEvery: c.Int("sample-every"),
 		GridN: gridN, Seed: c.Uint64("seed"), Resume: resume, Select: sel,
 		Progress: func(p train.Progress) {
@@ -143,7 +190,7 @@ func resumeConfig(c *cli.Context, out, family string) (string, json.RawMessage, 
 		return "", nil, err
 	}
 	var ignored []string
-	for _, f := range []string{"data", "size", "cond", "scale", "schedule", "lr", "batch", "ema", "warmup", "lr-schedule"} {
+	for _, f := range []string{"data", "limit", "size", "cond", "scale", "schedule", "lr", "batch", "ema", "warmup", "lr-schedule"} {
 		if c.IsSet(f) {
 			ignored = append(ignored, "--"+f)
 		}
