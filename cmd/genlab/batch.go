@@ -83,6 +83,9 @@ func readManifest(path string) ([]job, error) {
 				return nil, userErrorf("batch: %s line %d: class %q: want a class number or none", path, line, s)
 			}
 		}
+		if strings.TrimSpace(rec[col["seed"]]) == "-1" {
+			return nil, userErrorf("batch: %s line %d: seed -1: a manifest names its seeds, so that a rerun or another shard finds the same images; draw one with 'genlab sample --seed -1' and write it here", path, line)
+		}
 		seed, err1 := strconv.ParseUint(strings.TrimSpace(rec[col["seed"]]), 10, 64)
 		count, err2 := strconv.Atoi(strings.TrimSpace(rec[col["count"]]))
 		if err1 != nil || err2 != nil || count < 1 || count > 1_000_000 {

@@ -246,6 +246,8 @@ func TestUpscaleOnSave(t *testing.T) {
 	if status, stdout, stderr := genlab(t, "batch", "verify", "--ckpt", ckpt, "--manifest", manifest, "--steps", "1", "--upscale", "2", "--out", bout); status != 0 {
 		t.Errorf("batch verify of an upscaled batch: exit %d\n%s%s", status, stdout, stderr)
 	}
+	os.WriteFile(manifest, []byte("class,seed,count\n2,-1,2\n"), 0o644)
+	wantUserError(t, "line 2: seed -1: a manifest names its seeds", "batch", "--ckpt", ckpt, "--manifest", manifest, "--out", filepath.Join(dir, "b2"))
 	wantUserError(t, "--upscale 0", "sample", "diffusion", "--ckpt", ckpt, "--upscale", "0", "--out", filepath.Join(dir, "x"))
 }
 
