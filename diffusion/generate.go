@@ -44,6 +44,12 @@ type GenerateOptions struct {
 	Prompts  []string  // per image, for a text network ("" or nil: the null prompt)
 	LowRes   []float32 // for a lowres network: per image its LowResCondition (Dim values in [-1,1])
 	Batch    int       // images per forward pass (default 16); never changes the result
+	// Subseeds and SubseedStrength are AUTOMATIC1111's variation seeds:
+	// image i's x_T is noise.Vary'd towards the noise of Subseeds[i] by
+	// SubseedStrength (0 to 1; nil Subseeds: none). The samplers' later
+	// noise still comes from Seeds[i].
+	Subseeds        []uint64
+	SubseedStrength float64
 	// Progress is called after every sampler step of every batch with the
 	// batch's current predicted clean images (pixels in [0,1]); returning
 	// an error stops generation.
@@ -70,6 +76,8 @@ func (n *Network) Generate(ctx context.Context, p *models.Params, o GenerateOpti
 		return nil, fmt.Errorf("diffusion: sampler %q with %d steps: name a sampler (%s) and its steps", o.Sampler, o.Steps, strings.Join(Samplers, ", "))
 	case !(o.Guidance >= 0):
 		return nil, fmt.Errorf("diffusion: guidance scale %g: want 0 or more", o.Guidance)
+	case o.Subseeds != nil && len(o.Subseeds) != N || !(o.SubseedStrength >= 0 && o.SubseedStrength <= 1):
+		return nil, fmt.Errorf("diffusion: %d variation seeds at strength %g for %d images: want one per image, strength 0 to 1", len(o.Subseeds), o.SubseedStrength, N)
 	}
 	cond, err := n.generateCondition(N, o)
 	if err != nil {
@@ -89,6 +97,11 @@ func (n *Network) Generate(ctx context.Context, p *models.Params, o GenerateOpti
 		rngs := noise.RNGs(o.Seeds[lo:hi])
 		x := make([]float32, b*dim)
 		InitialNoise(x, rngs, dim)
+		if o.Subseeds != nil {
+			for j := range b {
+				noise.Vary(x[j*dim:(j+1)*dim], o.Subseeds[lo+j], o.SubseedStrength)
+			}
+		}
 		model, _ := n.Denoiser(p, cond.slice(lo, hi, dim), o.Guidance)
 		cb := func(step, _ int, x0 []float32) error {
 			done++

@@ -41,6 +41,17 @@ func Written(path string) bool {
 // would replace an earlier run's images. "" if there is none or dir does
 // not exist.
 func SampleClash(dir string, n int, seed uint64) string {
+	return sampleClash(dir, func(i int, s uint64) bool { return i < n && s == seed+uint64(i) })
+}
+
+// SampleClashSeeds is SampleClash for a run whose image i has seeds[i].
+func SampleClashSeeds(dir string, seeds []uint64) string {
+	return sampleClash(dir, func(i int, s uint64) bool { return i < len(seeds) && s == seeds[i] })
+}
+
+// sampleClash returns the first NNNNN-SEED*.png of dir that clash(NNNNN,
+// SEED) says a run would write.
+func sampleClash(dir string, clash func(i int, seed uint64) bool) string {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return ""
@@ -56,7 +67,7 @@ func SampleClash(dir string, n int, seed uint64) string {
 		}
 		i, err1 := strconv.Atoi(parts[0])
 		s, err2 := strconv.ParseUint(parts[1], 10, 64)
-		if err1 == nil && err2 == nil && i < n && s == seed+uint64(i) {
+		if err1 == nil && err2 == nil && clash(i, s) {
 			return filepath.Join(dir, e.Name())
 		}
 	}

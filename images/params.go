@@ -31,6 +31,12 @@ type Parameters struct {
 	Model         string // "Model", the checkpoint's name
 	ModelHash     string // "Model hash", see ModelHash
 	Family        string // "Family" (genlab's own key): "diffusion", "vae", "flow", "gan"
+	// VariationSeed and VariationStrength are AUTOMATIC1111's
+	// "Variation seed" and "Variation seed strength": the noise was moved
+	// towards that seed's by that much. Both are omitted when the
+	// strength is 0.
+	VariationSeed     int64
+	VariationStrength float64
 	// Extra holds every other pair, in order, e.g. "Denoising strength".
 	// Keys must not repeat the fields above, nor contain ':' or ','.
 	Extra []Field
@@ -54,7 +60,7 @@ func (p Parameters) Lookup(key string) (string, bool) {
 // String formats p in the A1111 format. The prompt lines come first, then
 // "Negative prompt: ..." if there is one, then the parameters line in the
 // order of docs/formats.md: Steps, Sampler, CFG scale, Seed, Size, Model, Model
-// hash, Family, then Extra. Zero fields are left out, except Seed.
+// hash, Family, Variation seed, Variation seed strength, then Extra. Zero fields are left out, except Seed.
 func (p Parameters) String() string {
 	var fields []string
 	add := func(key, value string) {
@@ -81,6 +87,10 @@ func (p Parameters) String() string {
 	}
 	if p.Family != "" {
 		add("Family", p.Family)
+	}
+	if p.VariationStrength != 0 {
+		add("Variation seed", strconv.FormatInt(p.VariationSeed, 10))
+		add("Variation seed strength", strconv.FormatFloat(p.VariationStrength, 'g', -1, 64))
 	}
 	for _, f := range p.Extra {
 		add(f.Key, f.Value)
@@ -193,6 +203,18 @@ func ParseParameters(s string) (Parameters, error) {
 			p.ModelHash = f.Value
 		case "Family":
 			p.Family = f.Value
+		case "Variation seed":
+			n, err := strconv.ParseInt(f.Value, 10, 64)
+			if err != nil {
+				bad(f, "an integer")
+			}
+			p.VariationSeed = n
+		case "Variation seed strength":
+			v, err := strconv.ParseFloat(f.Value, 64)
+			if err != nil {
+				bad(f, "a number")
+			}
+			p.VariationStrength = v
 		default:
 			p.Extra = append(p.Extra, f)
 		}
@@ -206,6 +228,7 @@ func ParseParameters(s string) (Parameters, error) {
 var knownKeys = map[string]bool{
 	"Steps": true, "Sampler": true, "CFG scale": true, "Seed": true, "Size": true,
 	"Model": true, "Model hash": true, "Family": true,
+	"Variation seed": true, "Variation seed strength": true,
 }
 
 func hasKnownKey(fields []Field) bool {

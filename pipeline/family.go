@@ -38,6 +38,7 @@ func (f *diffusionFamily) work(r Request, _ int) int { return r.Steps }
 func (f *diffusionFamily) draw(ctx context.Context, r Request, seeds []uint64, classes []int, step func(int, []float32) error) ([]float32, error) {
 	net := f.net
 	o := diffusion.GenerateOptions{Seeds: seeds, Sampler: r.Sampler, Steps: r.Steps, Eta: r.Eta, Guidance: r.Guidance, Batch: len(seeds),
+		Subseeds: r.Subseeds, SubseedStrength: r.SubseedStrength,
 		Progress: func(done, _ int, preview []float32) error { return step(done, preview) }}
 	if net.Classes() > 0 {
 		o.Classes = make([]int, len(seeds))

@@ -44,6 +44,8 @@ type Knobs struct {
 	// Prompt: a text model, whose prompts are made of Vocabulary.
 	Prompt     bool
 	Vocabulary []string
+	// Variation: the model takes variation seeds (Request.Subseeds).
+	Variation bool
 	// Temperature: the latents are drawn at Request.Temperature (flow, VAE).
 	Temperature bool
 	// LowRes: a super-resolution model, which draws only from a
@@ -149,6 +151,16 @@ func (k Knobs) Check(r Request) error {
 			return fmt.Errorf("a first frame of %d values: the model's frames are %dx%dx%d", len(r.First), k.Channels, k.Size, k.Size)
 		}
 	}
+	switch {
+	case r.Subseeds != nil && !k.Variation:
+		return fmt.Errorf("variation seeds: only a diffusion model takes them, not a %s model", k.Family)
+	case r.Subseeds != nil && len(r.Subseeds) != n:
+		return fmt.Errorf("%d variation seeds for %d images: want one per image", len(r.Subseeds), n)
+	case !(r.SubseedStrength >= 0 && r.SubseedStrength <= 1):
+		return fmt.Errorf("variation seed strength %g: want 0 to 1", r.SubseedStrength)
+	case r.SubseedStrength != 0 && r.Subseeds == nil:
+		return fmt.Errorf("variation seed strength %g: name the variation seeds", r.SubseedStrength)
+	}
 	if r.Prompt != "" && !k.Prompt {
 		return fmt.Errorf("prompt %q: this model takes no prompt (only a text-to-image model does)", r.Prompt)
 	}
@@ -193,7 +205,7 @@ func diffusionKnobs(net *diffusion.Network) Knobs {
 	d := diffusion.DefaultsFor(net.Config.Cond)
 	k := Knobs{
 		Family: diffusion.Family, Channels: u.InChannels, Size: u.Size,
-		Sampling: true, Samplers: slices.Clone(diffusion.Samplers),
+		Sampling: true, Samplers: slices.Clone(diffusion.Samplers), Variation: true,
 		Classes: net.Classes(), AnyClass: true,
 		LowRes:   net.Config.Cond == "lowres",
 		Defaults: Defaults{Sampler: d.Sampler, Steps: d.Steps, Eta: d.Eta},

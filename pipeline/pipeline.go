@@ -40,6 +40,13 @@ type Request struct {
 	// the unconditional model alone and more than 1 extrapolates away
 	// from the unconditional prediction.
 	Guidance float64
+	// Subseeds are AUTOMATIC1111's variation seeds, one per image (nil:
+	// none): image i's initial noise is the spherical interpolation of
+	// its seed's noise and Subseeds[i]'s at SubseedStrength (0 to 1), so
+	// small strengths give small variations of one image. Only a model
+	// with Knobs.Variation takes them.
+	Subseeds        []uint64
+	SubseedStrength float64
 	// Temperature scales a flow's or a VAE's latent noise (0 to 2; 1 samples the model).
 	Temperature float64
 	// Batch is how many images go through the network at once (at
@@ -308,7 +315,11 @@ func (p *pipe) Generate(ctx context.Context, r Request) (*Output, error) {
 		if r.Classes != nil {
 			classes = r.Classes[lo:hi]
 		}
-		pix, err := p.fam.draw(ctx, r, r.Seeds[lo:hi], classes, func(d int, preview []float32) error {
+		rb := r // the batch's own variation seeds
+		if r.Subseeds != nil {
+			rb.Subseeds = r.Subseeds[lo:hi]
+		}
+		pix, err := p.fam.draw(ctx, rb, r.Seeds[lo:hi], classes, func(d int, preview []float32) error {
 			if r.Progress == nil {
 				return nil
 			}
@@ -348,6 +359,9 @@ func (p *pipe) Parameters(r Request, i int) images.Parameters {
 	}
 	if k.Guidance {
 		q.CFGScale, q.ZeroCFG = r.Guidance, r.Guidance == 0
+	}
+	if r.Subseeds != nil && r.SubseedStrength > 0 {
+		q.VariationSeed, q.VariationStrength = int64(r.Subseeds[i]), r.SubseedStrength
 	}
 	if k.Temperature {
 		q.Extra = append(q.Extra, images.Field{Key: "Temperature", Value: strconv.FormatFloat(r.Temperature, 'g', -1, 64)})

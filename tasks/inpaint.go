@@ -6,6 +6,7 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"genlab/diffusion"
 	"genlab/eval"
@@ -55,6 +56,16 @@ type RepaintOptions struct {
 	// classifier of occluded images (NameClasses) instead of the
 	// diffusion model's own inference, and fills under that class alone.
 	ClassFrom *eval.Classifier
+	// Chosen, if not nil, is told each image's class when InferClass
+	// picked it, so that a front end can say which class it filled under.
+	Chosen func(classes []int)
+}
+
+// tell passes the classes InferClass chose to Chosen.
+func (o RepaintOptions) tell(classes []int) {
+	if o.Chosen != nil {
+		o.Chosen(slices.Clone(classes))
+	}
 }
 
 // DefaultCandidates is how many inferred classes RePaint fills under.
@@ -195,6 +206,7 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 			return nil, err
 		}
 		r.total = InferEvals(o, net.Classes(), guidance)
+		o.tell(classes)
 		return r.run(ctx, classDenoiser(net, classes, guidance))
 	}
 	// Ask the network for the likeliest classes of the known pixels, fill
@@ -225,6 +237,7 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 		}
 	}
 	if k == 1 {
+		o.tell(classes[0])
 		return outs[0], nil
 	}
 	base := r.done
@@ -236,6 +249,7 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 	// from independent noise and with different hole contents; the sum of
 	// their means per level is the better estimate.
 	x := make([]float32, n*dim)
+	chosen := make([]int, n)
 	for j := range n {
 		best := 0
 		score := func(i int) float64 {
@@ -247,7 +261,9 @@ func Repaint(ctx context.Context, net *diffusion.Network, cond Condition, guidan
 			}
 		}
 		copy(x[j*dim:(j+1)*dim], outs[best][j*dim:(j+1)*dim])
+		chosen[j] = classes[best][j]
 	}
+	o.tell(chosen)
 	return x, nil
 }
 

@@ -52,7 +52,7 @@ func auditCommand() *cli.Command {
 		&cli.Float64Flag{Name: "ratio", Value: 1.0 / 3, DefaultText: "1/3", Usage: "copy rule: a copy when nearest < RATIO x that mean (0-1)"},
 		&cli.StringFlag{Name: "classifier", Value: defaultClassifier, Usage: "the MNIST judge whose feature space is searched too (MNIST-shaped data only)"},
 		&cli.StringFlag{Name: "report", Usage: "folder for report.md, report.json and pairs.png (default out/audit-RUN-CHECKPOINT, or out/audit-FOLDER)"},
-		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "image i's noise comes from seed+i"},
+		seedFlag("1", "image i's noise comes from seed+i"),
 		&cli.BoolFlag{Name: "json", Usage: "print the report as one JSON object"},
 	)
 	return &cli.Command{
@@ -240,7 +240,7 @@ func auditSamples(ctx context.Context, c *cli.Context, p pipeline.Pipeline, n in
 		return nil, userErrorf("audit: %s makes %dx%dx%d images, the training set %s holds %dx%dx%d",
 			ckpt, k.Channels, k.Size, k.Size, trainSet.Name, trainSet.C, trainSet.H, trainSet.W)
 	}
-	r, err := flagRequest(c, "audit", p, c.Uint64("seed"), n, false)
+	r, err := flagRequest(c, "audit", p, seedsOf(c, n), false)
 	if err != nil {
 		return nil, err
 	}

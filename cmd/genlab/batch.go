@@ -85,6 +85,9 @@ func readManifest(path string) ([]job, error) {
 				return nil, userErrorf("batch: %s line %d: class %q: want a class number or none", path, line, s)
 			}
 		}
+		if strings.TrimSpace(rec[col["seed"]]) == "-1" {
+			return nil, userErrorf("batch: %s line %d: seed -1: a manifest names its seeds, so that a rerun or another shard finds the same images; draw one with 'genlab sample --seed -1' and write it here", path, line)
+		}
 		seed, err1 := strconv.ParseUint(strings.TrimSpace(rec[col["seed"]]), 10, 64)
 		count, err2 := strconv.Atoi(strings.TrimSpace(rec[col["count"]]))
 		if err1 != nil || err2 != nil || count < 1 || count > 1_000_000 {
@@ -132,7 +135,7 @@ func batch(c *cli.Context) error {
 		return err
 	}
 	// The settings every image shares; each chunk sets its seeds and classes.
-	base, err := flagRequest(c, "batch", p, 0, 1, false)
+	base, err := flagRequest(c, "batch", p, []uint64{0}, false)
 	if err != nil {
 		return err
 	}
@@ -159,10 +162,7 @@ func batch(c *cli.Context) error {
 		}
 		name := filepath.Join(out, images.SampleName(j.index, int64(j.seed), j.class))
 		if _, err := images.Load(name); err == nil {
-			want := ""
-			if !c.Bool("no-metadata") {
-				want = p.Parameters(one, 0).String()
-			}
+			want := savedParameters(c, p.Parameters(one, 0))
 			switch same, had := sameSettings(name, want); {
 			case same:
 				done++
@@ -177,6 +177,7 @@ func batch(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgress(c.App.ErrWriter, "batch", len(todo), max(1, len(todo)/20))
+	bar.unit = "images"
 	per := base.Batch
 	for lo := 0; lo < len(todo); lo += per {
 		chunk := todo[lo:min(len(todo), lo+per)]
@@ -190,14 +191,14 @@ func batch(c *cli.Context) error {
 			return err
 		}
 		for i, j := range chunk {
-			if err := savePNG(out, j.index, res, i, c.Bool("no-metadata")); err != nil {
+			if err := savePNG(c, out, j.index, res, i); err != nil {
 				return err
 			}
 		}
 		bar.step(lo+len(chunk), "")
 	}
 	bar.done()
-	fmt.Fprintf(c.App.Writer, "shard %d/%d: wrote %d images to %s (%d were there already)\n", shard, shards, len(todo), out, done)
+	fmt.Fprintf(c.App.Writer, "shard %d/%d: wrote %s to %s (%d were there already)\n", shard, shards, nOf(len(todo), "image"), out, done)
 	return nil
 }
 

@@ -127,7 +127,7 @@ func batchVerify(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		base, err := flagRequest(c, verb, p, 0, 1, false)
+		base, err := flagRequest(c, verb, p, []uint64{0}, false)
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func batchVerify(c *cli.Context) error {
 			if err := p.Check(one); err != nil {
 				return "", userErrorf("%s: %s: image %d: %v (%s)", verb, c.String("manifest"), j.index, err, ckpt)
 			}
-			return p.Parameters(one, 0).String(), nil
+			return savedParameters(c, p.Parameters(one, 0)), nil
 		}
 	}
 

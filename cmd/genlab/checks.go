@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"genlab/checkpoint"
 	"genlab/images"
 	"genlab/internal/memory"
 	"genlab/internal/pathcheck"
 	"genlab/models"
+	"genlab/pipeline"
 
 	"github.com/urfave/cli/v2"
 )
@@ -45,14 +47,23 @@ func addChecks(cmds []*cli.Command) {
 		if !commandHas(c, "max-memory") {
 			c.Flags = append(c.Flags, maxMemoryFlag())
 		}
+		if upscaleCommands[c.Name] && !commandHas(c, "upscale") {
+			c.Flags = append(c.Flags, upscaleFlag(c.Name))
+		}
 		if writesOutputs(c) && !commandHas(c, "overwrite") {
 			c.Flags = append(c.Flags, &cli.BoolFlag{Name: "overwrite",
 				Usage: "replace existing outputs, even files genlab did not write and the command's own inputs"})
 		}
+		required := takeRequired(c)
 		before := c.Before
 		c.Before = func(ctx *cli.Context) error {
 			if ctx.Command.Command(ctx.Args().First()) != nil {
 				return nil // the subcommand checks its own flags
+			}
+			for _, name := range required {
+				if !ctx.IsSet(name) {
+					return userErrorf("%s: --%s is missing: %s (see 'genlab %s --help')", ctx.Command.Name, name, flagUsage(ctx.Command, name), ctx.Command.Name)
+				}
 			}
 			memory.SetLimit(0)
 			if s := ctx.String("max-memory"); s != "" {
@@ -63,6 +74,9 @@ func addChecks(cmds []*cli.Command) {
 				memory.SetLimit(n)
 			}
 			if err := checkFlags(ctx); err != nil {
+				return err
+			}
+			if err := checkUpscale(ctx); err != nil {
 				return err
 			}
 			if err := checkOutputs(ctx); err != nil {
@@ -79,6 +93,65 @@ func addChecks(cmds []*cli.Command) {
 	}
 }
 
+// takeRequired checks c's required flags itself: urfave/cli would print
+// the whole help before its error. Each one's help says "(required)"
+// instead of a default (helpLine).
+func takeRequired(c *cli.Command) []string {
+	var names []string
+	for _, f := range c.Flags {
+		rf, ok := f.(cli.RequiredFlag)
+		if !ok || !rf.IsRequired() {
+			continue
+		}
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			f.Required, f.Usage = false, f.Usage+" (required)"
+		case *cli.StringSliceFlag:
+			f.Required, f.Usage = false, f.Usage+" (required)"
+		case *cli.Float64Flag:
+			f.Required, f.Usage = false, f.Usage+" (required)"
+		case *cli.IntFlag:
+			f.Required, f.Usage = false, f.Usage+" (required)"
+		case *cli.Uint64Flag:
+			f.Required, f.Usage = false, f.Usage+" (required)"
+		default:
+			panic(fmt.Sprintf("genlab: required flag %T: teach takeRequired its type", f))
+		}
+		names = append(names, f.Names()[0])
+	}
+	return names
+}
+
+// flagUsage is the help of c's flag name, without "(required)".
+func flagUsage(c *cli.Command, name string) string {
+	for _, f := range c.Flags {
+		if df, ok := f.(cli.DocGenerationFlag); ok && f.Names()[0] == name {
+			return strings.TrimSuffix(df.GetUsage(), " (required)")
+		}
+	}
+	return ""
+}
+
+// urfaveFlagLine is urfave/cli's help line of a flag, which helpLine wraps.
+var urfaveFlagLine = cli.FlagStringer
+
+// helpLine is a flag's help line: urfave/cli's, without the default it
+// appends when the flag is required or its help already says its default
+// (urfave/cli would print "(default: 0)" there).
+func helpLine(f cli.Flag) string {
+	line := urfaveFlagLine(f)
+	df, ok := f.(cli.DocGenerationFlag)
+	if !ok {
+		return line
+	}
+	if u := df.GetUsage(); strings.HasSuffix(u, "(required)") || strings.Contains(u, "(default:") {
+		line = strings.TrimSuffix(line, fmt.Sprintf(" (default: %s)", df.GetDefaultText()))
+	}
+	return line
+}
+
+func init() { cli.FlagStringer = helpLine }
+
 // floatRanges bound the float flags whose sense has limits; every other
 // float flag must only be finite.
 var floatRanges = map[string][2]float64{
@@ -88,6 +161,7 @@ var floatRanges = map[string][2]float64{
 	"ema":              {0, 1},
 	"eta":              {0, 10},
 	"strength":         {0, 1},
+	"subseed-strength": {0, 1},
 	"temperature":      {0, 100},
 }
 
@@ -95,18 +169,20 @@ var floatRanges = map[string][2]float64{
 // (a recipe's default).
 var negativeInts = map[string]bool{"warmup": true}
 
-// anySeed are the commands whose --seed names no image (a shuffle, a
-// run), so it may take the whole uint64 range.
+// anySeed are the commands whose number --seed names no image (a
+// shuffle, a run), so it may take the whole uint64 range.
 var anySeed = map[string]bool{"show": true, "check": true, "train": true}
 
 // checkFlags refuses, before any work, a float flag that is NaN, infinite
-// or out of its range, a negative count, and a seed whose images' seeds
-// (seed+i) the PNG parameters cannot record.
+// or out of its range, a negative count, and a --seed whose images' seeds
+// (seed+i) the PNG parameters cannot record; it draws a random --seed
+// (resolveSeedFlag). The commands whose --seed names no image (a shuffle,
+// a training run) have a number flag, any uint64.
 func checkFlags(ctx *cli.Context) error {
 	verb := ctx.Command.Name
 	for _, f := range ctx.Command.Flags {
 		name := f.Names()[0]
-		if !ctx.IsSet(name) {
+		if _, seed := f.(*cli.StringFlag); !ctx.IsSet(name) && !(seed && name == "seed") {
 			continue
 		}
 		switch f.(type) {
@@ -123,7 +199,15 @@ func checkFlags(ctx *cli.Context) error {
 			if v := ctx.Int(name); v < 0 && !negativeInts[name] {
 				return userErrorf("%s: --%s %d: want 0 or more", verb, name, v)
 			}
+		case *cli.StringFlag:
+			if name == "seed" {
+				if err := resolveSeedFlag(ctx, "seed"); err != nil {
+					return err
+				}
+			}
 		case *cli.Uint64Flag:
+			// A number --seed: the commands whose seed names no image
+			// (anySeed) take any, the others seed+i for their --n.
 			if name != "seed" || anySeed[verb] {
 				continue
 			}
@@ -131,21 +215,13 @@ func checkFlags(ctx *cli.Context) error {
 			if hasFlag(ctx, "n") {
 				n = max(1, ctx.Int("n"))
 			}
-			if err := checkSeeds(verb, ctx.Uint64(name), n); err != nil {
-				return err
+			if err := pipeline.CheckSeedRun(ctx.Uint64(name), n); err != nil {
+				return userErrorf("%s: --seed %d: %v", verb, ctx.Uint64(name), err)
 			}
 		}
 	}
-	return nil
-}
-
-// checkSeeds refuses seeds past what a PNG's parameters (a signed 64-bit
-// Seed, as AUTOMATIC1111 writes it) can name: n images take seed to
-// seed+n-1.
-func checkSeeds(verb string, seed uint64, n int) error {
-	if seed > math.MaxInt64 || uint64(n-1) > math.MaxInt64-seed {
-		return userErrorf("%s: --seed %d: the images' seeds (seed+i for %d images) must stay within 0 to %d, the seeds a PNG's parameters can record",
-			verb, seed, n, int64(math.MaxInt64))
+	if hasFlag(ctx, "subseed") {
+		return resolveSubseed(ctx)
 	}
 	return nil
 }
@@ -257,7 +333,7 @@ func imageShape(config string) (channels, side int64) {
 // those naming a folder it writes into, by command.
 var (
 	fileOutputs = map[string][]string{
-		"edit": {"out"}, "inpaint": {"out"}, "superres": {"out"}, "style": {"out"},
+		"edit": {"out"}, "inpaint": {"out"}, "superres": {"out"}, "style": {"out"}, "xy": {"out"},
 		"sample": {"grid"}, "txt2img": {"grid"}, "show": {"grid"},
 	}
 	dirOutputs = map[string][]string{
@@ -314,7 +390,13 @@ func checkOutputs(ctx *cli.Context) error {
 		}
 	}
 	if (verb == "sample" || verb == "txt2img") && !overwrite {
-		if clash := images.SampleClash(ctx.String("out"), max(1, ctx.Int("n")), ctx.Uint64("seed")); clash != "" {
+		clash := ""
+		if s, _ := pipeline.ParseSeeds(ctx.String("seed")); s.Count() > 0 {
+			clash = images.SampleClashSeeds(ctx.String("out"), seedsOf(ctx, s.Count()))
+		} else {
+			clash = images.SampleClash(ctx.String("out"), max(1, ctx.Int("n")), seedOf(ctx))
+		}
+		if clash != "" {
 			return userErrorf("%s: %s is there from an earlier run with these seeds: choose another --out or --seed, or --overwrite to replace its images", verb, clash)
 		}
 	}

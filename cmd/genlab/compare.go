@@ -19,6 +19,7 @@ import (
 	"genlab/eval"
 	"genlab/images"
 	"genlab/internal/atomicfile"
+	"genlab/internal/noise"
 	"genlab/models"
 	"genlab/train"
 
@@ -90,7 +91,7 @@ func compareAction(c *cli.Context) error {
 			row.trainTime = d
 		}
 		n := c.Int("grid")
-		r, err := request(c, "compare", p, 0, n, "", true)
+		r, err := request(c, "compare", p, noise.Seeds(0, n), "", true)
 		if err != nil {
 			return err
 		}

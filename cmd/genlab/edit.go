@@ -30,7 +30,7 @@ func editCommand() *cli.Command {
 			&cli.StringFlag{Name: "sampler", Usage: samplerUsage},
 			&cli.Float64Flag{Name: "eta", Usage: "DDIM's η (0: deterministic)"},
 			&cli.Float64Flag{Name: "guidance", Usage: guidanceUsage},
-			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
+			seedFlag("0", "the noise's seed"),
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
 			loraFlag(),
 		},
@@ -77,15 +77,12 @@ func editAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "edit", 1, 1)
+	bar := newProgress(c.App.ErrWriter, "edit", 0, 0)
 	out, err := tasks.Edit(ctx, tasks.EditParams{
 		Net: net, Image: img, Strength: s, Cond: cond, Guidance: set.Guidance,
 		EditOptions: tasks.EditOptions{Steps: set.Steps, Sampler: set.Sampler, Eta: set.Eta},
-		Seed:        c.Uint64("seed"),
-		Progress: func(done, total int) {
-			bar.total, bar.every = total, max(1, total/10)
-			bar.step(done, "")
-		},
+		Seed:        seedOf(c),
+		Progress:    bar.task,
 	})
 	bar.done()
 	if err != nil {

@@ -30,7 +30,7 @@ func evalCommand() *cli.Command {
 			&cli.IntFlag{Name: "bpd-images", Value: 100, Usage: "MNIST test images for bits/dim (0: skip)"},
 			&cli.IntFlag{Name: "bpd-terms", Value: 50, Usage: "diffusion: terms of the variational bound per image (an unbiased estimate; 999: all)"},
 			&cli.IntFlag{Name: "bpd-k", Value: 100, Usage: "VAE: importance samples per image of the bound"},
-			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the samples and the bound's noise"},
+			seedFlag("1", "seed of the samples (image i: seed+i) and the bound's noise"),
 		),
 		Action: evalAction,
 	}
@@ -96,7 +96,7 @@ func evaluate(ctx context.Context, c *cli.Context, verb, ckpt, clfPath string, j
 	if k.Channels != 1 || k.Size != 28 {
 		return evalReport{}, nil, userErrorf("%s: the judge is an MNIST classifier; %s makes %dx%dx%d images", verb, ckpt, k.Channels, k.Size, k.Size)
 	}
-	r, err := flagRequest(c, verb, p, c.Uint64("seed"), n, verb == "compare")
+	r, err := flagRequest(c, verb, p, seedsOf(c, n), verb == "compare")
 	if err != nil {
 		return evalReport{}, nil, err
 	}
@@ -119,12 +119,8 @@ func evaluate(ctx context.Context, c *cli.Context, verb, ckpt, clfPath string, j
 	if k.Guidance && r.Classes != nil {
 		rep.Guidance = r.Guidance
 	}
-	bar := newProgress(c.App.ErrWriter, verb+": sampling", 1, 1)
-	r.Progress = func(pr pipeline.Progress) error {
-		bar.total, bar.every = pr.Total, max(1, pr.Total/10)
-		bar.step(pr.Done, "")
-		return nil
-	}
+	bar := newProgress(c.App.ErrWriter, verb+": sampling", 0, 0)
+	r.Progress = bar.report
 	start := time.Now()
 	out, err := p.Generate(ctx, r)
 	bar.done()
@@ -152,7 +148,7 @@ func evaluate(ctx context.Context, c *cli.Context, verb, ckpt, clfPath string, j
 			m = min(m, d) // compare: the diffusion bound costs thousands of passes an image
 		}
 		fmt.Fprintf(c.App.ErrWriter, "%s: bits/dim on %d MNIST test images\n", verb, m)
-		o := pipeline.BitsPerDimOptions{Seed: c.Uint64("seed"), Terms: c.Int("bpd-terms"), K: c.Int("bpd-k")}
+		o := pipeline.BitsPerDimOptions{Seed: seedOf(c), Terms: c.Int("bpd-terms"), K: c.Int("bpd-k")}
 		bpd, how, err := l.BitsPerDim(ctx, test.Pixels[:m*test.Dim()], m, o)
 		if err != nil {
 			return evalReport{}, nil, err

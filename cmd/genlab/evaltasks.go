@@ -28,14 +28,14 @@ func evalTasksCommand() *cli.Command {
 		&cli.StringFlag{Name: "classifier", Value: defaultClassifier, Usage: "the MNIST judge (genlab train classifier)"},
 		&cli.IntFlag{Name: "n", Value: 200, Usage: "held-out images per setting"},
 		&cli.IntFlag{Name: "batch", Value: 50, Usage: "images per network pass"},
-		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "picks the images, the masks and the noise"},
+		seedFlag("1", "picks the images, the masks and the noise"),
 		&cli.IntFlag{Name: "steps", Value: 50, Usage: "inpaint: respaced sampler steps"},
 		&cli.IntFlag{Name: "jump", Value: 5, Usage: "inpaint: RePaint's jump length"},
 		&cli.IntFlag{Name: "resample", Value: 5, Usage: "inpaint: RePaint's resampling count"},
 		&cli.IntFlag{Name: "candidates", Value: tasks.DefaultCandidates, Usage: "inpaint: fill under this many likeliest inferred classes and keep the one that best explains the known pixels"},
 		&cli.Float64Flag{Name: "inpaint-guidance", Value: 2, Usage: "inpaint: guidance scale under the inferred class"},
 		&cli.StringFlag{Name: "strengths", Value: "0.3,0.4,0.5,0.6,0.8,1", Usage: "edit: the strengths to measure"},
-		&cli.Float64Flag{Name: "guidance", Value: 3, Usage: "edit: classifier-free guidance scale"},
+		&cli.Float64Flag{Name: "guidance", Value: 3, Usage: "edit: classifier-free guidance scale of the evaluation's protocol (genlab edit's own default is the model's, from the same table as sample's)"},
 		&cli.IntFlag{Name: "edit-steps", Value: 50, Usage: "edit: DDIM steps at strength 1"},
 		&cli.IntFlag{Name: "style-n", Value: 4, Usage: "style: content/style pairs"},
 		&cli.IntFlag{Name: "style-size", Value: 64, Usage: "style: their side in pixels"},
@@ -63,7 +63,7 @@ func evalTasksAction(c *cli.Context) error {
 		ClassifierPath:  c.String("classifier"),
 		N:               c.Int("n"),
 		Batch:           c.Int("batch"),
-		Seed:            c.Uint64("seed"),
+		Seed:            seedOf(c),
 		Log:             c.App.ErrWriter,
 		Repaint:         tasks.RepaintOptions{Steps: c.Int("steps"), Jump: c.Int("jump"), Resample: c.Int("resample"), Candidates: c.Int("candidates")},
 		Guidance:        c.Float64("guidance"),
@@ -146,8 +146,7 @@ func evalTasksAction(c *cli.Context) error {
 			b = newProgress(c.App.ErrWriter, task, total, max(1, total/20))
 			bars[task] = b
 		}
-		b.total = total
-		b.step(done, "")
+		b.task(done, total)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

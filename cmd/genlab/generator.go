@@ -61,14 +61,15 @@ var requestFlags = []requestFlag{
 
 func sampling(k pipeline.Knobs) bool { return k.Sampling }
 
-// request is what c's flags ask of p for n images from seed: the model's
+// request is what c's flags ask of p for images of these seeds: the model's
 // defaults (Knobs.Request) with every flag the user set over them, each
 // checked as it is set so that an error names its flag. class is the
 // --class flag's value (classesFor). lenient (compare, which gives one set
 // of flags to models of every family) skips a flag the model has no use
 // for instead of refusing it.
-func request(c *cli.Context, verb string, p pipeline.Pipeline, seed uint64, n int, class string, lenient bool) (pipeline.Request, error) {
-	r, err := flagRequest(c, verb, p, seed, n, lenient)
+func request(c *cli.Context, verb string, p pipeline.Pipeline, seeds []uint64, class string, lenient bool) (pipeline.Request, error) {
+	n := len(seeds)
+	r, err := flagRequest(c, verb, p, seeds, lenient)
 	if err != nil {
 		return r, err
 	}
@@ -84,9 +85,9 @@ func request(c *cli.Context, verb string, p pipeline.Pipeline, seed uint64, n in
 }
 
 // flagRequest is request with the model's default classes.
-func flagRequest(c *cli.Context, verb string, p pipeline.Pipeline, seed uint64, n int, lenient bool) (pipeline.Request, error) {
+func flagRequest(c *cli.Context, verb string, p pipeline.Pipeline, seeds []uint64, lenient bool) (pipeline.Request, error) {
 	k, ckpt := p.Knobs(), p.Info().Path
-	r := k.Request(seed, n)
+	r := k.RequestSeeds(seeds)
 	if err := p.Check(r); err != nil {
 		return r, fmt.Errorf("%s: the defaults of %s: %w", verb, ckpt, err)
 	}
@@ -105,7 +106,7 @@ func flagRequest(c *cli.Context, verb string, p pipeline.Pipeline, seed uint64, 
 			return r, userErrorf("%s: --%s: %v", verb, f.name, err)
 		}
 	}
-	return r, nil
+	return r, variation(c, verb, p, &r)
 }
 
 // classesFor turns --class into per-image classes for p: "" gives every
@@ -151,29 +152,37 @@ func classesFor(verb string, p pipeline.Pipeline, s string, n int) ([]int, error
 }
 
 // savePNG writes image i of out as dir/NNNNN-SEED[-cK].png, numbered
-// index, with its parameters chunk unless noMeta; a clip as an animated
-// PNG whose first frame every PNG reader shows.
-func savePNG(dir string, index int, out *pipeline.Output, i int, noMeta bool) error {
+// index (saveImage: its parameters, --upscale); a clip as an animated PNG
+// whose first frame every PNG reader shows.
+func savePNG(c *cli.Context, dir string, index int, out *pipeline.Output, i int) error {
 	q := out.Params[i]
 	class := pipeline.NoClass
 	if v, ok := q.Lookup("Class"); ok {
 		class, _ = strconv.Atoi(v)
 	}
-	params := ""
-	if !noMeta {
-		params = q.String()
-	}
 	path := filepath.Join(dir, images.SampleName(index, q.Seed, class))
 	if out.Frames > 0 {
-		return images.SaveAnimation(path, out.Clip(i), pipeline.FrameDelayMS, params)
+		frames := out.Clip(i)
+		for f := range frames {
+			frames[f] = images.Upscale(frames[f], upscaleOf(c))
+		}
+		return images.SaveAnimation(path, frames, pipeline.FrameDelayMS, savedParameters(c, q))
 	}
-	return images.Save(path, out.Image(i), params)
+	return saveImage(c, path, out.Image(i), &q)
 }
 
 // gridParameters are what a grid of out's images records: the first
-// image's parameters, without its class unless every image has it.
+// image's parameters, without its class unless every image has it, and
+// every tile's seed in order ("Seeds", e.g. 42-57 or 1,5,9).
 func gridParameters(out *pipeline.Output) images.Parameters {
 	q := out.Params[0]
+	if len(out.Params) > 1 {
+		seeds := make([]uint64, len(out.Params))
+		for i, p := range out.Params {
+			seeds[i] = uint64(p.Seed)
+		}
+		q.Extra = append(slices.Clone(q.Extra), images.Field{Key: "Seeds", Value: pipeline.SeedList(seeds).String()})
+	}
 	first, _ := q.Lookup("Class")
 	for _, p := range out.Params[1:] {
 		if c, _ := p.Lookup("Class"); c != first {

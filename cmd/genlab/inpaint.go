@@ -42,7 +42,7 @@ func inpaintCommand() *cli.Command {
 			&cli.IntFlag{Name: "jump", Value: 5, Usage: "RePaint's jump length: steps down before each jump back up"},
 			&cli.IntFlag{Name: "resample", Value: 5, Usage: "RePaint's resampling count: times each stretch is denoised (1: plain replacement)"},
 			&cli.StringFlag{Name: "sampler", Value: "ddpm", Usage: "ddpm (ancestral, as RePaint) or ddim"},
-			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
+			seedFlag("0", "the noise's seed"),
 			&cli.StringFlag{Name: "class", Value: "auto", Usage: "with a class-conditional model: class K to fill towards, none for the unconditional model, or auto: the class the model itself infers from the visible pixels"},
 			&cli.IntFlag{Name: "candidates", Value: tasks.DefaultCandidates, Usage: "with --class auto: how many of the likeliest classes to fill under (1: the likeliest only)"},
 			&cli.StringFlag{Name: "class-from", Usage: "with --class auto: a classifier of occluded images (genlab train classifier --occluded) names the class, not the model"},
@@ -102,19 +102,28 @@ func inpaintAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "inpaint", tasks.RepaintEvals(opts), max(1, tasks.RepaintEvals(opts)/10))
+	var chosen []int
+	opts.Chosen = func(classes []int) { chosen = classes }
+	bar := newProgress(c.App.ErrWriter, "inpaint", tasks.RepaintEvals(opts), 0)
 	out, err := tasks.Inpaint(ctx, tasks.InpaintParams{
-		Net: net, Image: img, Mask: mask, RepaintOptions: opts, Cond: cond, Guidance: set.Guidance, Seed: c.Uint64("seed"),
-		Progress: func(done, total int) {
-			bar.total, bar.every = total, max(1, total/10)
-			bar.step(done, "")
-		},
+		Net: net, Image: img, Mask: mask, RepaintOptions: opts, Cond: cond, Guidance: set.Guidance, Seed: seedOf(c),
+		Progress: bar.task,
 	})
 	bar.done()
 	if err != nil {
 		return taskError("inpaint", err)
 	}
 	set.Sampler = opts.Sampler
+	if len(chosen) == 1 {
+		// The PNG records the class the fill was drawn under, and how it
+		// was chosen.
+		cond = tasks.Class(chosen[0])
+		how := fmt.Sprintf("the model's likeliest of %d candidates", opts.Candidates)
+		if opts.ClassFrom != nil {
+			how = "the classifier " + filepath.Base(c.String("class-from"))
+		}
+		fmt.Fprintf(c.App.ErrWriter, "inpaint: --class auto: filled as class %d (%s)\n", chosen[0], how)
+	}
 	q := taskParameters("inpaint", p, set, out, cond)
 	q.Extra = append(q.Extra,
 		images.Field{Key: "Jump length", Value: strconv.Itoa(opts.Jump)},
@@ -122,9 +131,9 @@ func inpaintAction(c *cli.Context) error {
 		images.Field{Key: "Mask", Value: filepath.Base(c.String("mask"))})
 	switch {
 	case opts.ClassFrom != nil:
-		q.Extra = append(q.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Class from", Value: filepath.Base(c.String("class-from"))})
+		q.Extra = append(q.Extra, images.Field{Key: "Class choice", Value: "auto"}, images.Field{Key: "Class from", Value: filepath.Base(c.String("class-from"))})
 	case opts.InferClass:
-		q.Extra = append(q.Extra, images.Field{Key: "Class", Value: "auto"}, images.Field{Key: "Candidates", Value: strconv.Itoa(opts.Candidates)})
+		q.Extra = append(q.Extra, images.Field{Key: "Class choice", Value: "auto"}, images.Field{Key: "Candidates", Value: strconv.Itoa(opts.Candidates)})
 	}
 	return saveTaskResult(c, "inpaint", out, q)
 }
@@ -152,15 +161,19 @@ func loadTaskNetwork(verb, ckpt string, opts ...pipeline.Option) (*diffusion.Net
 	return net, p, nil
 }
 
-// guidanceUsage is the --guidance flag's help for the tasks.
-const guidanceUsage = "classifier-free guidance scale under a class or prompt; 1 is the conditional model alone, 0 the unconditional one (default: the model's, 2 for classes, 3 for prompts)"
+// guidanceUsage is the --guidance flag's help of every command that
+// samples a diffusion model: one default per kind of model, from the
+// pipeline's table (diffusion.DefaultsFor), in sample, txt2img, edit and
+// inpaint alike.
+var guidanceUsage = fmt.Sprintf("classifier-free guidance scale under a class or prompt; 1 is the conditional model alone, 0 the unconditional one (default: the model's, %g for a class model, %g for a text model)",
+	diffusion.DefaultsFor("class").Guidance, diffusion.DefaultsFor("text").Guidance)
 
 // taskRequest are a task's sampler settings: --sampler, --steps, --eta
 // and --guidance over p's defaults (pipeline.Knobs), checked against them.
 // Seeds and the condition are the task's own.
 func taskRequest(c *cli.Context, verb string, p pipeline.Pipeline) (pipeline.Request, error) {
 	k := p.Knobs()
-	r := k.Request(c.Uint64("seed"), 1)
+	r := k.RequestSeeds([]uint64{seedOf(c)})
 	if !k.Guidance {
 		k.Guidance = true // an unconditional model ignores it; the flag is still checked
 	}
@@ -239,18 +252,9 @@ func taskParameters(task string, p pipeline.Pipeline, r pipeline.Request, out im
 // --no-metadata) and says where.
 func saveTaskResult(c *cli.Context, verb string, out image.Image, p images.Parameters) error {
 	path := c.String("out")
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return userErrorf("%s: --out %s: %v", verb, path, err)
-		}
-	}
-	params := ""
-	if !c.Bool("no-metadata") {
-		params = p.String()
-	}
-	if err := images.Save(path, out, params); err != nil {
+	if err := saveImage(c, path, out, &p); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s (%dx%d)\n", path, out.Bounds().Dx(), out.Bounds().Dy())
+	fmt.Fprintf(c.App.Writer, "wrote %s (%dx%d)\n", path, upscaleOf(c)*out.Bounds().Dx(), upscaleOf(c)*out.Bounds().Dy())
 	return nil
 }

@@ -57,6 +57,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			finetuneCommand(),
 			mergeCommand(),
 			evalFinetuneCommand(),
+			pnginfoCommand(),
+			xyCommand(),
 		},
 		CommandNotFound: func(c *cli.Context, name string) {
 			// Reported as an error by run: unknown commands exit 1.

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"genlab/images"
@@ -24,7 +25,7 @@ func sampleFlags() []cli.Flag {
 		&cli.IntFlag{Name: "steps", Usage: "diffusion: sampler steps (default: 50)"},
 		&cli.StringFlag{Name: "sampler", Usage: "diffusion: " + samplerUsage},
 		&cli.Float64Flag{Name: "eta", Usage: "diffusion: DDIM's η (0: deterministic)"},
-		&cli.Float64Flag{Name: "guidance", Usage: "class or text diffusion: classifier-free guidance scale; 1 is the conditional model alone, 0 the unconditional one (default: 2 for classes, 3 for prompts)"},
+		&cli.Float64Flag{Name: "guidance", Usage: "class or text diffusion: " + guidanceUsage},
 		&cli.IntFlag{Name: "batch", Value: pipeline.DefaultBatch, Usage: "images per forward pass"},
 		&cli.Float64Flag{Name: "temperature", Usage: fmt.Sprintf("flow and VAE: scale of the latent noise, 1 samples the model itself (default: %g for a flow, the checkpoint's for a VAE)", pipeline.DefaultTemperature)},
 	}
@@ -37,10 +38,11 @@ func sampleCommand() *cli.Command {
 		ArgsUsage: "FAMILY",
 		Flags: append(sampleFlags(),
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "how many images"},
-			&cli.Uint64Flag{Name: "seed", Value: 0, Usage: "image i's noise comes from seed+i, its file is NNNNN-SEED.png"},
+			seedFlag("0", seedListUsage),
+			variationFlags()[0], variationFlags()[1],
 			&cli.StringFlag{Name: "out", Value: "out/samples", Usage: "folder for the PNGs"},
 			&cli.StringFlag{Name: "prompt", Usage: "what a text-to-image model draws (default: the null prompt)"},
-			&cli.StringFlag{Name: "class", Usage: "class K for every image, none for unconditional (default: all classes in equal blocks, one row each in a grid of 10 per class)"},
+			&cli.StringFlag{Name: "class", Usage: "class K for every image, none for no class in particular (default: the classes in equal blocks in order, image i of n drawing class i*K/n of K: 100 images, 10 of each; 4 of 10 classes: 0, 2, 5, 7; said on stderr)"},
 			&cli.StringFlag{Name: "grid", Usage: "also write a grid of all images to this PNG"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
 			loraFlag(),
@@ -81,19 +83,17 @@ func sample(c *cli.Context) error {
 	if fam, got := c.Args().First(), p.Info().Family; got != fam {
 		return userErrorf("sample %s: %s is a %s checkpoint: use 'genlab sample %s'", fam, ckpt, got, got)
 	}
-	seed := c.Uint64("seed")
-	r, err := request(c, "sample", p, seed, n, c.String("class"), false)
+	r, err := request(c, "sample", p, seedsOf(c, n), c.String("class"), false)
 	if err != nil {
 		return err
 	}
+	if k := p.Knobs().Classes; k > 0 && c.String("class") == "" {
+		fmt.Fprintf(c.App.ErrWriter, "sample: no --class: %s; --class K draws one class\n", classSpread(r.Classes, k))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "sample", 1, 1)
-	r.Progress = func(pr pipeline.Progress) error {
-		bar.total, bar.every = pr.Total, max(1, pr.Total/10)
-		bar.step(pr.Done, "")
-		return nil
-	}
+	bar := newProgress(c.App.ErrWriter, "sample", 0, 0)
+	r.Progress = bar.report
 	out, err := p.Generate(ctx, r)
 	bar.done()
 	if err != nil {
@@ -102,7 +102,7 @@ func sample(c *cli.Context) error {
 	if err := saveSamples(c, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %d images to %s\n", n, c.String("out"))
+	fmt.Fprintf(c.App.Writer, "wrote %s to %s\n", nOf(n, "image"), c.String("out"))
 	return writeGrid(c, out)
 }
 
@@ -113,7 +113,7 @@ func saveSamples(c *cli.Context, out *pipeline.Output) error {
 		return err
 	}
 	for i := range out.Len() {
-		if err := savePNG(dir, i, out, i, c.Bool("no-metadata")); err != nil {
+		if err := savePNG(c, dir, i, out, i); err != nil {
 			return err
 		}
 	}
@@ -133,13 +133,39 @@ func writeGrid(c *cli.Context, out *pipeline.Output) error {
 	for i := range tiles {
 		tiles[i] = out.Image(i)
 	}
-	params := ""
-	if !c.Bool("no-metadata") {
-		params = gridParameters(out).String()
-	}
-	if err := images.Save(gp, images.Grid(tiles, 0, 2, nil), params); err != nil {
+	q := gridParameters(out)
+	if err := saveImage(c, gp, images.Grid(tiles, 0, 2, nil), &q); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "grid: %s\n", gp)
 	return nil
+}
+
+// classSpread says which classes a sample run without --class draws
+// (pipeline.GridClasses' equal blocks).
+func classSpread(classes []int, k int) string {
+	n := len(classes)
+	if n%k == 0 {
+		return fmt.Sprintf("%s of each of the %d classes, in order", nOf(n/k, "image"), k)
+	}
+	seen := map[int]bool{}
+	var list []string
+	for _, c := range classes {
+		if !seen[c] {
+			seen[c] = true
+			list = append(list, strconv.Itoa(c))
+		}
+	}
+	if len(seen) < k {
+		return fmt.Sprintf("%s spread over the %d classes in equal blocks: classes %s", nOf(n, "image"), k, strings.Join(list, ", "))
+	}
+	return fmt.Sprintf("%s over the %d classes in equal blocks of %d or %d, in order", nOf(n, "image"), k, n/k, n/k+1)
+}
+
+// nOf says n things in words: "1 image", "2 images".
+func nOf(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -36,7 +36,7 @@ func styleCommand() *cli.Command {
 			&cli.StringFlag{Name: "classifier", Value: defaultClassifier, Usage: "the classifier of --features classifier"},
 			&cli.StringFlag{Name: "optimizer", Value: "lbfgs", Usage: "lbfgs or adam"},
 			&cli.Float64Flag{Name: "lr", Value: 0.02, Usage: "Adam's step (and L-BFGS's first step) in pixel units"},
-			&cli.Uint64Flag{Name: "seed", Usage: "seed of the random filters"},
+			seedFlag("0", "seed of the random filters"),
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
 		},
 		Action: styleAction,
@@ -47,7 +47,7 @@ func styleAction(c *cli.Context) error {
 	o := tasks.StyleOptions{
 		Steps: c.Int("steps"), StyleWeight: c.Float64("style-weight"), ContentWeight: c.Float64("content-weight"),
 		TVWeight: c.Float64("tv-weight"), LR: c.Float64("lr"), Features: c.String("features"),
-		Optimizer: c.String("optimizer"), Seed: c.Uint64("seed"),
+		Optimizer: c.String("optimizer"), Seed: seedOf(c),
 	}
 	switch {
 	case o.Steps < 1 || o.Steps > 100000:
@@ -94,7 +94,7 @@ func styleAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "style", o.Steps, max(1, o.Steps/10))
+	bar := newProgress(c.App.ErrWriter, "style", o.Steps, 0)
 	out, err := tasks.Style(ctx, tasks.StyleParams{
 		Content: content, Style: style, MaxSide: c.Int("size"), StyleOptions: o,
 		Progress: func(step, _ int, loss float64) { bar.step(step, fmt.Sprintf("loss %.4f", loss)) },
@@ -103,7 +103,7 @@ func styleAction(c *cli.Context) error {
 	if err != nil {
 		return taskError("style", err)
 	}
-	p := images.Parameters{Seed: int64(c.Uint64("seed")), Steps: o.Steps, Width: out.Bounds().Dx(), Height: out.Bounds().Dy(),
+	p := images.Parameters{Seed: int64(seedOf(c)), Steps: o.Steps, Width: out.Bounds().Dx(), Height: out.Bounds().Dy(),
 		Extra: []images.Field{
 			{Key: "Task", Value: "style"},
 			{Key: "Features", Value: o.Features},

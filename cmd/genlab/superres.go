@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -27,7 +26,7 @@ func superresCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "the PNG to write, scale times the input's size", Required: true},
 			&cli.IntFlag{Name: "steps", Usage: "sampler steps (default: the model's, 50)"},
 			&cli.StringFlag{Name: "sampler", Usage: strings.Join(diffusion.Samplers, ", ") + " (default: the model's, " + diffusion.SuperResSampler + " (ancestral, as SR3))"},
-			&cli.Uint64Flag{Name: "seed", Usage: "the noise's seed"},
+			seedFlag("0", "the noise's seed"),
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNG"},
 		},
 		Action: superres,
@@ -56,35 +55,27 @@ func superres(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, "superres", set.Steps, max(1, set.Steps/10))
-	out, err := tasks.SuperRes(ctx, tasks.SuperResParams{Net: net, Image: img, Scale: c.Int("scale"), Steps: set.Steps, Sampler: set.Sampler, Seed: c.Uint64("seed"),
+	bar := newProgress(c.App.ErrWriter, "superres", set.Steps, 0)
+	out, err := tasks.SuperRes(ctx, tasks.SuperResParams{Net: net, Image: img, Scale: c.Int("scale"), Steps: set.Steps, Sampler: set.Sampler, Seed: seedOf(c),
 		Progress: func(done, _ int) { bar.step(done, "") }})
 	bar.done()
 	if err != nil {
 		return userErrorf("superres: %s", strings.TrimPrefix(err.Error(), "tasks: "))
 	}
-	params := ""
-	if !c.Bool("no-metadata") {
-		scale := c.Int("scale")
-		if scale == 0 {
-			scale = out.Bounds().Dx() / img.Bounds().Dx()
-		}
-		b := out.Bounds()
-		info := p.Info()
-		params = images.Parameters{Steps: set.Steps, Sampler: diffusion.SamplerLabel(set.Sampler), Seed: int64(c.Uint64("seed")), Width: b.Dx(), Height: b.Dy(),
-			Model: info.Name, ModelHash: info.Hash, Family: info.Family,
-			Extra: []images.Field{{Key: "Task", Value: "superres"}, {Key: "Scale", Value: strconv.Itoa(scale)}}}.String()
+	scale := c.Int("scale")
+	if scale == 0 {
+		scale = out.Bounds().Dx() / img.Bounds().Dx()
 	}
+	b := out.Bounds()
+	info := p.Info()
+	q := images.Parameters{Steps: set.Steps, Sampler: diffusion.SamplerLabel(set.Sampler), Seed: int64(seedOf(c)), Width: b.Dx(), Height: b.Dy(),
+		Model: info.Name, ModelHash: info.Hash, Family: info.Family,
+		Extra: []images.Field{{Key: "Task", Value: "superres"}, {Key: "Scale", Value: strconv.Itoa(scale)}}}
 	path := c.String("out")
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	if err := images.Save(path, out, params); err != nil {
+	if err := saveImage(c, path, out, &q); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s (%dx%d)\n", path, out.Bounds().Dx(), out.Bounds().Dy())
+	fmt.Fprintf(c.App.Writer, "wrote %s (%dx%d)\n", path, upscaleOf(c)*out.Bounds().Dx(), upscaleOf(c)*out.Bounds().Dy())
 	return nil
 }
 

@@ -83,8 +83,18 @@ func TestInpaintCommand(t *testing.T) {
 		}
 	}
 	params, err := images.ReadParameters(out)
-	if err != nil || !strings.Contains(params, "Task: inpaint") || !strings.Contains(params, "Resample: 2") || !strings.Contains(params, "Seed: 3") || !strings.Contains(params, "Class: auto") {
+	if err != nil || !strings.Contains(params, "Task: inpaint") || !strings.Contains(params, "Resample: 2") || !strings.Contains(params, "Seed: 3") || !strings.Contains(params, "Class choice: auto") {
 		t.Errorf("parameters %q (%v)", params, err)
+	}
+	// --class auto (the default) says which class it filled under, on
+	// stderr and in the PNG.
+	var class int
+	_, said, _ := strings.Cut(stderr, "--class auto: ")
+	if _, err := fmt.Sscanf(said, "filled as class %d", &class); err != nil {
+		t.Fatalf("stderr %q does not say which class --class auto chose", stderr)
+	}
+	if q, _ := images.ParseParameters(params); q.Prompt != fmt.Sprintf("class %d", class) || !strings.Contains(params, fmt.Sprintf("Class: %d", class)) {
+		t.Errorf("parameters %q do not record the class chosen, %d", params, class)
 	}
 }
 

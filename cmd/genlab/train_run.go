@@ -152,7 +152,7 @@ func runTraining(c *cli.Context, t train.Trainee, set *datasets.Set, dataName, o
 		GridN: gridN, Seed: c.Uint64("seed"), Resume: resume, Select: sel,
 		Progress: func(p train.Progress) {
 			if p.Event != "" {
-				if bar.bar == nil {
+				if !bar.term {
 					fmt.Fprintf(c.App.ErrWriter, "step %d: %s\n", p.Step, p.Event)
 				}
 				return

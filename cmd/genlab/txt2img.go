@@ -21,10 +21,11 @@ func txt2imgCommand() *cli.Command {
 			&cli.StringFlag{Name: "prompt", Usage: `what to draw, in the model's words, e.g. "a small red circle at the top left"`, Required: true},
 			&cli.IntFlag{Name: "n", Value: 4, Usage: "how many images"},
 			&cli.StringFlag{Name: "out", Value: "out/txt2img", Usage: "folder for the PNGs (NNNNN-SEED.png)"},
-			&cli.Uint64Flag{Name: "seed", Usage: "image i's noise comes from seed+i"},
+			seedFlag("0", seedListUsage),
+			variationFlags()[0], variationFlags()[1],
 			&cli.IntFlag{Name: "steps", Usage: "sampler steps (default: the model's, 50)"},
 			&cli.StringFlag{Name: "sampler", Usage: samplerUsage + "; DDIM leaves grainy backgrounds on shapes"},
-			&cli.Float64Flag{Name: "guidance", Usage: "classifier-free guidance scale: 1 is the prompt's model alone, 0 the unconditional one (default: the model's, 3)"},
+			&cli.Float64Flag{Name: "guidance", Usage: guidanceUsage},
 			&cli.IntFlag{Name: "batch", Value: pipeline.DefaultBatch, Usage: "images per forward pass"},
 			&cli.StringFlag{Name: "grid", Usage: "also write a grid of all images to this PNG"},
 			&cli.BoolFlag{Name: "no-metadata", Usage: "leave the parameters chunk out of the PNGs"},
@@ -63,8 +64,7 @@ func drawPrompt(c *cli.Context, verb string) error {
 	if strings.TrimSpace(prompt) == "" && verb != "img2vid" {
 		return userErrorf("%s: --prompt is empty; say what to draw, in the words: %s", verb, strings.Join(k.Vocabulary, " "))
 	}
-	seed := c.Uint64("seed")
-	r, err := flagRequest(c, verb, p, seed, n, false)
+	r, err := flagRequest(c, verb, p, seedsOf(c, n), false)
 	if err != nil {
 		return err
 	}
@@ -75,12 +75,8 @@ func drawPrompt(c *cli.Context, verb string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	bar := newProgress(c.App.ErrWriter, verb, 1, 1)
-	r.Progress = func(pr pipeline.Progress) error {
-		bar.total, bar.every = pr.Total, max(1, pr.Total/10)
-		bar.step(pr.Done, "")
-		return nil
-	}
+	bar := newProgress(c.App.ErrWriter, verb, 0, 0)
+	r.Progress = bar.report
 	out, err := p.Generate(ctx, r)
 	bar.done()
 	if err != nil {
@@ -89,14 +85,14 @@ func drawPrompt(c *cli.Context, verb string) error {
 	if err := saveSamples(c, out); err != nil {
 		return err
 	}
-	what := "images"
+	what := nOf(n, "image")
 	if k.Frames > 0 {
-		what = "clips (animated PNGs)"
+		what = nOf(n, "clip") + " (animated PNGs)"
 	}
 	of := fmt.Sprintf("of %q", prompt)
 	if verb == "img2vid" {
 		of = fmt.Sprintf("from %s (prompt %q)", c.String("image"), prompt)
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %d %s %s to %s\n", n, what, of, c.String("out"))
+	fmt.Fprintf(c.App.Writer, "wrote %s %s to %s\n", what, of, c.String("out"))
 	return writeGrid(c, out)
 }
