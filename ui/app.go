@@ -118,13 +118,18 @@ type UI struct {
 	invalidate func()
 
 	// models
-	entries    []Entry
-	entryBtns  []widget.Clickable
-	modelList  widget.List
-	selected   int // index in entries, -1 for none
-	model      *Model
-	path       widget.Editor
-	openBtn    widget.Clickable
+	entries   []Entry
+	entryBtns []widget.Clickable
+	modelList widget.List
+	selected  int // index in entries, -1 for none
+	model     *Model
+	path      widget.Editor
+	openBtn   widget.Clickable
+	browseBtn widget.Clickable
+	// chooseFile is the desktop's file dialog (Run sets it; nil where
+	// there is none, as in tests): it blocks until the user picks a file.
+	chooseFile func(extensions ...string) (string, error)
+	chosen     chan chosenFile // the dialog's answer, taken by the next frame
 	refreshBtn widget.Clickable
 	trainBtn   widget.Clickable
 	train      *Job

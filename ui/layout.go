@@ -117,6 +117,10 @@ func (u *UI) update(gtx C) {
 	if u.openBtn.Clicked(gtx) || submitted(gtx, &u.path) {
 		u.open(u.path.Text())
 	}
+	if u.browseBtn.Clicked(gtx) {
+		u.browse()
+	}
+	u.takeChosen()
 	if u.trainBtn.Clicked(gtx) {
 		if u.train != nil && u.train.Status().Running {
 			u.train.Cancel()

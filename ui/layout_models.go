@@ -44,6 +44,12 @@ func (u *UI) layoutModels(gtx C) D {
 				layout.Flexed(1, func(gtx C) D { return u.editorBox(gtx, &u.path, "path/to/file") }),
 				gap(6),
 				layout.Rigid(u.button(&u.openBtn, "Open", true)),
+				layout.Rigid(func(gtx C) D {
+					if u.chooseFile == nil {
+						return D{}
+					}
+					return layout.Inset{Left: 6}.Layout(gtx, u.button(&u.browseBtn, "Browse…", u.chosen == nil))
+				}),
 			)
 		}),
 	)
