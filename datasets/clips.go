@@ -132,8 +132,8 @@ func ParseClipCaption(s string) (ClipAttrs, error) {
 		dst        *string
 	}{
 		{words[1], "size", shapeSizes, &a.Size},
-		{words[2], "colour", colorNames(), &a.Color},
-		{words[3], "shape", shapeKinds, &a.Shape},
+		{words[2], "colour", clipColorNames(), &a.Color},
+		{words[3], "shape", clipKinds, &a.Shape},
 	} {
 		if !slices.Contains(f.options, f.word) {
 			return fail("%q is not a %s (want %s)", f.word, f.what, strings.Join(f.options, ", "))
@@ -145,7 +145,7 @@ func ParseClipCaption(s string) (ClipAttrs, error) {
 	case motion == "growing" || motion == "shrinking":
 		a.Motion = motion
 	case len(words) == 6 && words[4] == "turning":
-		if !slices.Contains(colorNames(), words[5]) || words[5] == a.Color {
+		if !slices.Contains(clipColorNames(), words[5]) || words[5] == a.Color {
 			return fail("%q is not a colour other than %s", words[5], a.Color)
 		}
 		a.Motion, a.To = "turning", words[5]
@@ -169,8 +169,8 @@ func ClipAttrsOf(s *Set, i int) (ClipAttrs, error) {
 // ClipsVocabulary returns every word the clips grammar uses, sorted.
 func ClipsVocabulary() []string {
 	words := []string{"a", "moving", "from", "to", "turning"}
-	words = append(words, colorNames()...)
-	words = append(words, shapeKinds...)
+	words = append(words, clipColorNames()...)
+	words = append(words, clipKinds...)
 	words = append(words, shapeSizes...)
 	for _, m := range clipMotions {
 		words = append(words, strings.Fields(m)...)
@@ -193,7 +193,7 @@ func Clips(n, frames int, seed uint64, split string) *Set {
 	}
 	type pair struct{ shape, motion int }
 	var pairs []pair
-	for k, kind := range shapeKinds {
+	for k, kind := range clipKinds {
 		for m, motion := range clipMotions {
 			held := ClipAttrs{Shape: kind, Motion: motion}.HeldOut()
 			switch split {
@@ -221,11 +221,11 @@ func Clips(n, frames int, seed uint64, split string) *Set {
 	render := func(i int) {
 		rng := rand.New(rand.NewPCG(seed, splitmix64(uint64(i))))
 		p := pairs[rng.IntN(len(pairs))]
-		color, size := rng.IntN(len(shapeColors)), rng.IntN(len(shapeSizes))
-		a := ClipAttrs{Color: shapeColors[color].name, Shape: shapeKinds[p.shape], Motion: clipMotions[p.motion], Size: shapeSizes[size]}
-		to := (color + 1 + rng.IntN(len(shapeColors)-1)) % len(shapeColors)
+		color, size := rng.IntN(len(clipColors)), rng.IntN(len(shapeSizes))
+		a := ClipAttrs{Color: clipColors[color].name, Shape: clipKinds[p.shape], Motion: clipMotions[p.motion], Size: shapeSizes[size]}
+		to := (color + 1 + rng.IntN(len(clipColors)-1)) % len(clipColors)
 		if a.Motion == "turning" {
-			a.To = shapeColors[to].name
+			a.To = clipColors[to].name
 		}
 		switch a.Motion {
 		case "growing":
@@ -264,7 +264,7 @@ func drawClip(dst []float32, frames int, a ClipAttrs, color, to, size, kind int,
 	const d = 3 * ShapesSize * ShapesSize
 	for f := range frames {
 		s := float64(f) / float64(frames-1)
-		cx, cy, r, rgb := u, v, shapeRadius[size], shapeColors[color].rgb
+		cx, cy, r, rgb := u, v, shapeRadius[size], clipColors[color].rgb
 		dx, dy, _ := a.Move()
 		if dx != 0 {
 			cx = lerp(clipNear, clipFar, (1-float64(dx))/2+float64(dx)*s)
@@ -279,9 +279,19 @@ func drawClip(dst []float32, frames int, a ClipAttrs, color, to, size, kind int,
 			r = lerp(clipGrowTo, clipGrowFrom, s)
 		case "turning":
 			if f >= frames/2 {
-				rgb = shapeColors[to].rgb
+				rgb = clipColors[to].rgb
 			}
 		}
 		rasterShape(dst[f*d:(f+1)*d], rgb, kind, r*scale, cx, cy, angle, bright)
 	}
 }
+
+// Clips use the base grammar of shapes only: the new concepts (purple,
+// star) stay for fine-tunes to learn, and the clips' vocabulary stays what
+// video models were trained on.
+var (
+	clipColors = shapeColors[:baseColors]
+	clipKinds  = shapeKinds[:baseKinds]
+)
+
+func clipColorNames() []string { return colorNames()[:baseColors] }

@@ -80,7 +80,8 @@ func appPNGs(t *testing.T, ckpt string, r frontEndRequest) [][]byte {
 	if r.class != "" && r.class != "none" {
 		s.Class, _ = strconv.Atoi(r.class)
 	}
-	s.Guidance = m.Defaults.Guidance
+	// Selecting a model sets its default guidance and temperature.
+	s.Guidance, s.Temperature = m.Defaults.Guidance, m.Defaults.Temperature
 	if r.guidance != "" {
 		s.Guidance, _ = strconv.ParseFloat(r.guidance, 64)
 	}
