@@ -13,6 +13,7 @@ import (
 	"genlab/internal/torchtest"
 	"genlab/pipeline"
 	"genlab/torch"
+	"genlab/ui"
 )
 
 // A genlab checkpoint makes the round trip genlab -> PyTorch's distributed
@@ -78,6 +79,23 @@ func TestPyTorchRoundTrip(t *testing.T) {
 	o, err := p.Generate(context.Background(), pipeline.Request{Seeds: []uint64{1}, Classes: []int{3}, Sampler: "ddim", Steps: 5, Guidance: 2, Batch: 1})
 	if err != nil || o.Len() != 1 {
 		t.Fatalf("pipeline: %v", err)
+	}
+	// The app lists it and draws from it.
+	found := false
+	for _, e := range ui.Scan(filepath.Dir(back)) {
+		found = found || e.Path == back
+	}
+	if !found {
+		t.Errorf("the app's model list has no %s", back)
+	}
+	m, err := ui.Load(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ui.DefaultSettings()
+	s.Count, s.Seed, s.Steps, s.Class = 1, 1, 5, 3
+	if res, err := m.Generate(context.Background(), s, nil); err != nil || len(res) != 1 {
+		t.Fatalf("the app: %d images, %v", len(res), err)
 	}
 }
 
