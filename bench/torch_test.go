@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"genlab/diffusion"
 	"genlab/models"
 )
 
@@ -191,4 +193,61 @@ func TestPyTorchTwinMatchesGenlab(t *testing.T) {
 		t.Fatalf("gradient of %s differs by %.3g relative", worstName, worst)
 	}
 	t.Logf("%d tensors, %d parameters; output and gradients agree (worst gradient %s, %.2g relative)", len(names), p.Count(), worstName, worst)
+}
+
+// bench/ddim_sample.py's DDIM loop is genlab's: from the same initial
+// noise, a tiny class-conditional checkpoint sampled for a few DDIM steps
+// under guidance 2 (two classes and the null class) gives the same pixels
+// in PyTorch as in genlab's Generate, so the end-to-end benchmark times the
+// same work on both sides.
+func TestPyTorchDDIMMatchesGenlab(t *testing.T) {
+	requireTorch(t)
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "tiny.safetensors")
+	net, err := ClassCheckpoint(ckpt, "tiny", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds := []uint64{11, 12, 13}
+	classes := []int{3, 7, Classes} // the last: the null class
+	const steps, guidance = 4, 2.0
+	dim := net.Dim()
+	x := make([]float32, len(seeds)*dim)
+	diffusion.InitialNoise(x, diffusion.ImageRNGs(seeds[0], 0, len(seeds)), dim)
+	writeF32(t, filepath.Join(dir, "x.f32"), x)
+	var cls strings.Builder
+	for _, k := range classes {
+		fmt.Fprintln(&cls, k)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "classes.txt"), []byte(cls.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, err := net.Generate(context.Background(), net.Params, diffusion.GenerateOptions{
+		Seeds: seeds, Classes: classes, Sampler: "ddim", Steps: steps, Guidance: guidance, Batch: len(seeds)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(python, "ddim_sample.py", "--threads", "1", "--ckpt", ckpt, "--check", dir,
+		"--batch", "2", "--steps", strconv.Itoa(steps), "--guidance", strconv.FormatFloat(guidance, 'g', -1, 64)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ddim_sample.py --check: %v\n%s", err, out)
+	}
+	got := readF32(t, filepath.Join(dir, "out.f32"))
+	if len(got) != len(want) {
+		t.Fatalf("PyTorch gives %d pixels, genlab %d", len(got), len(want))
+	}
+	worst, moved := 0.0, 0
+	for i := range got {
+		worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
+		if math.Abs(float64(want[i])-min(1, max(0, (float64(x[i])+1)/2))) > 0.01 {
+			moved++
+		}
+	}
+	if moved < len(want)/2 {
+		t.Fatalf("only %d of %d pixels moved from the initial noise: the check would not see a wrong update", moved, len(want))
+	}
+	if worst > 1e-4 {
+		t.Fatalf("PyTorch's DDIM pixels differ from genlab's by up to %.3g", worst)
+	}
+	t.Logf("%d images, %d DDIM steps at guidance %g: pixels agree within %.2g", len(seeds), steps, guidance, worst)
 }
