@@ -14,6 +14,19 @@
 # narrow and the load average (printed before and after) stayed below the
 # number of cores. Then the same, interleaved, for the sampling step of one
 # image (batch 1: the latency of each step of the app's live preview).
+# Then, E2E_ROUNDS times (default 3), end to end: `genlab sample` of E2E_N
+# images (default 64) of one class in one batch at DDIM 50 (eta 0) under
+# classifier-free guidance 2 (a conditional and an unconditional pass per
+# step), then bench/ddim_sample.py, the same sampler loop on the PyTorch
+# twin (checked against genlab's by bench/torch_test.go), both from one
+# untrained class-conditional checkpoint of the reference widths written
+# by `go run ./bench/ckpt` (the weights' values do not change the speed).
+# Row "sample DDIM-50 b64 (img/s)": images per second, and the ratio of
+# genlab's time to PyTorch's per round. genlab's time is the wall time of
+# the whole process (start, checkpoint load, sampling, writing the PNGs);
+# PyTorch's is the wall time of its process too (interpreter, import torch,
+# checkpoint load, sampling, pixels kept in memory); the footer gives
+# PyTorch's sampling loop alone.
 #
 # GFLOP/s: the forward pass's FLOPs as bench/unet_step.py counts them
 # (convolutions, linear layers, attention products; a multiply-add is 2),
@@ -28,6 +41,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
 STEPS=${STEPS:-5}
 STEPS1=${STEPS1:-40}
+E2E_ROUNDS=${E2E_ROUNDS:-3}
+E2E_N=${E2E_N:-64}
 THREADS=${THREADS:-2}
 FMA_UNITS=${FMA_UNITS:-2}
 PY=${PYTHON:-/usr/bin/python3} # PyTorch from Debian: python3-torch
@@ -63,6 +78,9 @@ py_val() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 
 echo "building the genlab benchmark (go test -c ./models/)"
 go test -c -o "$tmp/models.test" ./models/
+echo "building genlab and the end-to-end benchmark's checkpoint"
+go build -o "$tmp/genlab" ./cmd/genlab
+go run ./bench/ckpt "$tmp/e2e.safetensors"
 load_before=$(load)
 
 # Batch 64: training and sampling steps.
@@ -94,25 +112,51 @@ for r in $(seq 1 "$ROUNDS"); do
 	awk -v g="$g" -v p="$p" 'BEGIN { print g / p }' >>"$tmp/r.Batch1"
 done
 flops1=$(py_val forward_flops "$tmp/py1.1")
+
+# End to end: genlab sample against the PyTorch twin's DDIM loop.
+now() { date +%s.%N; }
+for r in $(seq 1 "$E2E_ROUNDS"); do
+	rm -rf "$tmp/e2e-out"
+	t0=$(now)
+	"$tmp/genlab" sample diffusion --ckpt "$tmp/e2e.safetensors" --n "$E2E_N" --batch "$E2E_N" --sampler ddim \
+		--steps 50 --eta 0 --class 3 --guidance 2 --out "$tmp/e2e-out" >/dev/null 2>"$tmp/e2e-go.err" ||
+		{ cat "$tmp/e2e-go.err" >&2; exit 1; }
+	t1=$(now)
+	"$PY" bench/ddim_sample.py --threads "$THREADS" --ckpt "$tmp/e2e.safetensors" \
+		--n "$E2E_N" --batch "$E2E_N" --steps 50 --class 3 --guidance 2 >"$tmp/e2e-py.$r"
+	t2=$(now)
+	g=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+	p=$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')
+	awk -v g="$g" -v n="$E2E_N" 'BEGIN { print n / g }' >>"$tmp/g.E2E"
+	awk -v p="$p" -v n="$E2E_N" 'BEGIN { print n / p }' >>"$tmp/p.E2E"
+	awk -v g="$g" -v p="$p" 'BEGIN { print g / p }' >>"$tmp/r.E2E"
+	py_val sample_s "$tmp/e2e-py.$r" >>"$tmp/p.E2Eloop"
+	printf 'end-to-end round %d: genlab %.1f s, PyTorch %.1f s (load %s)\n' "$r" "$g" "$p" "$(load)"
+done
 load_after=$(load)
 
 blas=$(sed -n 's/.*BLAS: //p' "$tmp/go.1" | head -1)
 gflops() { awk -v f="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.1f", f / (ms / 1000) / 1e9; else print "-" }'; }
 echo
 echo "Reference UNet (612,737 parameters), 28x28x1; medians of $ROUNDS interleaved rounds"
-printf '%-14s %10s %11s %9s %10s %10s %12s\n' step "genlab ms" "PyTorch ms" ratio "ratio range" "genlab GF/s" "PyTorch GF/s"
+printf '%-26s %10s %11s %9s %10s %10s %12s\n' step "genlab ms" "PyTorch ms" ratio "ratio range" "genlab GF/s" "PyTorch GF/s"
 row() { # name key flops
 	g=$(median <"$tmp/g.$2")
 	p=$(median <"$tmp/p.$2")
-	printf '%-14s %10.1f %11.1f %9.2f %10s %10s %12s\n' "$1" "$g" "$p" "$(median <"$tmp/r.$2")" "$(range <"$tmp/r.$2")" \
+	printf '%-26s %10.1f %11.1f %9.2f %10s %10s %12s\n' "$1" "$g" "$p" "$(median <"$tmp/r.$2")" "$(range <"$tmp/r.$2")" \
 		"$(gflops "$3" "$g")" "$(gflops "$3" "$p")"
 }
 row "train b64" Train "$((3 * flops64))"
 row "sample b64" Sample "$flops64"
 row "sample b1" Batch1 "$flops1"
+e2e_name="sample DDIM-50 b$E2E_N (img/s)"
+printf '%-26s %10.2f %11.2f %9.2f %10s\n' "$e2e_name" "$(median <"$tmp/g.E2E")" "$(median <"$tmp/p.E2E")" \
+	"$(median <"$tmp/r.E2E")" "$(range <"$tmp/r.E2E")"
 echo
 echo "ratio: genlab/PyTorch per round (below 1: genlab is faster); GF/s: GFLOP/s, a training step counted as 3 forward passes"
 echo "forward pass: $flops64 FLOPs at batch 64, $flops1 at batch 1"
+echo "$e2e_name: medians of $E2E_ROUNDS rounds of $E2E_N images of one class, guidance 2 (2 passes a step), 1 batch;"
+echo "  ratio: genlab's time/PyTorch's; both are whole-process wall times; PyTorch's sampling loop alone: $(median <"$tmp/p.E2Eloop") s"
 echo "CPU: $cpu, $cores cores at $mhz MHz, $lanes float32 lanes, $FMA_UNITS FMA units: peak $peak GFLOP/s"
 echo "genlab: $blas; GOMAXPROCS cores. PyTorch $("$PY" -c 'import torch; print(torch.__version__)'), $THREADS threads"
 echo "load average before: $load_before; after: $load_after"
