@@ -3,5 +3,8 @@
 // which runs models' benchmarks and that script in one go and prints the
 // ratio. Its test checks that the two networks are the same: equal
 // parameter counts, genlab's weights loading into PyTorch by name, and equal
-// outputs for equal weights and inputs.
+// outputs for equal weights and inputs. ddim_sample.py is genlab's DDIM
+// sampler loop on that network, for compare.sh's end-to-end row (genlab
+// sample against it); ClassCheckpoint writes the checkpoint both draw from,
+// and a test checks the loop's pixels against genlab's Generate.
 package bench
