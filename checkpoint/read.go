@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -503,10 +504,10 @@ func checkLayout(h *Header) error {
 	byOffset := slices.Clone(h.Tensors)
 	slices.SortFunc(byOffset, func(a, b TensorInfo) int {
 		if a.Begin != b.Begin {
-			return compareInt64(a.Begin, b.Begin)
+			return cmp.Compare(a.Begin, b.Begin)
 		}
 		if a.End != b.End {
-			return compareInt64(a.End, b.End)
+			return cmp.Compare(a.End, b.End)
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
@@ -526,16 +527,6 @@ func checkLayout(h *Header) error {
 	}
 	h.DataSize = pos
 	return nil
-}
-
-func compareInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // jsonKind names the kind of a JSON value for error messages.

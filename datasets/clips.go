@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // The clips dataset: short videos of one shapes-style shape on black,
@@ -236,16 +234,7 @@ func Clips(n, frames int, seed uint64, split string) *Set {
 		s.Captions[i] = a.Caption()
 		drawClip(s.Pixels[i*frames*d:(i+1)*frames*d], frames, a, color, to, size, p.shape, rng)
 	}
-	workers := min(runtime.GOMAXPROCS(0), max(1, n/64))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < n; i += workers {
-				render(i)
-			}
-		})
-	}
-	wg.Wait()
+	renderAll(n, 64, render)
 	return s
 }
 

@@ -291,7 +291,15 @@ func Shapes(n int, seed uint64, split string) *Set {
 		}.Caption()
 		drawShape(s.Pixels[i*d:(i+1)*d], p.color, p.shape, size, pos, rng)
 	}
-	workers := min(runtime.GOMAXPROCS(0), max(1, n/256))
+	renderAll(n, 256, render)
+	return s
+}
+
+// renderAll calls render(i) for i in [0,n) on up to GOMAXPROCS workers,
+// one per perWorker items at least: image i depends on i alone, so the
+// split does not change the set.
+func renderAll(n, perWorker int, render func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/perWorker))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -301,7 +309,6 @@ func Shapes(n int, seed uint64, split string) *Set {
 		})
 	}
 	wg.Wait()
-	return s
 }
 
 // ShapesWithNew is n images of every (colour, shape) pair of the base

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -295,7 +296,7 @@ func closestPairs(r *eval.MemorizationReport, m int) []auditPair {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		return cmpFloat(px.Nearest[a].Dist, px.Nearest[b].Dist)
+		return cmp.Compare(px.Nearest[a].Dist, px.Nearest[b].Dist)
 	})
 	var out []auditPair
 	for _, i := range order[:min(m, len(order))] {
@@ -307,16 +308,6 @@ func closestPairs(r *eval.MemorizationReport, m int) []auditPair {
 		out = append(out, p)
 	}
 	return out
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func printAuditReport(w io.Writer, rep *auditReport) {
