@@ -221,6 +221,7 @@ func (u *UI) update(gtx C) {
 		}
 	}
 	u.canvas.update(gtx, u.Mask(), u.brushRadius())
+	u.updatePlayer(gtx)
 	u.randomSeed.Value = u.seedRandom()
 	u.recheckSettings()
 	// Keep frames coming while a job runs, for the clock of its ETA.

@@ -30,6 +30,9 @@ func (u *UI) layoutControls(gtx C) D {
 		}
 		add(u.seedRow(), u.field("Count", &u.count, "4"))
 		add(u.knobs(m, true)...)
+		if m != nil && m.FirstFrame {
+			add(u.firstFrameRow())
+		}
 		add(spacer(6), u.runRow(&u.goBtn, "Generate", m != nil && !lowres, true))
 	case TabInpaint:
 		add(u.sourceRows()...)

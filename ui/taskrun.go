@@ -172,7 +172,7 @@ func (u *UI) UseSelected() {
 	if u.tab == TabGenerate || u.tab == TabInfo {
 		u.tab = TabInpaint
 	}
-	u.setSource(r.Image, r.Label())
+	u.setSource(u.frameShown(&r), r.Label())
 	u.say("source: %s", r.Caption())
 }
 

@@ -1,0 +1,152 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"genlab/diffusion"
+	"genlab/finetune"
+	"genlab/images"
+	"genlab/pipeline"
+	"genlab/pipeline/pipelinetest"
+
+	"gioui.org/f32"
+)
+
+// saveTune writes a fine-tune of the base at basePath with random
+// (non-zero) weights, so that it changes the images.
+func saveTune(t *testing.T, basePath, path string, c finetune.Config, seed uint64) {
+	t.Helper()
+	net, err := diffusion.LoadNetwork(basePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseHash == "" {
+		if c.BaseHash, err = images.ModelHash(basePath); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tune, err := finetune.New(net.Params, c, "", seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 9))
+	for _, n := range tune.Store.Names() {
+		d := tune.Store.Float32s(n)
+		for j := range d {
+			d[j] += float32(0.3 * rng.NormFloat64())
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := tune.Save(path, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The fine-tunes of the selected text model are listed under it (those
+// of another base are not), switched on by their check box with a scale
+// slider, and Generate draws through the pipeline with them as
+// pipeline.WithFineTunes (the CLI's --lora FILE:SCALE) does, the PNGs
+// recording each with its hash.
+func TestFineTunesSwitchOnWithTheirScale(t *testing.T) {
+	dir := t.TempDir()
+	base := pipelinetest.Tiny(t, filepath.Join(dir, "models"), "text.safetensors", pipelinetest.Kind{Family: diffusion.Family, Cond: "text"})
+	lora := filepath.Join(dir, "runs", "zorbs", "lora.safetensors")
+	c, _ := finetune.NewConfig("lora")
+	c.Rank, c.Alpha, c.NewWords = 2, 2, []string{"zorb"}
+	saveTune(t, base, lora, c, 1)
+	prefix := filepath.Join(dir, "runs", "pre", "prefix.safetensors")
+	c, _ = finetune.NewConfig("prefix")
+	c.Prefix = 2
+	saveTune(t, base, prefix, c, 2)
+	c, _ = finetune.NewConfig("lora")
+	c.BaseHash = "0123456789" // another base's
+	saveTune(t, base, filepath.Join(dir, "runs", "other", "lora.safetensors"), c, 3)
+
+	h := newHarness(t, Config{Dirs: []string{filepath.Join(dir, "models"), filepath.Join(dir, "runs")}})
+	if h.u.Selected() == nil || h.u.Selected().Path != base {
+		t.Fatalf("selected %+v", h.u.Selected())
+	}
+	if fs := h.u.FineTunes(); len(fs) != 2 || fs[0].Path != prefix || fs[1].Path != lora {
+		t.Fatalf("fine-tunes listed: %+v", fs)
+	}
+	h.mustFind("Fine-tunes (2)")
+	if _, ok := h.find("scale"); ok {
+		t.Error("a scale slider shows before its fine-tune is on")
+	}
+	h.click("zorbs/lora")
+	h.frame()
+	if uses := h.u.ActiveFineTunes(); len(uses) != 1 || uses[0] != (finetune.Use{Path: lora, Scale: 1}) {
+		t.Fatalf("after a click on zorbs/lora: %+v", uses)
+	}
+	// The slider: a click at its left end is scale 0, three quarters
+	// along is 1.5·0.75, on the slider's steps.
+	val := h.mustFind("1.00")
+	sl := h.mustFind("scale")
+	y := float32(val.Min.Y+6)
+	left, right := float32(sl.Min.X+40), float32(val.Min.X-4) // the label, its gap and the slider's thumb margins
+	h.clickAt(f32.Pt(left, y))
+	if got := h.u.ActiveFineTunes()[0].Scale; got != 0 {
+		t.Errorf("a click at the slider's left end: scale %v", got)
+	}
+	h.clickAt(f32.Pt(left+(right-left)*0.75, y))
+	got := h.u.ActiveFineTunes()[0].Scale
+	if got < 1.0 || got > 1.25 || got*20 != float64(int(got*20)) {
+		t.Fatalf("three quarters along the slider: scale %v, want about 1.12 on steps of 0.05", got)
+	}
+	h.frame()
+	h.mustFind(fmt.Sprintf("%.2f", got)) // the value shown beside it
+
+	// Generate with the new word.
+	h.set(map[string]string{"Seed": "5", "Count": "2", "Steps": "2"})
+	h.typeInto(&h.u.prompt, center(h.editorAfter("Prompt")), "a large zorb in the center")
+	h.click("Generate")
+	st := h.waitJob(time.Minute)
+	if end := st[len(st)-1]; end.Err != nil || len(h.u.Results()) != 2 {
+		t.Fatalf("generate: %+v, %d results (status %q)", end, len(h.u.Results()), h.u.cur().status)
+	}
+	rs := h.u.Results()
+	p, err := pipeline.Open(base, pipeline.WithFineTunes(finetune.Use{Path: lora, Scale: got}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Knobs().Request(5, 2)
+	r.Prompt, r.Steps = "a large zorb in the center", 2
+	r.Sampler = h.u.sampler.Value
+	r.Guidance = p.Knobs().Defaults.Guidance
+	out, err := p.Generate(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := images.ModelHash(lora)
+	for i := range rs {
+		if !sameImage(rs[i].Image, out.Image(i)) || rs[i].Params.String() != out.Params[i].String() {
+			t.Errorf("image %d: the app's differs from the pipeline's with the fine-tune (%q vs %q)", i, rs[i].Params.String(), out.Params[i].String())
+		}
+		text, err := images.ReadParameters(rs[i].Path)
+		if err != nil || !strings.Contains(text, "<lora:lora:"+formatScale(got)+">") || !strings.Contains(text, "lora: "+hash) {
+			t.Errorf("the saved PNG records %q (%v)", text, err)
+		}
+	}
+	// Off again: the base model, which does not know the new word.
+	h.click("zorbs/lora")
+	h.click("Generate")
+	if msg, bad := h.u.Status(); !bad || !strings.Contains(msg, "zorb") {
+		t.Errorf("the base model with the fine-tune's word: status %q", msg)
+	}
+	// The prefix takes no scale.
+	h.click("pre/prefix")
+	h.frame()
+	h.mustFind("scale 1 (this method takes no scale)")
+}
+
+func formatScale(s float64) string { return strconv.FormatFloat(s, 'g', -1, 64) }
