@@ -92,7 +92,7 @@ func TestFineTunesSwitchOnWithTheirScale(t *testing.T) {
 	// along is 1.5·0.75, on the slider's steps.
 	val := h.mustFind("1.00")
 	sl := h.mustFind("scale")
-	y := float32(val.Min.Y+6)
+	y := float32(val.Min.Y + 6)
 	left, right := float32(sl.Min.X+40), float32(val.Min.X-4) // the label, its gap and the slider's thumb margins
 	h.clickAt(f32.Pt(left, y))
 	if got := h.u.ActiveFineTunes()[0].Scale; got != 0 {
@@ -150,3 +150,109 @@ func TestFineTunesSwitchOnWithTheirScale(t *testing.T) {
 }
 
 func formatScale(s float64) string { return strconv.FormatFloat(s, 'g', -1, 64) }
+
+// A video model's clip plays on the stage: its frames advance while it
+// plays and hold while paused, the slider picks a frame, and the
+// autosaved animated PNG, opened again, plays the same frames.
+func TestClipPlaysPausesAndSeeks(t *testing.T) {
+	dir := t.TempDir()
+	video := pipelinetest.Tiny(t, filepath.Join(dir, "models"), "video.safetensors", pipelinetest.Video)
+	h := newHarness(t, Config{Dirs: []string{filepath.Join(dir, "models")}})
+	if m := h.u.Selected(); m == nil || m.Path != video || m.Frames != 4 {
+		t.Fatalf("selected %+v", m)
+	}
+	h.mustFind("start from the selected image") // an image-to-video model
+	h.set(map[string]string{"Seed": "3", "Count": "1", "Steps": "2"})
+	h.typeInto(&h.u.prompt, center(h.editorAfter("Prompt")), "a small red circle growing")
+	h.click("Generate")
+	st := h.waitJob(time.Minute)
+	if end := st[len(st)-1]; end.Err != nil || len(h.u.Results()) != 1 {
+		t.Fatalf("generate: %+v (status %q)", end, h.u.cur().status)
+	}
+	r := h.u.Results()[0]
+	if !r.IsClip() || len(r.Frames) != 4 || r.Task != "txt2vid" || sameImage(r.Frames[0], r.Frames[1]) {
+		t.Fatalf("result: clip %v of %d frames, task %q", r.IsClip(), len(r.Frames), r.Task)
+	}
+	if !strings.Contains(r.Path, "txt2vid") {
+		t.Errorf("saved as %s", r.Path)
+	}
+	f, err := os.Open(r.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := images.AnimationFrames(f)
+	f.Close()
+	if err != nil || n != 4 {
+		t.Errorf("the saved file has %d frames (%v)", n, err)
+	}
+	// Playing: the frames advance over time.
+	seen := map[int]bool{}
+	for deadline := time.Now().Add(3 * time.Second); len(seen) < 3 && time.Now().Before(deadline); {
+		h.frame()
+		k, frames, playing := h.u.ClipFrame()
+		if frames != 4 || !playing {
+			t.Fatalf("frame %d of %d, playing %v", k, frames, playing)
+		}
+		seen[k] = true
+		time.Sleep(40 * time.Millisecond)
+	}
+	if len(seen) < 3 {
+		t.Fatalf("frames shown while playing for 3 s: %v", seen)
+	}
+	h.click("Pause")
+	h.frame()
+	held, _, playing := h.u.ClipFrame()
+	time.Sleep(300 * time.Millisecond)
+	h.frame()
+	if k, _, _ := h.u.ClipFrame(); playing || k != held {
+		t.Errorf("paused on frame %d, then frame %d shows (playing %v)", held, k, playing)
+	}
+	h.mustFind("Play")
+	// The slider: its right end is the last frame, its left end the first.
+	label := h.mustFind("frame " + strconv.Itoa(held+1) + " of 4 · 8 fps")
+	btn := h.mustFind("Play")
+	y := float32(btn.Max.Y+label.Min.Y) / 2
+	h.clickAt(f32.Pt(float32(label.Min.X+314), y))
+	h.frame()
+	if k, _, playing := h.u.ClipFrame(); k != 3 || playing {
+		t.Errorf("the slider's right end: frame %d, playing %v", k, playing)
+	}
+	if !sameImage(h.u.frameShown(&h.u.results[0]), r.Frames[3]) {
+		t.Error("the stage does not show frame 4")
+	}
+	h.clickAt(f32.Pt(float32(label.Min.X+1), y))
+	h.frame()
+	if k, _, _ := h.u.ClipFrame(); k != 0 {
+		t.Errorf("the slider's left end: frame %d", k)
+	}
+	h.click("Play")
+	if _, _, playing := h.u.ClipFrame(); !playing {
+		t.Error("Play does not play")
+	}
+	// The animated PNG opened from disk is the same clip, and plays.
+	h.u.open(r.Path)
+	h.frame()
+	o := h.u.Results()[0]
+	if !o.IsClip() || len(o.Frames) != 4 || o.Task != "txt2vid" {
+		t.Fatalf("opened %s: clip %v of %d frames, task %q", r.Path, o.IsClip(), len(o.Frames), o.Task)
+	}
+	for i := range o.Frames {
+		if !sameImage(o.Frames[i], r.Frames[i]) {
+			t.Errorf("frame %d read back differs", i)
+		}
+	}
+	if _, frames, playing := h.u.ClipFrame(); frames != 4 || !playing {
+		t.Errorf("the opened clip: %d frames, playing %v", frames, playing)
+	}
+	// Image-to-video from the selected clip's frame shown.
+	h.click("start from the selected image")
+	h.frame()
+	h.click("Generate")
+	st = h.waitJob(time.Minute)
+	if end := st[len(st)-1]; end.Err != nil || h.u.Results()[0].Task != "img2vid" {
+		t.Fatalf("img2vid: %+v, task %q (status %q)", end, h.u.Results()[0].Task, h.u.cur().status)
+	}
+	if v, _ := h.u.Results()[0].Params.Lookup("First frame"); v != "given" {
+		t.Errorf("img2vid parameters %q", h.u.Results()[0].Params.String())
+	}
+}
