@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"genlab/images"
+	"genlab/pipeline"
 	"genlab/tasks"
 
 	"gioui.org/font/gofont"
@@ -487,6 +488,8 @@ func (u *UI) reuse(r Result) {
 		cur = DefaultSettings()
 	}
 	s := SettingsFrom(r.Params, cur)
+	var tags []pipeline.FineTuneTag
+	s.Prompt, tags = pipeline.SplitFineTuneTags(s.Prompt)
 	u.setSettings(s)
 	u.autoSampler = "" // the PNG's sampler is kept when its model is selected
 	u.autoGuidance, u.autoTemperature = "", ""
@@ -514,6 +517,7 @@ func (u *UI) reuse(r Result) {
 				u.selectEntry(i)
 			}
 			msg += " with " + u.entries[i].Name()
+			msg += u.reuseTunes(tags, r.Params)
 		} else {
 			msg += fmt.Sprintf("; its model %s is not in the list: open it", r.Params.Model)
 		}

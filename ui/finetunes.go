@@ -9,6 +9,8 @@ import (
 
 	"genlab/diffusion"
 	"genlab/finetune"
+	"genlab/images"
+	"genlab/pipeline"
 	"genlab/tasks"
 
 	"gioui.org/font"
@@ -189,4 +191,49 @@ func (u *UI) layoutTunes(gtx C) D {
 	return layout.Inset{Left: 8, Bottom: 6}.Layout(gtx, func(gtx C) D {
 		return layout.Flex{Axis: layout.Vertical}.Layout(gtx, rows...)
 	})
+}
+
+// reuseTunes switches on the fine-tunes a PNG's prompt line names
+// (<lora:NAME:SCALE> and the like), found among the listed ones by name,
+// method and the hash the PNG records, at their scales; the others go
+// off. It returns what to add to the status line.
+func (u *UI) reuseTunes(tags []pipeline.FineTuneTag, p images.Parameters) string {
+	for i := range u.tunes {
+		u.tunes[i].on.Value = false
+	}
+	hashes := map[string]string{}
+	for _, key := range []string{"Lora hashes", "Fine-tune hashes"} {
+		v, _ := p.Lookup(key)
+		for _, pair := range strings.Split(v, ",") {
+			if name, hash, ok := strings.Cut(pair, ":"); ok {
+				hashes[strings.TrimSpace(name)] = strings.TrimSpace(hash)
+			}
+		}
+	}
+	var on, missing []string
+	for _, tag := range tags {
+		i := slices.IndexFunc(u.tunes, func(t tuneRow) bool {
+			if t.File.Name != tag.Name || t.File.Method != tag.Method {
+				return false
+			}
+			want, ok := hashes[tag.Name]
+			h, err := images.ModelHash(t.File.Path)
+			return !ok || (err == nil && h == want)
+		})
+		if i < 0 {
+			missing = append(missing, tag.Name)
+			continue
+		}
+		u.tunes[i].on.Value = true
+		u.tunes[i].setScale(min(max(tag.Scale, 0), MaxTuneScale))
+		on = append(on, fmt.Sprintf("%s at %.2f", tuneName(u.tunes[i].File), u.tunes[i].Scale()))
+	}
+	msg := ""
+	if len(on) > 0 {
+		msg += " and " + strings.Join(on, ", ")
+	}
+	if len(missing) > 0 {
+		msg += "; its fine-tunes " + strings.Join(missing, ", ") + " are not listed for this model"
+	}
+	return msg
 }

@@ -147,6 +147,18 @@ func TestFineTunesSwitchOnWithTheirScale(t *testing.T) {
 	h.click("pre/prefix")
 	h.frame()
 	h.mustFind("scale 1 (this method takes no scale)")
+	// Reusing a fine-tuned image's settings switches its fine-tunes back
+	// on at their scales, and only them; its prompt is the words alone.
+	h.u.reuse(rs[1])
+	if uses := h.u.ActiveFineTunes(); len(uses) != 1 || uses[0] != (finetune.Use{Path: lora, Scale: got}) {
+		t.Errorf("reused %q: fine-tunes %+v", rs[1].Params.Prompt, uses)
+	}
+	if p := h.u.prompt.Text(); p != "a large zorb in the center" {
+		t.Errorf("reused prompt %q", p)
+	}
+	if msg, _ := h.u.Status(); !strings.Contains(msg, "zorbs/lora at") {
+		t.Errorf("status %q", msg)
+	}
 }
 
 func formatScale(s float64) string { return strconv.FormatFloat(s, 'g', -1, 64) }
