@@ -137,6 +137,19 @@ func TestFineTunesSwitchOnWithTheirScale(t *testing.T) {
 			t.Errorf("the saved PNG records %q (%v)", text, err)
 		}
 	}
+	// The tasks draw with the fine-tune too.
+	h.u.sel = 0
+	h.clickTab(TabEdit)
+	h.click("Use as source")
+	h.frame()
+	h.click("Edit")
+	if st := h.waitJob(time.Minute); st[len(st)-1].Err != nil {
+		t.Fatalf("edit: %v", st[len(st)-1].Err)
+	}
+	if p := h.u.Results()[0].Params.String(); !strings.Contains(p, "<lora:lora:"+formatScale(got)+">") || !strings.Contains(p, "Task: edit") {
+		t.Errorf("the edit's parameters %q", p)
+	}
+	h.clickTab(TabGenerate)
 	// Off again: the base model, which does not know the new word.
 	h.click("zorbs/lora")
 	h.click("Generate")
@@ -266,5 +279,24 @@ func TestClipPlaysPausesAndSeeks(t *testing.T) {
 	}
 	if v, _ := h.u.Results()[0].Params.Lookup("First frame"); v != "given" {
 		t.Errorf("img2vid parameters %q", h.u.Results()[0].Params.String())
+	}
+	// Save ×2 writes the clip enlarged, still animated; the gallery
+	// reloads the autosaved clips at the next start.
+	h.u.sel = 1
+	h.u.saveScale.Value = "2"
+	saved, err := h.u.Save(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := images.LoadAnimation(saved)
+	if err != nil || len(a.Frames) != 4 || a.Frames[0].Bounds().Dx() != 64 {
+		t.Fatalf("saved ×2: %v, %v", a, err)
+	}
+	if p, _ := images.ReadParameters(saved); !strings.Contains(p, "Size: 64x64") || !strings.Contains(p, "Frames: 4") {
+		t.Errorf("saved ×2 records %q", p)
+	}
+	again := newHarness(t, Config{Dirs: []string{filepath.Join(dir, "models")}, OutDir: h.u.cfg.OutDir})
+	if rs := again.u.Results(); len(rs) != 2 || !rs[0].IsClip() || !rs[1].IsClip() {
+		t.Errorf("reloaded %d results", len(rs))
 	}
 }

@@ -110,6 +110,9 @@ func (r Result) Label() string {
 		return "file · no parameters"
 	}
 	parts := []string{r.Task}
+	if r.IsClip() {
+		parts = append(parts, fmt.Sprintf("%d frames", len(r.Frames)))
+	}
 	switch r.Task {
 	case "super-resolution":
 		parts[0] = "super-res"
