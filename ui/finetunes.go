@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,7 +66,20 @@ func (u *UI) listTunes() {
 		return
 	}
 	base := u.entries[u.selected].Path
-	dirs := append(slices.Clone(u.cfg.Dirs), filepath.Dir(base))
+	if u.tuned != nil && !tasks.SameFile(u.tuned.Path, base) {
+		u.tuned, u.tunedKey = nil, "" // another model's weights
+	}
+	// The model folders and their run folders, and the model's own
+	// folder when it is none of them.
+	var dirs []string
+	for _, d := range u.cfg.Dirs {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			dirs = append(dirs, d)
+		}
+	}
+	if own := filepath.Dir(base); !slices.ContainsFunc(dirs, func(d string) bool { return samePath(d, own) || samePath(d, filepath.Dir(own)) }) {
+		dirs = append(dirs, own)
+	}
 	for _, d := range dirs {
 		fs, err := finetune.ForBase(d, base)
 		if err != nil {
