@@ -289,16 +289,29 @@ func TestUIPlaysAClipUnderXvfb(t *testing.T) {
 		t.Fatal("no Pause button beside the clip")
 	}
 	a.click(pause)
-	time.Sleep(400 * time.Millisecond)
-	s1, _ := screenshot(a.display)
-	time.Sleep(600 * time.Millisecond)
-	s2, _ := screenshot(a.display)
-	if crop(s1) != crop(s2) {
-		t.Error("the paused clip still changes")
+	// Paused: five screenshots in a row over more than four frames'
+	// time show one picture.
+	var still int
+	var last [32]byte
+	for deadline := time.Now().Add(10 * time.Second); still < 5; time.Sleep(150 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			a.keep(shot, "not-paused")
+			t.Fatal("the clip still changes 10 s after a click on Pause")
+		}
+		s, err := screenshot(a.display)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := crop(s); c == last {
+			still++
+		} else {
+			last, still = c, 1
+		}
+		shot = s
 	}
 	// The app's own clip of the opened one's settings is txt2vid's, byte
-	// for byte, and plays too.
-	btn, ok := findButton(s2, themeBlue, controlsBox)
+	// for byte.
+	btn, ok := findButton(shot, themeBlue, controlsBox)
 	if !ok {
 		t.Fatal("no Generate button in the controls")
 	}
