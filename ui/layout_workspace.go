@@ -105,7 +105,7 @@ func (u *UI) layoutStage(gtx C) D {
 	st := u.cur()
 	panes := 2
 	switch u.tab {
-	case TabGenerate:
+	case TabGenerate, TabXY:
 		panes = 1
 	case TabStyle:
 		panes = 3
@@ -154,6 +154,14 @@ func (u *UI) layoutStage(gtx C) D {
 			return layout.Flex{}.Layout(gtx, caption(u.results[u.sel].Caption(), img(u.results[u.sel].Image)))
 		}
 		return layout.Flex{}.Layout(gtx, caption("Pick a model, set the knobs and press Generate (or Ctrl+Enter).", img(nil)))
+	case TabXY:
+		if js := st.job; js != nil && js.Status().Running && js.Status().Preview != nil {
+			return layout.Flex{}.Layout(gtx, caption("live preview of the cell being drawn", img(js.Status().Preview)))
+		}
+		if st.result != nil {
+			return layout.Flex{}.Layout(gtx, caption("the last X/Y plot (also in the gallery)", img(st.result)))
+		}
+		return layout.Flex{}.Layout(gtx, caption("Pick two knobs, type their values and press Run X/Y plot.", img(nil)))
 	case TabInpaint:
 		canvas := caption("source: load one, or Use as source", img(nil))
 		if st.source != nil {
