@@ -743,7 +743,11 @@ func (u *UI) Generate() {
 		return
 	}
 	u.drawSeed(&s)
-	u.startJob(fmt.Sprintf("generating %d with %s (seed %d)", s.Count, m.Name(), s.Seed), TabGenerate, func(ctx context.Context, r Reporter) ([]Result, error) {
+	seeds := fmt.Sprintf("seed %d", s.Seed)
+	if s.Seeds != nil {
+		seeds = "seeds " + pipeline.SeedList(s.Seeds).String()
+	}
+	u.startJob(fmt.Sprintf("generating %d with %s (%s)", s.Count, m.Name(), seeds), TabGenerate, func(ctx context.Context, r Reporter) ([]Result, error) {
 		return m.Generate(ctx, s, throttle(r))
 	})
 }

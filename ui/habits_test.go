@@ -228,6 +228,22 @@ func TestXYPlotIsOneGridOfTheSingleImages(t *testing.T) {
 	if !sameImage(img, images.LabeledGrid(cells, []string{"steps=2", "steps=4"}, []string{"seed=5", "seed=6"})) {
 		t.Error("the plot's cells are not the images drawn alone")
 	}
+	// Cancel stops a plot as it stops any job, and leaves no grid.
+	h.typeInto(&h.u.xy.values[0], center(h.editorAfter("X values")), "1000")
+	h.click("Run X/Y plot")
+	j := h.u.Job()
+	for deadline := time.Now().Add(time.Minute); j.Status().Done < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) || !j.Status().Running {
+			t.Fatalf("no progress: %+v", j.Status())
+		}
+		h.frame()
+	}
+	h.click("Cancel")
+	j.Wait()
+	h.frame()
+	if st := j.Status(); !st.Cancelled || st.Total != 2000 || len(h.u.Results()) != 1 {
+		t.Errorf("after Cancel: %+v, %d results", st, len(h.u.Results()))
+	}
 	h.clickTab(TabGenerate)
 	h.u.reuse(rs[0])
 	if h.u.Tab() != TabXY || h.u.xy.knob[0].Value != "steps" || h.u.xy.values[1].Text() != "5,6" || !slices.Contains(h.u.Selected().Axes, "subseed") {
