@@ -667,6 +667,11 @@ func (u *UI) checkSettings(m *Model) (Settings, error) {
 		}
 		return s, err
 	}
+	if u.tab == TabXY {
+		if _, _, _, err := u.xyPlan(m, s, 0); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
 }
 

@@ -193,6 +193,9 @@ func TestXYPlotIsOneGridOfTheSingleImages(t *testing.T) {
 		t.Errorf("steps 5000: status %q, error %v, X values marked %v", msg, isErr, h.u.cur().errField == &h.u.xy.values[0])
 	}
 	h.typeInto(&h.u.xy.values[0], center(h.editorAfter("X values")), "2,4")
+	if _, isErr := h.u.Status(); isErr || h.u.cur().errField != nil {
+		t.Error("the X values' error stays once they are right")
+	}
 	h.typeInto(&h.u.xy.values[1], center(h.editorAfter("Y values")), "5,6")
 	h.click("Run X/Y plot")
 	seen := h.waitJob(time.Minute)

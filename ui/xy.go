@@ -143,33 +143,18 @@ func (u *UI) RunXY() {
 		u.fail(fmt.Errorf("%s is a super-resolution model: use the Super-res tab", m.Name()))
 		return
 	}
-	s, err := u.checkSettings(m)
+	s, err := u.checkSettings(m) // and the axes, xyPlan
 	if err != nil {
 		u.failSettings(err)
 		return
 	}
-	x, y, err := u.xy.axes(m)
-	if err != nil {
-		u.fail(err)
-		return
-	}
 	u.drawSeed(&s)
-	base := m.Request(s)
-	if varies(x, y, "subseed-strength") {
-		sub := s.Subseed
-		if s.SubseedStrength == 0 && u.subseedRandom() {
-			sub = u.cfg.Seed()
-		}
-		pipeline.XYVariation(&base, x, y, sub)
+	sub := s.Subseed
+	if s.SubseedStrength == 0 && u.subseedRandom() {
+		sub = u.cfg.Seed() // a plot of strengths moves towards a random seed's noise
 	}
-	if _, err := pipeline.XYRequests(m.p, base, x, y); err != nil {
-		// "guidance=1, steps=2000: steps 2000: …" is about the Y values.
-		_, why, _ := strings.Cut(err.Error(), ": ")
-		for i, a := range []pipeline.Axis{x, y} {
-			if strings.HasPrefix(why, a.Knob+" ") {
-				err = &fieldError{field: &u.xy.values[i], msg: err.Error()}
-			}
-		}
+	base, x, y, err := u.xyPlan(m, s, sub)
+	if err != nil {
 		u.fail(err)
 		return
 	}
@@ -181,6 +166,35 @@ func (u *UI) RunXY() {
 		}
 		return []Result{res}, nil
 	})
+}
+
+// xyPlan is the plot the tab asks of m with settings s: its axes and the
+// request of every cell but the axes' values, each cell checked;
+// subseed is the variation seed of a plot of strengths that has none. An
+// error names the control it is about.
+func (u *UI) xyPlan(m *Model, s Settings, subseed uint64) (base pipeline.Request, x, y pipeline.Axis, err error) {
+	if x, y, err = u.xy.axes(m); err != nil {
+		return base, x, y, err
+	}
+	base = m.Request(s)
+	pipeline.XYVariation(&base, x, y, subseed)
+	if _, err := pipeline.XYRequests(m.p, base, x, y); err != nil {
+		// "guidance=1, steps=2000: steps 2000: …" is about the Y values.
+		_, why, _ := strings.Cut(err.Error(), ": ")
+		for i, a := range []pipeline.Axis{x, y} {
+			if strings.HasPrefix(why, a.Knob+" ") {
+				return base, x, y, &fieldError{field: &u.xy.values[i], msg: err.Error()}
+			}
+		}
+		switch {
+		case strings.HasPrefix(err.Error(), "both axes"):
+			err = &fieldError{field: &u.xy.knob[1], msg: err.Error()}
+		case strings.Contains(why, "give a variation strength"):
+			err = &fieldError{field: &u.subStrength, msg: err.Error()}
+		}
+		return base, x, y, err
+	}
+	return base, x, y, nil
 }
 
 // XY draws the plot of x and y over base (one image: base.Seeds has one
