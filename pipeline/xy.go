@@ -233,3 +233,53 @@ func (pl *XYPlot) Parameters() images.Parameters {
 		images.Field{Key: "Y Values", Value: strings.Join(pl.Y.Values, ",")})
 	return q
 }
+
+// XYKnobsOf are the knobs an axis may vary for a model with knobs k, in
+// the order of XYKnobs: the seed always, and the others only when the
+// model has them (the app offers no more).
+func XYKnobsOf(k Knobs) []string {
+	has := map[string]bool{
+		"seed": true, "steps": k.Sampling, "sampler": k.Sampling, "eta": k.Sampling,
+		"guidance": k.Guidance, "temperature": k.Temperature, "class": k.Classes > 0,
+		"subseed": k.Variation, "subseed-strength": k.Variation,
+	}
+	var out []string
+	for _, name := range XYKnobs {
+		if has[name] {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// XYVariation gives base the variation seed subseed when the plot of x
+// and y varies the variation strength and base has no variation seed (a
+// strength moves towards some seed's noise); it reports whether it did.
+func XYVariation(base *Request, x, y Axis, subseed uint64) bool {
+	if (x.Knob != "subseed-strength" && y.Knob != "subseed-strength") || base.Subseeds != nil {
+		return false
+	}
+	base.Subseeds = []uint64{subseed}
+	return true
+}
+
+// XYAxes are the axes a plot's parameters record (Parameters), if they
+// record a plot.
+func XYAxes(q images.Parameters) (x, y Axis, ok bool) {
+	if s, _ := q.Lookup("Script"); s != "X/Y plot" {
+		return x, y, false
+	}
+	axis := func(a string) (Axis, bool) {
+		typ, _ := q.Lookup(a + " Type")
+		vals, _ := q.Lookup(a + " Values")
+		for knob, k := range xyKnobs {
+			if k.name == typ && vals != "" {
+				return Axis{Knob: knob, Values: strings.Split(vals, ",")}, true
+			}
+		}
+		return Axis{}, false
+	}
+	x, okx := axis("X")
+	y, oky := axis("Y")
+	return x, y, okx && oky
+}

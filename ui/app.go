@@ -152,6 +152,9 @@ type UI struct {
 	goBtn, cancelBtn                                       widget.Clickable
 	lastSeed                                               uint64
 	haveLastSeed                                           bool
+	lastSeedText                                           string        // the last run's seeds as Reuse last types them
+	subseed, subStrength                                   widget.Editor // the variation seed (-1: random) and its strength
+	xy                                                     xyState
 	boxes                                                  map[*widget.Editor]*editorBoxTag
 
 	// each tab's own source, result, job and status
@@ -221,12 +224,13 @@ func New(cfg Config, invalidate func()) *UI {
 	u.ctlList.Axis = layout.Vertical
 	u.galleryList.Axis = layout.Vertical
 	u.infoList.Axis = layout.Vertical
-	for _, e := range []*widget.Editor{&u.path, &u.seed, &u.count, &u.steps, &u.guidance, &u.prompt, &u.temperature, &u.eta, &u.outDir, &u.srcPath, &u.stylePath, &u.styleSteps, &u.infoPath} {
+	for _, e := range []*widget.Editor{&u.path, &u.seed, &u.count, &u.steps, &u.guidance, &u.prompt, &u.temperature, &u.eta, &u.outDir, &u.srcPath, &u.stylePath, &u.styleSteps, &u.infoPath, &u.subseed, &u.subStrength, &u.xy.values[0], &u.xy.values[1]} {
 		e.SingleLine = true
 		e.Submit = true
 	}
 	u.setSettings(DefaultSettings())
 	u.seed.SetText(RandomSeed)
+	u.xy.init()
 	u.autoSampler = u.sampler.Value
 	u.autoGuidance = u.guidance.Text()
 	u.autoTemperature = u.temperature.Text()
@@ -463,6 +467,9 @@ func resultOf(path string, img image.Image) (Result, error) {
 	p, err := images.ParseParameters(text)
 	r.Params, r.Seed = p, uint64(p.Seed)
 	r.Task, _ = p.Lookup("Task")
+	if _, _, ok := pipeline.XYAxes(p); ok {
+		r.Task = "xy"
+	}
 	if r.Task == "" {
 		r.Task = "txt2img"
 		if r.IsClip() {
@@ -508,6 +515,10 @@ func (u *UI) reuse(r Result) {
 	case TabStyle:
 		if r.Params.Steps > 0 {
 			u.styleSteps.SetText(strconv.Itoa(r.Params.Steps))
+		}
+	case TabXY:
+		if x, y, ok := pipeline.XYAxes(r.Params); ok {
+			u.xy.set(x, y)
 		}
 	}
 	msg := fmt.Sprintf("reusing the settings of %s (seed %d)", r.Label(), s.Seed)
@@ -560,6 +571,14 @@ func (u *UI) setSettings(s Settings) {
 	u.setClass(s.Class)
 	u.prompt.SetText(s.Prompt)
 	u.sampler.Value = s.Sampler
+	if len(s.Seeds) > 1 {
+		u.seed.SetText(pipeline.SeedList(s.Seeds).String())
+	}
+	u.subseed.SetText(RandomSeed)
+	u.subStrength.SetText(strconv.FormatFloat(s.SubseedStrength, 'g', -1, 64))
+	if s.SubseedStrength != 0 {
+		u.subseed.SetText(strconv.FormatUint(s.Subseed, 10))
+	}
 }
 
 // setClass picks class k (NoClass: any) in the class choice.
@@ -590,13 +609,30 @@ func (u *UI) readSettings() (Settings, error) {
 	bad := func(e *widget.Editor, name, want string) error {
 		return &fieldError{field: e, msg: fmt.Sprintf("%s %q: %s", name, txt(e), want)}
 	}
-	if !u.seedRandom() {
-		if s.Seed, err = strconv.ParseUint(txt(&u.seed), 10, 63); err != nil {
-			return s, bad(&u.seed, "seed", "want a whole number from 0, or -1 for a random one")
+	seeds, err := pipeline.ParseSeeds(txt(&u.seed))
+	switch n := seeds.Count(); {
+	case err != nil || txt(&u.seed) == "":
+		return s, bad(&u.seed, "seed", "want a whole number from 0, -1 for a random one, or a list such as 1,5,9 or 10-13")
+	case n > 256:
+		return s, bad(&u.seed, "seed", fmt.Sprintf("%d seeds: want at most 256 images", n))
+	case n > 0 && u.tab != TabGenerate:
+		return s, bad(&u.seed, "seed", fmt.Sprintf("a list of seeds makes one image each on Generate: %s takes one seed, or -1 for a random one", u.tab))
+	case n > 0:
+		s.Count = n
+		if !seeds.Random() {
+			s.Seeds, _ = seeds.Resolve(n, nil)
+			s.Seed = s.Seeds[0]
 		}
+	case !seeds.Random():
+		got, _ := seeds.Resolve(1, nil)
+		s.Seed = got[0]
 	}
-	if s.Count, err = strconv.Atoi(txt(&u.count)); err != nil || s.Count < 1 || s.Count > 256 {
-		return s, bad(&u.count, "count", "want a whole number from 1 to 256")
+	if u.tab != TabGenerate {
+		s.Count = 1 // a task's image, an X/Y plot's cells
+	} else if seeds.Count() == 0 {
+		if s.Count, err = strconv.Atoi(txt(&u.count)); err != nil || s.Count < 1 || s.Count > 256 {
+			return s, bad(&u.count, "count", "want a whole number from 1 to 256")
+		}
 	}
 	if s.Steps, err = strconv.Atoi(txt(&u.steps)); err != nil || s.Steps < 1 {
 		return s, bad(&u.steps, "steps", "want a whole number from 1")
@@ -616,8 +652,22 @@ func (u *UI) readSettings() (Settings, error) {
 	}
 	s.Prompt = strings.TrimSpace(u.prompt.Text())
 	s.Sampler = u.sampler.Value
+	if u.model == nil || u.model.Variation {
+		if s.SubseedStrength, err = strconv.ParseFloat(txt(&u.subStrength), 64); err != nil || !(s.SubseedStrength >= 0 && s.SubseedStrength <= 1) {
+			return s, bad(&u.subStrength, "variation strength", "want a number from 0 (none) to 1 (the variation seed's image)")
+		}
+		if !u.subseedRandom() {
+			if s.Subseed, err = strconv.ParseUint(txt(&u.subseed), 10, 63); err != nil {
+				return s, bad(&u.subseed, "variation seed", "want a whole number from 0, or -1 for a random one")
+			}
+		}
+	}
 	return s, nil
 }
+
+// subseedRandom reports whether the variation seed field asks for a
+// random one.
+func (u *UI) subseedRandom() bool { return strings.TrimSpace(u.subseed.Text()) == RandomSeed }
 
 // checkSettings is readSettings and the model's own check of them, its
 // error tied to the control it names.
@@ -631,13 +681,19 @@ func (u *UI) checkSettings(m *Model) (Settings, error) {
 	}
 	if err := m.Check(s); err != nil {
 		fields := map[string]any{"steps": &u.steps, "guidance": &u.guidance, "eta": &u.eta, "temperature": &u.temperature,
-			"count": &u.count, "class": &u.classChoice, "this model draws": &u.classChoice, "prompt": &u.prompt}
+			"count": &u.count, "class": &u.classChoice, "this model draws": &u.classChoice, "prompt": &u.prompt,
+			"variation seeds": &u.subseed, "variation seed strength": &u.subStrength}
 		for prefix, f := range fields {
 			if strings.HasPrefix(err.Error(), prefix) {
 				return s, &fieldError{field: f, msg: err.Error()}
 			}
 		}
 		return s, err
+	}
+	if u.tab == TabXY {
+		if _, _, _, err := u.xyPlan(m, s, 0); err != nil {
+			return s, err
+		}
 	}
 	return s, nil
 }
@@ -673,10 +729,33 @@ func (u *UI) startJob(name string, target Tab, work func(ctx context.Context, r 
 // drawSeed is the run's seed: the field's, or a fresh one when it asks
 // for a random one (the field keeps -1; Reuse last brings the seed back).
 func (u *UI) drawSeed(s *Settings) {
-	if u.seedRandom() {
-		s.Seed = u.cfg.Seed()
+	u.lastSeedText = ""
+	if seeds, err := pipeline.ParseSeeds(u.seed.Text()); err == nil && seeds.Random() {
+		// Each -1 of a list is drawn too, as `genlab sample` draws them.
+		got, err := seeds.Resolve(max(1, seeds.Count()), u.cfg.Seed)
+		if err == nil && seeds.Count() > 0 {
+			s.Seeds = got
+			u.lastSeedText = pipeline.SeedList(got).String()
+		}
+		if err == nil {
+			s.Seed = got[0]
+		}
+	} else if s.Seeds != nil {
+		u.lastSeedText = pipeline.SeedList(s.Seeds).String()
+	}
+	if s.SubseedStrength != 0 && u.subseedRandom() {
+		s.Subseed = u.cfg.Seed()
 	}
 	u.lastSeed, u.haveLastSeed = s.Seed, true
+}
+
+// reuseLastSeed types the last run's seed (or seeds) into the seed field.
+func (u *UI) reuseLastSeed() {
+	if u.lastSeedText != "" {
+		u.seed.SetText(u.lastSeedText)
+	} else {
+		u.seed.SetText(fmt.Sprint(u.lastSeed))
+	}
 }
 
 // Generate starts drawing images with the sampling panel's settings.
@@ -706,7 +785,11 @@ func (u *UI) Generate() {
 		}
 	}
 	u.drawSeed(&s)
-	u.startJob(fmt.Sprintf("generating %d with %s (seed %d)", s.Count, m.Name(), s.Seed), TabGenerate, func(ctx context.Context, r Reporter) ([]Result, error) {
+	seeds := fmt.Sprintf("seed %d", s.Seed)
+	if s.Seeds != nil {
+		seeds = "seeds " + pipeline.SeedList(s.Seeds).String()
+	}
+	u.startJob(fmt.Sprintf("generating %d with %s (%s)", s.Count, m.Name(), seeds), TabGenerate, func(ctx context.Context, r Reporter) ([]Result, error) {
 		return m.Generate(ctx, s, throttle(r))
 	})
 }
@@ -793,7 +876,7 @@ func (u *UI) addResults(rs []Result) {
 // is Generate, which takes none); the mask starts anew at its size.
 func (u *UI) setSource(img image.Image, name string) {
 	t := u.tab
-	if t == TabGenerate || t == TabInfo {
+	if t == TabGenerate || t == TabXY || t == TabInfo {
 		t = TabInpaint
 	}
 	st := &u.tabs[t]

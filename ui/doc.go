@@ -6,9 +6,10 @@
 // runs/ by default) with each one's family, size, data, step and weight
 // count, and opens any checkpoint or genlab PNG by path; on a machine with
 // no checkpoint it offers to train a quick one. The middle one holds the
-// controls of the panel shown: Generate (seed, count, steps, sampler,
-// guidance, class or prompt, temperature, as the model's family has
-// them), Inpaint, Super-res, Style and Edit. The right one shows the
+// controls of the panel shown: Generate (seed or a list of seeds,
+// count, steps, sampler, guidance, class or prompt, temperature, variation
+// seed, as the model's family has them), X/Y plot (two knobs and their
+// values, pipeline.XY), Inpaint, Super-res, Style and Edit. The right one shows the
 // progress with its ETA, the live preview (diffusion's predicted clean
 // image, every few steps), the mask canvas of inpainting, and the gallery,
 // whose images save as PNGs with their A1111 parameters chunk.

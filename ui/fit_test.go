@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gioui.org/gpu/headless"
@@ -36,7 +37,7 @@ func (h *harness) shoot(w *headless.Window, name string) *image.RGBA {
 		h.t.Fatal(err)
 	}
 	if dir := os.Getenv("GENLAB_UI_SHOTS"); dir != "" {
-		f, err := os.Create(filepath.Join(dir, name+".png"))
+		f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(name, "/", "")+".png")) // "X/Y plot"
 		if err == nil {
 			png.Encode(f, shot)
 			f.Close()
@@ -131,10 +132,11 @@ func TestLayoutFitsFrom1024x680To1600x1000(t *testing.T) {
 			h.u.tabs[tab].result = solid(56, 56, blue)
 		}
 		h.u.styleImg = solid(16, 16, green)
+		h.u.tabs[TabXY].result = solid(56, 56, blue) // a plot
 		// The stage's least side of a pane at this size.
-		least := map[Tab]int{TabGenerate: 240, TabInpaint: 220, TabSuperRes: 220, TabStyle: 150, TabEdit: 220, TabInfo: 220}
+		least := map[Tab]int{TabGenerate: 240, TabXY: 240, TabInpaint: 220, TabSuperRes: 220, TabStyle: 150, TabEdit: 220, TabInfo: 220}
 		if size.X >= 1600 {
-			least = map[Tab]int{TabGenerate: 420, TabInpaint: 400, TabSuperRes: 400, TabStyle: 280, TabEdit: 400, TabInfo: 400}
+			least = map[Tab]int{TabGenerate: 420, TabXY: 420, TabInpaint: 400, TabSuperRes: 400, TabStyle: 280, TabEdit: 400, TabInfo: 400}
 		}
 		for tab := range numTabs {
 			h.u.SetTab(tab)
@@ -146,6 +148,8 @@ func TestLayoutFitsFrom1024x680To1600x1000(t *testing.T) {
 			switch tab {
 			case TabGenerate, TabInfo:
 				want[magenta] = 2 // the selected image is on the stage too
+			case TabXY:
+				want[blue] = 1
 			case TabStyle:
 				want[red], want[green], want[blue] = 1, 1, 1
 			default:

@@ -77,6 +77,8 @@ func (u *UI) run() {
 	switch u.tab {
 	case TabGenerate:
 		u.Generate()
+	case TabXY:
+		u.RunXY()
 	case TabInfo:
 	default:
 		u.RunTask()
@@ -92,6 +94,7 @@ func (u *UI) update(gtx C) {
 	u.scale.Update(gtx)
 	u.classChoice.Update(gtx)
 	u.saveScale.Update(gtx)
+	u.xy.update(gtx, u.model)
 	for {
 		ev, ok := gtx.Event(key.Filter{Name: key.NameReturn, Required: key.ModShortcut}, key.Filter{Name: key.NameEnter, Required: key.ModShortcut}, key.Filter{Name: key.NameEscape})
 		if !ok {
@@ -134,20 +137,20 @@ func (u *UI) update(gtx C) {
 		}
 	}
 	if u.reuseSeedBtn.Clicked(gtx) && u.haveLastSeed {
-		u.seed.SetText(fmt.Sprint(u.lastSeed))
+		u.reuseLastSeed()
 	}
 	if u.randomSeed.Update(gtx) {
 		switch {
 		case u.randomSeed.Value:
 			u.seed.SetText(RandomSeed)
 		case u.haveLastSeed:
-			u.seed.SetText(fmt.Sprint(u.lastSeed))
+			u.reuseLastSeed()
 		default:
 			u.seed.SetText("0")
 		}
 	}
 	run := u.goBtn.Clicked(gtx) || u.taskBtn.Clicked(gtx)
-	for _, e := range []*widget.Editor{&u.seed, &u.count, &u.steps, &u.guidance, &u.eta, &u.temperature, &u.prompt, &u.styleSteps} {
+	for _, e := range []*widget.Editor{&u.seed, &u.count, &u.steps, &u.guidance, &u.eta, &u.temperature, &u.prompt, &u.styleSteps, &u.subseed, &u.subStrength, &u.xy.values[0], &u.xy.values[1]} {
 		if submitted(gtx, e) {
 			run = true
 		}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"genlab/pipeline"
+
 	"gioui.org/layout"
 	"gioui.org/widget"
 	"gioui.org/widget/material"
@@ -28,12 +30,16 @@ func (u *UI) layoutControls(gtx C) D {
 		if lowres {
 			add(u.muted("A super-resolution model only upscales an image: use the Super-res tab, or pick another model."), spacer(6))
 		}
-		add(u.seedRow(), u.field("Count", &u.count, "4"))
+		add(u.seedRow(), u.countRow())
 		add(u.knobs(m, true)...)
+		add(u.variationRows(m)...)
 		if m != nil && m.FirstFrame {
 			add(u.firstFrameRow())
 		}
 		add(spacer(6), u.runRow(&u.goBtn, "Generate", m != nil && !lowres, true))
+	case TabXY:
+		add(u.muted("One image per pair of values of two knobs, as one labelled grid."), spacer(6))
+		add(u.xyRows(m)...)
 	case TabInpaint:
 		add(u.sourceRows()...)
 		add(u.sliderRow("Brush", &u.brush, fmt.Sprintf("%.1f px", u.brushRadius())))
@@ -193,6 +199,17 @@ func (u *UI) classRow(c Controls) layout.Widget {
 			return layout.Flex{Axis: layout.Vertical}.Layout(gtx, rows...)
 		})
 	}
+}
+
+// countRow is the number of images, or what the seed field's list of
+// seeds makes it.
+func (u *UI) countRow() layout.Widget {
+	if s, err := pipeline.ParseSeeds(u.seed.Text()); err == nil && s.Count() > 0 {
+		return func(gtx C) D {
+			return layout.Inset{Bottom: 6}.Layout(gtx, u.muted(fmt.Sprintf("Count: %d, one image per seed of the list", s.Count())))
+		}
+	}
+	return u.field("Count", &u.count, "4")
 }
 
 // seedRow is the seed, always shown: random by default, reusable.

@@ -112,7 +112,7 @@ func (u *UI) layoutStage(gtx C) D {
 	st := u.cur()
 	panes := 2
 	switch u.tab {
-	case TabGenerate:
+	case TabGenerate, TabXY:
 		panes = 1
 	case TabStyle:
 		panes = 3
@@ -165,6 +165,18 @@ func (u *UI) layoutStage(gtx C) D {
 			return layout.Flex{}.Layout(gtx, caption(r.Caption(), img(r.Image)))
 		}
 		return layout.Flex{}.Layout(gtx, caption("Pick a model, set the knobs and press Generate (or Ctrl+Enter).", img(nil)))
+	case TabXY:
+		if js := st.job; js != nil && js.Status().Running && js.Status().Preview != nil {
+			return layout.Flex{}.Layout(gtx, caption("live preview of the cell being drawn", img(js.Status().Preview)))
+		}
+		if st.result != nil {
+			// A plot is as wide as the stage lets it be.
+			wide := image.Pt(min(gtx.Constraints.Max.X, gtx.Dp(1024)), box)
+			return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+				layout.Rigid(u.muted("the last X/Y plot (also in the gallery)")),
+				layout.Rigid(func(gtx C) D { return u.drawImageIn(gtx, st.result, wide) }))
+		}
+		return layout.Flex{}.Layout(gtx, caption("Pick two knobs, type their values and press Run X/Y plot.", img(nil)))
 	case TabInpaint:
 		canvas := caption("source: load one, or Use as source", img(nil))
 		if st.source != nil {
@@ -229,14 +241,18 @@ func (u *UI) imageOp(img image.Image) paint.ImageOp {
 // drawImage draws img scaled to fit a size×size box, pixels sharp, on a
 // dark ground (an empty box when img is nil).
 func (u *UI) drawImage(gtx C, img image.Image, size int) D {
-	size = max(size, 1)
-	sz := image.Pt(size, size)
+	return u.drawImageIn(gtx, img, image.Pt(size, size))
+}
+
+// drawImageIn is drawImage in a box of size sz (a wide X/Y plot).
+func (u *UI) drawImageIn(gtx C, img image.Image, sz image.Point) D {
+	sz = image.Pt(max(sz.X, 1), max(sz.Y, 1))
 	paint.FillShape(gtx.Ops, imageBg, clip.Rect{Max: sz}.Op())
 	if img != nil {
 		b := img.Bounds()
-		scale := min(float32(size)/float32(b.Dx()), float32(size)/float32(b.Dy()))
+		scale := min(float32(sz.X)/float32(b.Dx()), float32(sz.Y)/float32(b.Dy()))
 		w, h := float32(b.Dx())*scale, float32(b.Dy())*scale
-		off := f32.Pt((float32(size)-w)/2, (float32(size)-h)/2)
+		off := f32.Pt((float32(sz.X)-w)/2, (float32(sz.Y)-h)/2)
 		defer op.Affine(f32.AffineId().Scale(f32.Point{}, f32.Pt(scale, scale)).Offset(off)).Push(gtx.Ops).Pop()
 		u.imageOp(img).Add(gtx.Ops)
 		defer clip.Rect{Max: b.Size()}.Push(gtx.Ops).Pop()

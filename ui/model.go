@@ -25,6 +25,15 @@ type Settings struct {
 	Class       int     // the class to draw; NoClass for none in particular
 	Prompt      string  // the text to draw (text-conditioned diffusion)
 	Temperature float64 // the latent noise's temperature (flow, VAE)
+	// Seeds, when set, are one seed per image (the seed field's list, as
+	// `genlab sample --seed 1,5,9` takes): Count is their number and Seed
+	// the first.
+	Seeds []uint64
+	// Subseed and SubseedStrength are AUTOMATIC1111's variation seed
+	// (diffusion): image i's noise moves towards Subseed+i's by the
+	// strength, 0 (none) to 1.
+	Subseed         uint64
+	SubseedStrength float64
 	// First is the frame an image-to-video model's clips start from, of
 	// its frame size; nil draws it too.
 	First image.Image
@@ -58,13 +67,17 @@ type Controls struct {
 	Vocabulary  []string
 	Temperature bool
 	LowRes      bool // a super-resolution model: it only upscales
-	Frames      int  // > 0: a video model, drawing clips of this many frames
-	FirstFrame  bool // a video model that can start its clips from a given frame
+	Variation   bool // it takes variation seeds
+	// Axes are the knobs an X/Y plot's axis may vary (pipeline.XYKnobsOf).
+	Axes       []string
+	Frames     int  // > 0: a video model, drawing clips of this many frames
+	FirstFrame bool // a video model that can start its clips from a given frame
 }
 
 func controlsOf(k pipeline.Knobs) Controls {
 	return Controls{Steps: k.Sampling, Guidance: k.Guidance, Classes: k.Classes, AnyClass: k.AnyClass,
 		Prompt: k.Prompt, Vocabulary: k.Vocabulary, Temperature: k.Temperature, LowRes: k.LowRes,
+		Variation: k.Variation, Axes: pipeline.XYKnobsOf(k),
 		Frames: k.Frames, FirstFrame: k.FirstFrame}
 }
 
@@ -98,7 +111,7 @@ func (r Result) HasParams() bool {
 }
 
 // taskTabs are the tabs of the tasks' names.
-var taskTabs = map[string]Tab{"txt2img": TabGenerate, "txt2vid": TabGenerate, "img2vid": TabGenerate, "inpaint": TabInpaint, "super-resolution": TabSuperRes, "style": TabStyle, "edit": TabEdit}
+var taskTabs = map[string]Tab{"txt2img": TabGenerate, "xy": TabXY, "txt2vid": TabGenerate, "img2vid": TabGenerate, "inpaint": TabInpaint, "super-resolution": TabSuperRes, "style": TabStyle, "edit": TabEdit}
 
 // tab is the tab that made the result (Generate for a file).
 func (r Result) tab() Tab { return taskTabs[r.Task] }
@@ -122,6 +135,11 @@ func (r Result) Label() string {
 	case "edit":
 		if v, ok := r.Params.Lookup("Denoising strength"); ok {
 			parts = append(parts, "strength "+v)
+		}
+	case "xy":
+		parts[0] = "X/Y plot"
+		if x, y, ok := pipeline.XYAxes(r.Params); ok {
+			parts = append(parts, x.Knob+" × "+y.Knob)
 		}
 	case "style":
 		if r.Params.Steps > 0 {
@@ -205,6 +223,10 @@ func LoadWithFineTunes(path string, uses []finetune.Use) (*Model, error) {
 func (m *Model) Request(s Settings) pipeline.Request {
 	k := m.p.Knobs()
 	r := k.Request(s.Seed, s.Count)
+	if s.Seeds != nil {
+		r = k.RequestSeeds(s.Seeds)
+	}
+	n := len(r.Seeds)
 	if k.Sampling {
 		r.Sampler, r.Steps, r.Eta = diffusion.SamplerName(s.Sampler), s.Steps, s.Eta
 		if r.Sampler == "" {
@@ -224,10 +246,17 @@ func (m *Model) Request(s Settings) pipeline.Request {
 		r.First = images.ToFloats(s.First, k.Channels)
 	}
 	if k.Classes > 0 || s.Class != NoClass {
-		r.Classes = make([]int, s.Count)
+		r.Classes = make([]int, n)
 		for i := range r.Classes {
 			r.Classes[i] = s.Class
 		}
+	}
+	if k.Variation && s.SubseedStrength != 0 {
+		r.Subseeds = make([]uint64, n)
+		for i := range r.Subseeds {
+			r.Subseeds[i] = s.Subseed + uint64(i)
+		}
+		r.SubseedStrength = s.SubseedStrength
 	}
 	return r
 }
@@ -255,20 +284,7 @@ func (m *Model) Generate(ctx context.Context, s Settings, progress func(Progress
 		return nil, fmt.Errorf("%s is a super-resolution model: use the Super-res tab", m.Name())
 	}
 	r := m.Request(s)
-	r.Progress = func(pr pipeline.Progress) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if progress == nil {
-			return nil
-		}
-		p := Progress{Done: pr.Done, Total: pr.Total}
-		if pr.PreviewImages > 0 {
-			p.Preview = m.grid(pr.Preview, pr.PreviewImages)
-		}
-		progress(p)
-		return nil
-	}
+	r.Progress = m.reporter(ctx, progress)
 	out, err := m.generate(ctx, r)
 	if err != nil {
 		return nil, err
@@ -290,6 +306,26 @@ func (m *Model) Generate(ctx context.Context, s Settings, progress func(Progress
 	return res, nil
 }
 
+// reporter is a request's Progress that passes the sampler's steps and
+// previews on to progress (nil: none) and stops the work once ctx is
+// cancelled.
+func (m *Model) reporter(ctx context.Context, progress func(Progress)) func(pipeline.Progress) error {
+	return func(pr pipeline.Progress) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if progress == nil {
+			return nil
+		}
+		p := Progress{Done: pr.Done, Total: pr.Total}
+		if pr.PreviewImages > 0 {
+			p.Preview = m.grid(pr.Preview, pr.PreviewImages)
+		}
+		progress(p)
+		return nil
+	}
+}
+
 // grid lays n images' pixels out as one picture, as the CLI's grids are.
 func (m *Model) grid(pix []float32, n int) image.Image {
 	dim := m.Channels * m.Size * m.Size
@@ -306,7 +342,7 @@ func (m *Model) grid(pix []float32, n int) image.Image {
 // Parameters are what a PNG's parameters chunk records of the image of
 // seed drawn with s, in the same form as `genlab sample` writes.
 func (m *Model) Parameters(s Settings, seed uint64) images.Parameters {
-	s.Seed, s.Count = seed, 1
+	s.Seed, s.Count, s.Seeds = seed, 1, nil
 	return m.p.Parameters(m.Request(s), 0)
 }
 
@@ -316,7 +352,11 @@ func (m *Model) Parameters(s Settings, seed uint64) images.Parameters {
 func SettingsFrom(p images.Parameters, base Settings) Settings {
 	s := base
 	s.Seed = uint64(p.Seed)
-	s.Count = 1
+	s.Count, s.Seeds = 1, nil
+	s.Subseed, s.SubseedStrength = 0, 0
+	if p.VariationStrength > 0 {
+		s.Subseed, s.SubseedStrength = uint64(p.VariationSeed), p.VariationStrength
+	}
 	if p.Steps > 0 {
 		s.Steps = p.Steps
 	}

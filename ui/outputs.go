@@ -28,7 +28,7 @@ import (
 const HistoryLimit = 200
 
 // outputKinds are the outputs' subfolders, by task.
-var outputKinds = map[string]string{"txt2img": "txt2img", "inpaint": "inpaint", "super-resolution": "superres", "style": "style", "edit": "edit", "txt2vid": "txt2vid", "img2vid": "img2vid"}
+var outputKinds = map[string]string{"txt2img": "txt2img", "xy": "txt2img-grids", "inpaint": "inpaint", "super-resolution": "superres", "style": "style", "edit": "edit", "txt2vid": "txt2vid", "img2vid": "img2vid"}
 
 // keep saves each new result in the outputs folder and records its path;
 // it returns the folder.

@@ -176,7 +176,7 @@ func (u *UI) UseSelected() {
 		return
 	}
 	r := u.results[u.sel]
-	if u.tab == TabGenerate || u.tab == TabInfo {
+	if u.tab == TabGenerate || u.tab == TabXY || u.tab == TabInfo {
 		u.tab = TabInpaint
 	}
 	u.setSource(u.frameShown(&r), r.Label())

@@ -26,6 +26,7 @@ type Tab int
 // The panels, in the order of the tab row.
 const (
 	TabGenerate Tab = iota
+	TabXY           // an X/Y plot of two knobs, AUTOMATIC1111's "X/Y/Z plot" script
 	TabInpaint
 	TabSuperRes
 	TabStyle
@@ -34,7 +35,7 @@ const (
 	numTabs
 )
 
-var tabNames = [numTabs]string{"Generate", "Inpaint", "Super-res", "Style", "Edit", "PNG info"}
+var tabNames = [numTabs]string{"Generate", "X/Y plot", "Inpaint", "Super-res", "Style", "Edit", "PNG info"}
 
 func (t Tab) String() string { return tabNames[t] }
 

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -752,7 +753,7 @@ func TestSettingsFromParameters(t *testing.T) {
 	}
 	s := SettingsFrom(p, DefaultSettings())
 	want := Settings{Seed: 99, Count: 1, Steps: 20, Sampler: "ddpm", Eta: 0.5, Guidance: 4, Class: 3, Temperature: 0.7}
-	if s != want {
+	if !reflect.DeepEqual(s, want) {
 		t.Errorf("got %+v, want %+v", s, want)
 	}
 }

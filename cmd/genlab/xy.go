@@ -57,9 +57,9 @@ func xyAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if (x.Knob == "subseed-strength" || y.Knob == "subseed-strength") && base.Subseeds == nil {
-		s, _ := pipeline.ParseSeeds("-1")
-		base.Subseeds, _ = s.Resolve(1, nil)
+	random, _ := pipeline.ParseSeeds("-1")
+	subseed, _ := random.Resolve(1, nil)
+	if pipeline.XYVariation(&base, x, y, subseed[0]) {
 		fmt.Fprintf(c.App.ErrWriter, "xy: no --subseed: variation seed %d\n", base.Subseeds[0])
 	}
 	if _, err := pipeline.XYRequests(p, base, x, y); err != nil {
