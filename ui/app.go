@@ -181,6 +181,15 @@ type UI struct {
 	info        *Result // the image the PNG info tab shows (nil: the gallery's)
 	infoList    widget.List
 	infoText    widget.Selectable
+	player      player // the clip shown
+
+	// fine-tunes of the selected model
+	tunes    []tuneRow
+	tuned    *Model // the selected model with the fine-tunes switched on
+	tunedKey string // which model and fine-tunes tuned is
+	// firstFromSel starts an image-to-video model's clips from the
+	// gallery's selected image.
+	firstFromSel widget.Bool
 
 	// tasks
 	srcPath     widget.Editor
@@ -277,6 +286,7 @@ func (u *UI) Refresh() {
 	u.entries = found
 	u.entryBtns = make([]widget.Clickable, len(found))
 	u.selected = slices.IndexFunc(found, func(e Entry) bool { return e.Path == keep })
+	u.listTunes()
 }
 
 // Entries are the checkpoints the list shows.
@@ -364,6 +374,7 @@ func (u *UI) selectEntry(i int) {
 		return
 	}
 	u.selected, u.model = i, m
+	u.listTunes()
 	if m.Sampler != "" && u.sampler.Value == u.autoSampler {
 		u.sampler.Value, u.autoSampler = m.Sampler, m.Sampler
 	}
@@ -445,6 +456,9 @@ func (u *UI) openImage(path string) {
 // parameters chunk records (none for a plain PNG).
 func resultOf(path string, img image.Image) (Result, error) {
 	r := Result{Image: img, Class: NoClass, Source: path, Path: path}
+	if frames, delay := loadClip(path); frames != nil {
+		r.Frames, r.DelayMS, r.Image = frames, delay, frames[0]
+	}
 	text, err := images.ReadParameters(path)
 	if err != nil || strings.TrimSpace(text) == "" {
 		r.Task = "file"
@@ -458,6 +472,12 @@ func resultOf(path string, img image.Image) (Result, error) {
 	}
 	if r.Task == "" {
 		r.Task = "txt2img"
+		if r.IsClip() {
+			r.Task = "txt2vid"
+			if v, _ := p.Lookup("First frame"); v != "" {
+				r.Task = "img2vid"
+			}
+		}
 	}
 	if v, ok := p.Lookup("Class"); ok {
 		if k, err := strconv.Atoi(v); err == nil {
@@ -475,6 +495,8 @@ func (u *UI) reuse(r Result) {
 		cur = DefaultSettings()
 	}
 	s := SettingsFrom(r.Params, cur)
+	var tags []pipeline.FineTuneTag
+	s.Prompt, tags = pipeline.SplitFineTuneTags(s.Prompt)
 	u.setSettings(s)
 	u.autoSampler = "" // the PNG's sampler is kept when its model is selected
 	u.autoGuidance, u.autoTemperature = "", ""
@@ -506,6 +528,7 @@ func (u *UI) reuse(r Result) {
 				u.selectEntry(i)
 			}
 			msg += " with " + u.entries[i].Name()
+			msg += u.reuseTunes(tags, r.Params)
 		} else {
 			msg += fmt.Sprintf("; its model %s is not in the list: open it", r.Params.Model)
 		}
@@ -681,7 +704,11 @@ func (u *UI) recheckSettings() {
 	if !st.statusErr || !st.settingsErr {
 		return
 	}
-	if _, err := u.checkSettings(u.model); err == nil {
+	m := u.model
+	if g, err := u.generator(); err == nil {
+		m = g // the fine-tunes' new words are words
+	}
+	if _, err := u.checkSettings(m); err == nil {
 		st.status, st.statusErr, st.errField, st.settingsErr = "settings fixed", false, nil, false
 	} else {
 		u.failSettings(err)
@@ -737,7 +764,11 @@ func (u *UI) Generate() {
 		u.fail(errors.New("pick a model in the list first"))
 		return
 	}
-	m := u.model
+	m, err := u.generator()
+	if err != nil {
+		u.fail(err)
+		return
+	}
 	if m.LowRes {
 		u.fail(fmt.Errorf("%s is a super-resolution model: use the Super-res tab", m.Name()))
 		return
@@ -746,6 +777,12 @@ func (u *UI) Generate() {
 	if err != nil {
 		u.failSettings(err)
 		return
+	}
+	if m.FirstFrame && u.firstFromSel.Value {
+		if s.First, err = u.firstFrame(m); err != nil {
+			u.fail(err)
+			return
+		}
 	}
 	u.drawSeed(&s)
 	seeds := fmt.Sprintf("seed %d", s.Seed)

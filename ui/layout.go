@@ -224,6 +224,12 @@ func (u *UI) update(gtx C) {
 		}
 	}
 	u.canvas.update(gtx, u.Mask(), u.brushRadius())
+	u.updatePlayer(gtx)
+	// The fine-tunes' switches before they are drawn: one switched on
+	// shows its slider in this very frame.
+	for i := range u.tunes {
+		u.tunes[i].on.Update(gtx)
+	}
 	u.randomSeed.Value = u.seedRandom()
 	u.recheckSettings()
 	// Keep frames coming while a job runs, for the clock of its ETA.

@@ -33,6 +33,9 @@ func (u *UI) layoutControls(gtx C) D {
 		add(u.seedRow(), u.countRow())
 		add(u.knobs(m, true)...)
 		add(u.variationRows(m)...)
+		if m != nil && m.FirstFrame {
+			add(u.firstFrameRow())
+		}
 		add(spacer(6), u.runRow(&u.goBtn, "Generate", m != nil && !lowres, true))
 	case TabXY:
 		add(u.muted("One image per pair of values of two knobs, as one labelled grid."), spacer(6))

@@ -56,6 +56,15 @@ func (u *UI) layoutModels(gtx C) D {
 }
 
 func (u *UI) layoutEntry(gtx C, i int) D {
+	if i == u.selected && len(u.tunes) > 0 {
+		return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+			layout.Rigid(func(gtx C) D { return u.layoutEntryBox(gtx, i) }),
+			layout.Rigid(u.layoutTunes))
+	}
+	return u.layoutEntryBox(gtx, i)
+}
+
+func (u *UI) layoutEntryBox(gtx C, i int) D {
 	e := u.entries[i]
 	return layout.Inset{Bottom: 4}.Layout(gtx, func(gtx C) D {
 		return u.entryBtns[i].Layout(gtx, func(gtx C) D {

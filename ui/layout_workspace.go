@@ -41,12 +41,19 @@ func (u *UI) layoutZoom(gtx C) D {
 		layout.Rigid(func(gtx C) D {
 			return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
 				layout.Rigid(u.button(&u.zoomBtn, "Close zoom", true)), gap(8),
+				layout.Rigid(func(gtx C) D {
+					if u.shownClip() == nil {
+						return D{}
+					}
+					txt := map[bool]string{true: "Pause", false: "Play"}[u.player.playing]
+					return layout.Inset{Right: 8}.Layout(gtx, u.button(&u.player.btn, txt, true))
+				}),
 				layout.Flexed(1, u.muted(r.Caption()+" · Esc closes")),
 			)
 		}),
 		gap(8),
 		layout.Flexed(1, func(gtx C) D {
-			return u.drawImage(gtx, r.Image, min(gtx.Constraints.Max.X, gtx.Constraints.Max.Y))
+			return u.drawImage(gtx, u.frameShown(&r), min(gtx.Constraints.Max.X, gtx.Constraints.Max.Y))
 		}),
 	)
 }
@@ -151,7 +158,11 @@ func (u *UI) layoutStage(gtx C) D {
 			return layout.Flex{}.Layout(gtx, caption("live preview (predicted image)", img(js.Preview)))
 		}
 		if u.sel >= 0 && u.sel < len(u.results) {
-			return layout.Flex{}.Layout(gtx, caption(u.results[u.sel].Caption(), img(u.results[u.sel].Image)))
+			r := &u.results[u.sel]
+			if u.shownClip() != nil {
+				return layout.Flex{}.Layout(gtx, caption(r.Caption(), img(u.frameShown(r))), gap(12), layout.Flexed(1, u.layoutPlayer))
+			}
+			return layout.Flex{}.Layout(gtx, caption(r.Caption(), img(r.Image)))
 		}
 		return layout.Flex{}.Layout(gtx, caption("Pick a model, set the knobs and press Generate (or Ctrl+Enter).", img(nil)))
 	case TabXY:
@@ -203,6 +214,9 @@ func (u *UI) layoutInfoText(gtx C, r Result) D {
 	}
 	b := r.Image.Bounds()
 	txt += fmt.Sprintf("\n\nImage: %dx%d pixels", b.Dx(), b.Dy())
+	if r.IsClip() {
+		txt += fmt.Sprintf(", %d frames (an animated PNG)", len(r.Frames))
+	}
 	return material.List(u.th, &u.infoList).Layout(gtx, 1, func(gtx C, _ int) D {
 		l := material.Label(u.th, 13, txt)
 		l.State = &u.infoText

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"genlab/diffusion"
+	"genlab/finetune"
 	"genlab/images"
 	"genlab/pipeline"
 )
@@ -33,6 +34,9 @@ type Settings struct {
 	// strength, 0 (none) to 1.
 	Subseed         uint64
 	SubseedStrength float64
+	// First is the frame an image-to-video model's clips start from, of
+	// its frame size; nil draws it too.
+	First image.Image
 }
 
 // NoClass asks a class-conditional model for an image of no class in
@@ -65,13 +69,16 @@ type Controls struct {
 	LowRes      bool // a super-resolution model: it only upscales
 	Variation   bool // it takes variation seeds
 	// Axes are the knobs an X/Y plot's axis may vary (pipeline.XYKnobsOf).
-	Axes []string
+	Axes       []string
+	Frames     int  // > 0: a video model, drawing clips of this many frames
+	FirstFrame bool // a video model that can start its clips from a given frame
 }
 
 func controlsOf(k pipeline.Knobs) Controls {
 	return Controls{Steps: k.Sampling, Guidance: k.Guidance, Classes: k.Classes, AnyClass: k.AnyClass,
 		Prompt: k.Prompt, Vocabulary: k.Vocabulary, Temperature: k.Temperature, LowRes: k.LowRes,
-		Variation: k.Variation, Axes: pipeline.XYKnobsOf(k)}
+		Variation: k.Variation, Axes: pipeline.XYKnobsOf(k),
+		Frames: k.Frames, FirstFrame: k.FirstFrame}
 }
 
 // Result is one generated image and the settings that made it.
@@ -88,7 +95,14 @@ type Result struct {
 	Path string
 	// saved are the copies Save wrote, by folder and factor.
 	saved map[string]string
+	// Frames are a clip's frames (nil for a still image, whose one frame
+	// is Image); Image is then frame 1. Each is shown DelayMS.
+	Frames  []image.Image
+	DelayMS int
 }
+
+// IsClip reports whether the result is a clip of more than one frame.
+func (r Result) IsClip() bool { return len(r.Frames) > 1 }
 
 // HasParams reports whether the result records the settings that made
 // it.
@@ -97,7 +111,7 @@ func (r Result) HasParams() bool {
 }
 
 // taskTabs are the tabs of the tasks' names.
-var taskTabs = map[string]Tab{"txt2img": TabGenerate, "xy": TabXY, "inpaint": TabInpaint, "super-resolution": TabSuperRes, "style": TabStyle, "edit": TabEdit}
+var taskTabs = map[string]Tab{"txt2img": TabGenerate, "xy": TabXY, "txt2vid": TabGenerate, "img2vid": TabGenerate, "inpaint": TabInpaint, "super-resolution": TabSuperRes, "style": TabStyle, "edit": TabEdit}
 
 // tab is the tab that made the result (Generate for a file).
 func (r Result) tab() Tab { return taskTabs[r.Task] }
@@ -109,6 +123,9 @@ func (r Result) Label() string {
 		return "file · no parameters"
 	}
 	parts := []string{r.Task}
+	if r.IsClip() {
+		parts = append(parts, fmt.Sprintf("%d frames", len(r.Frames)))
+	}
 	switch r.Task {
 	case "super-resolution":
 		parts[0] = "super-res"
@@ -175,12 +192,22 @@ type Model struct {
 }
 
 // Load opens a checkpoint of any family that draws images.
-func Load(path string) (*Model, error) {
+func Load(path string) (*Model, error) { return LoadWithFineTunes(path, nil) }
+
+// LoadWithFineTunes opens a checkpoint with fine-tune files applied at
+// their scales, in order, as the CLI's --lora FILE:SCALE does
+// (pipeline.WithFineTunes): their new words join the vocabulary and the
+// images' parameters record each with its hash.
+func LoadWithFineTunes(path string, uses []finetune.Use) (*Model, error) {
 	e, err := ReadEntry(path)
 	if err != nil {
 		return nil, err
 	}
-	p, err := pipeline.Open(path)
+	var opts []pipeline.Option
+	if len(uses) > 0 {
+		opts = append(opts, pipeline.WithFineTunes(uses...))
+	}
+	p, err := pipeline.Open(path, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +241,9 @@ func (m *Model) Request(s Settings) pipeline.Request {
 	}
 	if k.Prompt {
 		r.Prompt = s.Prompt
+	}
+	if k.FirstFrame && s.First != nil {
+		r.First = images.ToFloats(s.First, k.Channels)
 	}
 	if k.Classes > 0 || s.Class != NoClass {
 		r.Classes = make([]int, n)
@@ -265,6 +295,13 @@ func (m *Model) Generate(ctx context.Context, s Settings, progress func(Progress
 	res := make([]Result, out.Len())
 	for i := range res {
 		res[i] = Result{Image: out.Image(i), Params: out.Params[i], Seed: r.Seeds[i], Class: s.Class, Source: m.Name(), Task: "txt2img"}
+		if out.Frames > 0 {
+			res[i].Frames, res[i].DelayMS, res[i].Task = out.Clip(i), pipeline.FrameDelayMS, "txt2vid"
+			res[i].Image = res[i].Frames[0]
+			if r.First != nil {
+				res[i].Task = "img2vid"
+			}
+		}
 	}
 	return res, nil
 }

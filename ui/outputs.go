@@ -28,7 +28,7 @@ import (
 const HistoryLimit = 200
 
 // outputKinds are the outputs' subfolders, by task.
-var outputKinds = map[string]string{"txt2img": "txt2img", "xy": "txt2img-grids", "inpaint": "inpaint", "super-resolution": "superres", "style": "style", "edit": "edit"}
+var outputKinds = map[string]string{"txt2img": "txt2img", "xy": "txt2img-grids", "inpaint": "inpaint", "super-resolution": "superres", "style": "style", "edit": "edit", "txt2vid": "txt2vid", "img2vid": "img2vid"}
 
 // keep saves each new result in the outputs folder and records its path;
 // it returns the folder.
@@ -41,7 +41,7 @@ func (u *UI) keep(rs []Result) (string, error) {
 			return dir, err
 		}
 		path := filepath.Join(dir, images.SampleName(nextIndex(dir), int64(rs[i].Seed), rs[i].Class))
-		if err := images.Save(path, rs[i].Image, paramsText(rs[i])); err != nil {
+		if err := saveResult(path, &rs[i], 1, paramsText(rs[i])); err != nil {
 			return dir, err
 		}
 		rs[i].Path = path
@@ -157,20 +157,18 @@ func (u *UI) save(i int) (string, bool, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", false, &fieldError{field: &u.outDir, msg: err.Error()}
 	}
-	img := r.Image
 	params := paramsText(*r)
 	if f > 1 {
-		img = Enlarge(img, f)
 		if params != "" {
 			p := r.Params
-			b := img.Bounds()
-			p.Width, p.Height = b.Dx(), b.Dy()
+			b := r.Image.Bounds()
+			p.Width, p.Height = f*b.Dx(), f*b.Dy()
 			p.Extra = append(slices.Clone(p.Extra), images.Field{Key: "Enlarged", Value: fmt.Sprintf("%dx nearest", f)})
 			params = p.String()
 		}
 	}
 	path := filepath.Join(dir, images.SampleName(nextIndex(dir), int64(r.Seed), r.Class))
-	if err := images.Save(path, img, params); err != nil {
+	if err := saveResult(path, r, f, params); err != nil {
 		return "", false, err
 	}
 	if r.saved == nil {

@@ -33,6 +33,13 @@ func (u *UI) runTask() error {
 		return errors.New("no source image: pick one in the gallery and press Use as source, or load a PNG")
 	}
 	src, m := st.source, u.model
+	if u.tab != TabStyle {
+		// The fine-tunes switched on apply to the tasks too, as --lora
+		// does to genlab edit and inpaint.
+		if m, err = u.generator(); err != nil {
+			return err
+		}
+	}
 	needModel := func() error {
 		if m == nil {
 			return errors.New("pick a diffusion model in the list first")
@@ -172,7 +179,7 @@ func (u *UI) UseSelected() {
 	if u.tab == TabGenerate || u.tab == TabXY || u.tab == TabInfo {
 		u.tab = TabInpaint
 	}
-	u.setSource(r.Image, r.Label())
+	u.setSource(u.frameShown(&r), r.Label())
 	u.say("source: %s", r.Caption())
 }
 

@@ -134,8 +134,11 @@ func varies(a, b pipeline.Axis, knob string) bool { return a.Knob == knob || b.K
 // RunXY starts drawing the X/Y plot of the tab's axes over the panel's
 // settings. Every cell is checked first, as genlab xy does.
 func (u *UI) RunXY() {
-	m := u.model
+	m, err := u.generator() // with the fine-tunes switched on
 	switch {
+	case err != nil:
+		u.fail(err)
+		return
 	case m == nil:
 		u.fail(errors.New("pick a model in the list first"))
 		return

@@ -20,32 +20,7 @@ import (
 func TestFineTuneFromAFolder(t *testing.T) {
 	dir := t.TempDir()
 	base := pipelinetest.Tiny(t, dir, "text.safetensors", pipelinetest.Kind{Family: "diffusion", Cond: "text"})
-	data := filepath.Join(dir, "zorbs")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var meta strings.Builder
-	for i := range 4 {
-		m := image.NewNRGBA(image.Rect(0, 0, 32, 32))
-		for y := 8; y < 24; y++ {
-			for x := 8; x < 24; x++ {
-				m.Set(x, y, color.NRGBA{uint8(60 * i), 200, 90, 255})
-			}
-		}
-		name := filepath.Join(data, string(rune('a'+i))+".png")
-		f, err := os.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := png.Encode(f, m); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		meta.WriteString(`{"file_name": "` + filepath.Base(name) + `", "text": "a large zorb in the center"}` + "\n")
-	}
-	if err := os.WriteFile(filepath.Join(data, "metadata.jsonl"), []byte(meta.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	data := zorbFolder(t, dir)
 	out := filepath.Join(dir, "run")
 	status, stdout, stderr := genlab(t, "finetune", "--method", "lora", "--base", base, "--data", data, "--steps", "2", "--batch", "4", "--out", out, "--samples", "1", "--targets", "attn,text")
 	if status != 0 {
@@ -127,4 +102,37 @@ func TestFineTuneFromAFolder(t *testing.T) {
 	}
 	wantUserError(t, "scale NaN", "txt2img", "--ckpt", base, "--prompt", "a large circle in the center", "--lora", lora+":NaN", "--out", filepath.Join(dir, "z"))
 	wantUserError(t, "--targets is for lora", "finetune", "--method", "prompt", "--targets", "attn", "--base", base, "--out", filepath.Join(dir, "z"))
+}
+
+// zorbFolder writes a user's concept folder in dir: four images of a
+// green square captioned with the new word "zorb" in metadata.jsonl.
+func zorbFolder(t *testing.T, dir string) string {
+	t.Helper()
+	data := filepath.Join(dir, "zorbs")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var meta strings.Builder
+	for i := range 4 {
+		m := image.NewNRGBA(image.Rect(0, 0, 32, 32))
+		for y := 8; y < 24; y++ {
+			for x := 8; x < 24; x++ {
+				m.Set(x, y, color.NRGBA{uint8(60 * i), 200, 90, 255})
+			}
+		}
+		name := filepath.Join(data, string(rune('a'+i))+".png")
+		f, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(f, m); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		meta.WriteString(`{"file_name": "` + filepath.Base(name) + `", "text": "a large zorb in the center"}` + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(data, "metadata.jsonl"), []byte(meta.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
