@@ -33,3 +33,19 @@ func MNISTJudge(t testing.TB, steps int) <-chan *eval.Classifier {
 	}()
 	return judge
 }
+
+// ReadAs waits for the judge MNISTJudge trains and returns what it reads
+// the images in pixels as (one 28x28 grey image per class in want) and the
+// share it reads as want. The test stops when there is no judge.
+func ReadAs(t testing.TB, judge <-chan *eval.Classifier, pixels []float32, want []int) ([]int, float64) {
+	t.Helper()
+	clf := <-judge
+	if clf == nil {
+		t.FailNow()
+	}
+	labels, err := clf.Predict(pixels, len(want), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return labels, eval.ClassAccuracy(labels, want)
+}
