@@ -168,10 +168,16 @@ func startUI(t *testing.T, display string, args ...string) (<-chan error, *bytes
 // clickAt clicks the left mouse button at p with xdotool.
 func clickAt(t *testing.T, display string, p image.Point) {
 	t.Helper()
-	click := exec.Command("xdotool", "mousemove", fmt.Sprint(p.X), fmt.Sprint(p.Y), "click", "1")
-	click.Env = append(os.Environ(), "DISPLAY="+display)
-	if out, err := click.CombinedOutput(); err != nil {
-		t.Fatalf("xdotool: %v: %s", err, out)
+	xdotool(t, display, "mousemove", fmt.Sprint(p.X), fmt.Sprint(p.Y), "click", "1")
+}
+
+// xdotool runs xdotool with args on display: the mouse and the keyboard.
+func xdotool(t *testing.T, display string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool %v: %v: %s", args, err, out)
 	}
 }
 
