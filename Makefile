@@ -225,7 +225,9 @@ eval-finetune: build $(ATTRIBUTES_NEW)
 	./$(BIN) eval-finetune --base $(FT_BASE) --judge $(ATTRIBUTES_NEW) --steps 300 --n 32 --out out/eval-finetune
 
 # The whole suite: gradient checks, the checkpoint fuzz seed corpus, round
-# trips, short training runs and the CLI end to end; then the batch-
+# trips, short training runs, the CLI end to end and the app's first run in
+# its window under Xvfb (it trains the quick model, about 5 of the suite's
+# minutes on two quiet cores; -short skips it); then the batch-
 # invariance tests under every OpenBLAS kernel this CPU can run; then the
 # pure-Go build (no cgo, no OpenBLAS) compiles and its op and invariance
 # tests pass too.
@@ -255,10 +257,14 @@ test-invariance: deps
 test-short: deps
 	$(GO) test -short ./...
 
-# The app's first run, for real: train the quick model from an empty
-# folder, then the judge reads its digits (at least 80% as the class
-# asked). About 5 minutes on two quiet cores, so not in `make test`.
-test-first-run: deps
+# The app's first run alone, for real: train the quick model from an
+# empty folder, then the judge reads its digits (at least 80% as the class
+# asked). Twice: in the window under Xvfb with the mouse (as in `make
+# test`), and through the app's in-process harness (GENLAB_FIRST_RUN=1,
+# not in `make test`: one training there is enough). About 5 minutes each
+# on two quiet cores.
+test-first-run: deps deps-test
+	$(GO) test -count=1 -timeout 40m -run TestFirstRunInTheWindowDrawsDigitsTheJudgeReads -v ./cmd/genlab/
 	GENLAB_FIRST_RUN=1 $(GO) test -count=1 -timeout 40m -run TestFirstRunDrawsDigitsTheJudgeReads -v ./ui/
 
 vet: deps

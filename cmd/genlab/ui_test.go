@@ -41,28 +41,11 @@ func TestUINoDisplay(t *testing.T) {
 // checkpoint selected and the Generate button. GENLAB_UI_SHOT=FILE keeps
 // the screenshot.
 func TestUIOpensUnderXvfb(t *testing.T) {
-	for _, tool := range []string{"Xvfb", "xwd", "xdotool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed (Debian: xvfb x11-apps xdotool; make deps installs them)", tool)
-		}
-	}
+	needXTools(t)
 	dir := t.TempDir()
 	uiCheckpoint(t, filepath.Join(dir, "models", "tiny"))
 	display := startXvfb(t)
-
-	cmd := exec.Command(os.Args[0], "ui", "--models", filepath.Join(dir, "models"), "--out", filepath.Join(dir, "out"))
-	cmd.Env = append(os.Environ(), "GENLAB_RUN_MAIN=1", "DISPLAY="+display, "WAYLAND_DISPLAY=")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
+	exited, stderr := startUI(t, display, "--models", filepath.Join(dir, "models"), "--out", filepath.Join(dir, "out"))
 
 	header := color.RGBA{0x26, 0x2b, 0x3a, 0xff}
 	blue := color.RGBA{0x3f, 0x51, 0xb5, 0xff} // the theme's buttons
@@ -121,11 +104,7 @@ func TestUIOpensUnderXvfb(t *testing.T) {
 	}
 	gallery := image.Rect(600, 440, 1400, 900)
 	before := countIn(shot, blue, gallery)
-	click := exec.Command("xdotool", "mousemove", fmt.Sprint(btn.X), fmt.Sprint(btn.Y), "click", "1")
-	click.Env = append(os.Environ(), "DISPLAY="+display)
-	if out, err := click.CombinedOutput(); err != nil {
-		t.Fatalf("xdotool: %v: %s", err, out)
-	}
+	clickAt(t, display, btn)
 	deadline = time.Now().Add(60 * time.Second)
 	for {
 		shot, err = screenshot(display)
@@ -149,6 +128,56 @@ func TestUIOpensUnderXvfb(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "panic") {
 		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}
+
+// needXTools fails the test when a tool the app's window tests drive it
+// with is missing.
+func needXTools(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"Xvfb", "xwd", "xdotool"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed (Debian: xvfb x11-apps xdotool; make deps installs them)", tool)
+		}
+	}
+}
+
+// startUI runs `genlab ui ARGS` on display until the test ends; the
+// channel says when it exits, the buffer is its stderr.
+func startUI(t *testing.T, display string, args ...string) (<-chan error, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"ui"}, args...)...)
+	cmd.Env = append(os.Environ(), "GENLAB_RUN_MAIN=1", "DISPLAY="+display, "WAYLAND_DISPLAY=")
+	stderr := new(bytes.Buffer)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() {
+		exited <- cmd.Wait()
+		close(exited) // the cleanup's receive ends whoever took the error
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	return exited, stderr
+}
+
+// clickAt clicks the left mouse button at p with xdotool.
+func clickAt(t *testing.T, display string, p image.Point) {
+	t.Helper()
+	xdotool(t, display, "mousemove", fmt.Sprint(p.X), fmt.Sprint(p.Y), "click", "1")
+}
+
+// xdotool runs xdotool with args on display: the mouse and the keyboard.
+func xdotool(t *testing.T, display string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool %v: %v: %s", args, err, out)
 	}
 }
 
@@ -253,14 +282,21 @@ func decodeXWD(b []byte) (*image.RGBA, error) {
 // in r, top to bottom: a text button (check boxes and radio buttons are
 // narrower).
 func findButton(img *image.RGBA, c color.RGBA, r image.Rectangle) (image.Point, bool) {
+	return findRun(img, c, r, 50)
+}
+
+// findRun is 10 pixels below the middle of the first run of c at least
+// width pixels wide in r, top to bottom: inside a button whose top edge
+// the run is.
+func findRun(img *image.RGBA, c color.RGBA, r image.Rectangle, width int) (image.Point, bool) {
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		run := 0
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if img.RGBAAt(x, y) == c {
+		for x := r.Min.X; x <= r.Max.X; x++ {
+			if x < r.Max.X && img.RGBAAt(x, y) == c {
 				run++
 				continue
 			}
-			if run >= 50 {
+			if run >= width {
 				return image.Pt(x-run/2, y+10), true
 			}
 			run = 0
