@@ -264,3 +264,32 @@ func TestEMAWarmup(t *testing.T) {
 		}
 	}
 }
+
+// A model's own default guidance (the app's quick model records 4)
+// replaces the table's for the conditionings guidance applies to, and
+// only those; a negative one is refused.
+func TestConfigOwnGuidance(t *testing.T) {
+	for _, c := range []struct {
+		cond      string
+		own, want float64
+	}{
+		{"class", 0, DefaultsFor("class").Guidance},
+		{"class", 4, 4},
+		{"text", 5, 5},
+		{"none", 4, 0},
+		{"lowres", 4, 0},
+	} {
+		cfg := Config{Cond: c.cond, Guidance: c.own}
+		if g := cfg.Defaults().Guidance; g != c.want {
+			t.Errorf("%s model recording guidance %g: default %g, want %g", c.cond, c.own, g, c.want)
+		}
+	}
+	cfg, err := NewConfig("tiny", 1, 28, "class", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Guidance = -1
+	if err := cfg.Validate(); err == nil {
+		t.Error("a negative default guidance passed Validate")
+	}
+}

@@ -56,6 +56,23 @@ type Config struct {
 	// clips from text alone.
 	FirstFrame bool    `json:"first_frame,omitempty"`
 	FirstDrop  float64 `json:"first_drop,omitempty"`
+
+	// Guidance is this model's own default guidance scale, where its
+	// recipe measured a better one than DefaultsFor's (the app's quick
+	// model: a few minutes of training want guidance 4); 0 means
+	// DefaultsFor's. A user's --guidance or field overrides it.
+	Guidance float64 `json:"guidance,omitempty"`
+}
+
+// Defaults are the sampler settings this model is drawn with unless a
+// user says otherwise: DefaultsFor its conditioning, with its own
+// guidance where its recipe chose one.
+func (c Config) Defaults() Defaults {
+	d := DefaultsFor(c.Cond)
+	if c.Guidance > 0 && (c.Cond == "class" || c.Cond == "text") { // the conditionings guidance applies to
+		d.Guidance = c.Guidance
+	}
+	return d
 }
 
 // Conds are the conditionings a Config may have.
@@ -143,6 +160,7 @@ func (c Config) Validate() error {
 	b.Int("batch", c.Batch, 0, models.MaxBatch)
 	b.Int("frames", c.Frames, 0, models.MaxFrames)
 	b.Float("first_drop", c.FirstDrop, 0, 1)
+	b.Float("guidance", c.Guidance, 0, 100)
 	if err := b.Err(); err != nil {
 		return err
 	}

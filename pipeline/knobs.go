@@ -198,11 +198,11 @@ func (k Knobs) checkClass(c int) error {
 	return nil
 }
 
-// diffusionKnobs are a diffusion network's knobs: diffusion.DefaultsFor
-// its conditioning.
+// diffusionKnobs are a diffusion network's knobs: its config's Defaults
+// (diffusion.DefaultsFor its conditioning, or its own guidance).
 func diffusionKnobs(net *diffusion.Network) Knobs {
 	u := net.Config.UNet
-	d := diffusion.DefaultsFor(net.Config.Cond)
+	d := net.Config.Defaults()
 	k := Knobs{
 		Family: diffusion.Family, Channels: u.InChannels, Size: u.Size,
 		Sampling: true, Samplers: slices.Clone(diffusion.Samplers), Variation: true,

@@ -379,7 +379,7 @@ func (u *UI) selectEntry(i int) {
 		u.sampler.Value, u.autoSampler = m.Sampler, m.Sampler
 	}
 	// Likewise its default guidance (pipeline.Knobs: 2 for classes, 3
-	// for prompts), unless the user typed one.
+	// for prompts, or the model's own), unless the user typed one.
 	if m.Guidance && u.autoGuidance != "" && strings.TrimSpace(u.guidance.Text()) == u.autoGuidance {
 		g := strconv.FormatFloat(m.Defaults.Guidance, 'g', -1, 64)
 		u.guidance.SetText(g)

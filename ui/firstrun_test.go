@@ -61,10 +61,12 @@ func TestFirstRunDrawsDigitsTheJudgeReads(t *testing.T) {
 	}
 	h.mustFind("quick/" + filepath.Base(m.Path[:len(m.Path)-len(".safetensors")]))
 
-	// Five digits of each class, at guidance 4 (at the default 2 this
-	// judge reads 77-84% of the quick model's digits, a coin toss around
-	// the bar; at 4, 91-96%), the other settings the app's defaults.
-	h.set(map[string]string{"Count": "5", "Guidance": "4"})
+	// Five digits of each class, at the app's settings for this model: its
+	// Guidance field shows the quick model's own default, 4.
+	if g := h.u.guidance.Text(); g != "4" {
+		t.Errorf("the Guidance field shows %q for the quick model, want its own default 4", g)
+	}
+	h.set(map[string]string{"Count": "5"})
 	var want []int
 	for k := range 10 {
 		h.set(map[string]string{"Class": strconv.Itoa(k)})

@@ -165,7 +165,7 @@ func loadTaskNetwork(verb, ckpt string, opts ...pipeline.Option) (*diffusion.Net
 // samples a diffusion model: one default per kind of model, from the
 // pipeline's table (diffusion.DefaultsFor), in sample, txt2img, edit and
 // inpaint alike.
-var guidanceUsage = fmt.Sprintf("classifier-free guidance scale under a class or prompt; 1 is the conditional model alone, 0 the unconditional one (default: the model's, %g for a class model, %g for a text model)",
+var guidanceUsage = fmt.Sprintf("classifier-free guidance scale under a class or prompt; 1 is the conditional model alone, 0 the unconditional one (default: the model's own where it records one, else %g for a class model, %g for a text model)",
 	diffusion.DefaultsFor("class").Guidance, diffusion.DefaultsFor("text").Guidance)
 
 // taskRequest are a task's sampler settings: --sampler, --steps, --eta

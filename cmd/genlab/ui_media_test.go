@@ -3,12 +3,10 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -31,31 +29,21 @@ type uiApp struct {
 	t       *testing.T
 	display string
 	stderr  *bytes.Buffer
-	exited  chan error
+	exited  <-chan error
 }
 
-func startUI(t *testing.T, args ...string) *uiApp {
+// launchUI starts Xvfb and `genlab ui ARGS` on it until the test ends; a
+// panic on its stderr fails the test.
+func launchUI(t *testing.T, args ...string) *uiApp {
 	t.Helper()
-	for _, tool := range []string{"Xvfb", "xwd", "xdotool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed (Debian: xvfb x11-apps xdotool; make deps installs them)", tool)
-		}
-	}
-	a := &uiApp{t: t, display: startXvfb(t), stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
-	cmd := exec.Command(os.Args[0], append([]string{"ui"}, args...)...)
-	cmd.Env = append(os.Environ(), "GENLAB_RUN_MAIN=1", "DISPLAY="+a.display, "WAYLAND_DISPLAY=")
-	cmd.Stderr = a.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { a.exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-a.exited
+	needXTools(t)
+	a := &uiApp{t: t, display: startXvfb(t)}
+	t.Cleanup(func() { // runs after startUI's, which ends the app
 		if strings.Contains(a.stderr.String(), "panic") {
 			t.Errorf("stderr:\n%s", a.stderr.String())
 		}
 	})
+	a.exited, a.stderr = startUI(t, a.display, args...)
 	return a
 }
 
@@ -99,11 +87,7 @@ func (a *uiApp) keep(shot *image.RGBA, name string) {
 
 func (a *uiApp) click(p image.Point) {
 	a.t.Helper()
-	cmd := exec.Command("xdotool", "mousemove", fmt.Sprint(p.X), fmt.Sprint(p.Y), "click", "1")
-	cmd.Env = append(os.Environ(), "DISPLAY="+a.display)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		a.t.Fatalf("xdotool: %v: %s", err, out)
-	}
+	clickAt(a.t, a.display, p)
 }
 
 var (
@@ -189,7 +173,7 @@ func TestUIFineTuneUnderXvfb(t *testing.T) {
 	// The app opens the plain image: its settings and model, the
 	// fine-tune listed under the model, off.
 	out := filepath.Join(dir, "out")
-	a := startUI(t, "--models", filepath.Join(dir, "models"), "--models", filepath.Join(dir, "runs"), "--out", out, "--open", filepath.Join(plain, "00000-5.png"))
+	a := launchUI(t, "--models", filepath.Join(dir, "models"), "--models", filepath.Join(dir, "runs"), "--out", out, "--open", filepath.Join(plain, "00000-5.png"))
 	shot := a.waitShot(30*time.Second, "the model list", func(s *image.RGBA) bool {
 		return countIn(s, selectedBg, image.Rect(0, 40, 260, 300)) > 1000 && count(s, themeBlue) > 1000
 	})
@@ -255,7 +239,7 @@ func TestUIPlaysAClipUnderXvfb(t *testing.T) {
 	}
 	clip := filepath.Join(cli, "00000-3.png")
 	out := filepath.Join(dir, "out")
-	a := startUI(t, "--models", filepath.Join(dir, "models"), "--out", out, "--open", clip)
+	a := launchUI(t, "--models", filepath.Join(dir, "models"), "--out", out, "--open", clip)
 	shot := a.waitShot(30*time.Second, "the app", func(s *image.RGBA) bool {
 		return countIn(s, selectedBg, image.Rect(0, 40, 260, 300)) > 1000 && count(s, themeBlue) > 1000
 	})
