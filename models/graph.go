@@ -126,6 +126,14 @@ func (g *Graph) Conv2d(x, w, b *Node, stride, pad int) *Node {
 	}
 	return g.wrap(Conv2d(x, w, b, stride, pad))
 }
+
+// Conv2dAdd is Conv2dAdd's sticky-error form; e and r may be nil.
+func (g *Graph) Conv2dAdd(x, w, b, e, r *Node, stride, pad int) *Node {
+	if !g.ok(x, w, b) || (e != nil && !g.ok(e)) || (r != nil && !g.ok(r)) {
+		return nil
+	}
+	return g.wrap(Conv2dAdd(x, w, b, e, r, stride, pad))
+}
 func (g *Graph) Linear(x, w, b *Node) *Node {
 	if !g.ok(x, w, b) {
 		return nil

@@ -362,6 +362,10 @@ INL void k_unpad_planes(const float *op, float *y, const float *b, long c, long 
 // W alone. xp is readable 16 floats past the last tap's reach. Of each
 // vector of 16 positions, those set in the mask vm[i] are outputs (the
 // others lie past a row's end), stored in order at y + co·pout + yoff[i].
+// When given, ca[co] (one per output channel) and then ra (laid out as y)
+// are added to an output after its chain, each as one more rounded add:
+// the per-channel embedding and the residual of a residual block, the
+// same bytes as adding them in a pass of their own afterwards.
 // Tiles of 4 channels × nv vectors of positions keep their sums in
 // registers: 24 of AVX-512's 32, 8 of AVX2's 16.
 #define CONV_CB 4
@@ -375,15 +379,22 @@ INL int conv_bias4(const float *bias, long cout, long cb, float *b4) {
 	return n;
 }
 
-// The outputs among 16 positions, in order.
-INL void conv_store16(const float *v, unsigned m, float *y) {
+// The outputs among 16 positions, in order, plus *ca and r's when given.
+INL void conv_store16(const float *v, unsigned m, float *y, const float *ca, const float *r) {
 	for (int l = 0; l < 16; l++)
-		if (m >> l & 1)
-			*y++ = v[l];
+		if (m >> l & 1) {
+			float o = v[l];
+			if (ca)
+				o = o + *ca;
+			if (r)
+				o = o + *r++;
+			*y++ = o;
+		}
 }
 
 AVX512 INL void conv_tile512(const float *xp, long cs, const long *toff, long taps, const float *wb,
-		const float *b4, float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long v0, int cb, const int nv) {
+		const float *b4, float *y, const float *ca, const float *ra, long pout, const unsigned short *vm, const long *yoff,
+		long cin, long v0, int cb, const int nv) {
 	__m512 acc[CONV_CB][6];
 	for (int c = 0; c < CONV_CB; c++)
 		for (int v = 0; v < nv; v++)
@@ -412,15 +423,22 @@ AVX512 INL void conv_tile512(const float *xp, long cs, const long *toff, long ta
 		// The outputs packed to the front, stored as one run.
 		__mmask16 run = (__mmask16)((1u << __builtin_popcount(m)) - 1);
 		float *yv = y + yoff[v0 + v];
-		for (int c = 0; c < cb; c++)
-			_mm512_mask_storeu_ps(yv + c * pout, run, _mm512_maskz_compress_ps(m, acc[c][v]));
+		for (int c = 0; c < cb; c++) {
+			__m512 o = _mm512_maskz_compress_ps(m, acc[c][v]);
+			if (ca)
+				o = _mm512_add_ps(o, _mm512_set1_ps(ca[c]));
+			if (ra)
+				o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(run, ra + yoff[v0 + v] + c * pout));
+			_mm512_mask_storeu_ps(yv + c * pout, run, o);
+		}
 	}
 }
 
 #define CONV_TILE512(NV) \
 	AVX512 static void conv_tile512_##NV(const float *xp, long cs, const long *toff, long taps, const float *wb, \
-			const float *b4, float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long v0, int cb) { \
-		conv_tile512(xp, cs, toff, taps, wb, b4, y, pout, vm, yoff, cin, v0, cb, NV); }
+			const float *b4, float *y, const float *ca, const float *ra, long pout, const unsigned short *vm, const long *yoff, \
+			long cin, long v0, int cb) { \
+		conv_tile512(xp, cs, toff, taps, wb, b4, y, ca, ra, pout, vm, yoff, cin, v0, cb, NV); }
 CONV_TILE512(1)
 CONV_TILE512(2)
 CONV_TILE512(3)
@@ -429,7 +447,8 @@ CONV_TILE512(5)
 CONV_TILE512(6)
 
 #define CONV_ARGS const float *xp, long cs, const long *toff, long taps, const float *wr, const float *bias, \
-	float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long cout, long nvec, long cb_lo, long cb_hi
+	float *y, const float *cadd, const float *radd, long pout, const unsigned short *vm, const long *yoff, long cin, long cout, \
+	long nvec, long cb_lo, long cb_hi
 
 AVX512 static void conv_direct_avx512(CONV_ARGS) {
 	long nt = (nvec + 5) / 6;
@@ -440,13 +459,14 @@ AVX512 static void conv_direct_avx512(CONV_ARGS) {
 			int n = conv_bias4(bias, cout, cb, b4);
 			const float *wb = wr + cb * cin * taps * CONV_CB;
 			float *o = y + 4 * cb * pout;
+			const float *ca = cadd ? cadd + 4 * cb : 0, *ra = radd ? radd + 4 * cb * pout : 0;
 			switch (nv) {
-			case 1: conv_tile512_1(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
-			case 2: conv_tile512_2(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
-			case 3: conv_tile512_3(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
-			case 4: conv_tile512_4(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
-			case 5: conv_tile512_5(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
-			default: conv_tile512_6(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n);
+			case 1: conv_tile512_1(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n); break;
+			case 2: conv_tile512_2(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n); break;
+			case 3: conv_tile512_3(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n); break;
+			case 4: conv_tile512_4(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n); break;
+			case 5: conv_tile512_5(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n); break;
+			default: conv_tile512_6(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n);
 			}
 		}
 	}
@@ -479,7 +499,8 @@ AVX2 static void conv_direct_avx2(CONV_ARGS) {
 				float v[16];
 				_mm256_storeu_ps(v, acc[c][0]);
 				_mm256_storeu_ps(v + 8, acc[c][1]);
-				conv_store16(v, vm[vi], y + (4 * cb + c) * pout + yoff[vi]);
+				long at = (4 * cb + c) * pout + yoff[vi];
+				conv_store16(v, vm[vi], y + at, cadd ? cadd + 4 * cb + c : 0, radd ? radd + at : 0);
 			}
 		}
 }
@@ -501,7 +522,8 @@ static void conv_direct_base(CONV_ARGS) {
 						for (int l = 0; l < 16; l++)
 							acc[l] = acc[l] + w * xt[l];
 					}
-				conv_store16(acc, vm[vi], y + (4 * cb + c) * pout + yoff[vi]);
+				long at = (4 * cb + c) * pout + yoff[vi];
+				conv_store16(acc, vm[vi], y + at, cadd ? cadd + 4 * cb + c : 0, radd ? radd + at : 0);
 			}
 		}
 }
@@ -744,7 +766,7 @@ static void genlab_unpad_planes(const float *op, float *y, const float *b, long 
 	DISPATCH(unpad_planes, op, y, b, c, ho, wo, wq)
 }
 static void genlab_conv_direct(CONV_ARGS) {
-	DISPATCH(conv_direct, xp, cs, toff, taps, wr, bias, y, pout, vm, yoff, cin, cout, nvec, cb_lo, cb_hi)
+	DISPATCH(conv_direct, xp, cs, toff, taps, wr, bias, y, cadd, radd, pout, vm, yoff, cin, cout, nvec, cb_lo, cb_hi)
 }
 static void genlab_linear_rows(const float *x, const float *wt, const float *b, float *y, long lo, long hi, long in, long out) {
 	DISPATCH(linear_rows, x, wt, b, y, lo, hi, in, out)
@@ -910,7 +932,13 @@ func convDirect32(d *directConvArgs, cbLo, cbHi int) {
 	_, _ = d.wr[cbHi*d.cin*taps*4-1], d.b[d.cout-1]
 	_, _ = d.xp[(d.cin-1)*d.cs+int(slices.Max(d.toff))+16*nvec-1], d.y[(min(d.cout, 4*cbHi)-1)*d.pout+d.pout-1]
 	_ = d.yoff[nvec-1]
+	if d.e != nil {
+		_ = d.e[d.cout-1]
+	}
+	if d.r != nil {
+		_ = d.r[(min(d.cout, 4*cbHi)-1)*d.pout+d.pout-1]
+	}
 	C.genlab_conv_direct(f32p(d.xp), C.long(d.cs), (*C.long)(unsafe.Pointer(&d.toff[0])), C.long(taps), f32p(d.wr), f32p(d.b),
-		f32p(d.y), C.long(d.pout), (*C.ushort)(unsafe.Pointer(&d.vm[0])), (*C.long)(unsafe.Pointer(&d.yoff[0])),
+		f32p(d.y), f32p(d.e), f32p(d.r), C.long(d.pout), (*C.ushort)(unsafe.Pointer(&d.vm[0])), (*C.long)(unsafe.Pointer(&d.yoff[0])),
 		C.long(d.cin), C.long(d.cout), C.long(nvec), C.long(cbLo), C.long(cbHi))
 }

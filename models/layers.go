@@ -31,6 +31,23 @@ func (c Conv) Fwd(g *Graph, x *Node) *Node {
 	return y
 }
 
+// FwdAdd is c.Fwd(x) + e per channel + r, either nil for none (a residual
+// block's embedding and residual), in one op where no tuner changes the
+// conv's output in between.
+func (c Conv) FwdAdd(g *Graph, x, e, r *Node) *Node {
+	if g.tuner != nil {
+		y := c.Fwd(g, x)
+		if e != nil {
+			y = g.AddPerChannel(y, e)
+		}
+		if r != nil {
+			y = g.Add(y, r)
+		}
+		return y
+	}
+	return g.Conv2dAdd(x, g.Param(c.Name+".weight"), g.Param(c.Name+".bias"), e, r, c.Stride, c.Pad)
+}
+
 // Dense is nn.Linear(in, out): weight (out,in), bias (out).
 type Dense struct {
 	Name    string
@@ -106,17 +123,21 @@ func NewResBlock(p *Params, name string, in, out, embDim, groups int) ResBlock {
 }
 
 // Fwd takes x (N,in,H,W) and the embedding e (N,embDim), nil without one.
+// The embedding enters as c1 writes h, the residual as c2 writes the
+// output (Conv.FwdAdd).
 func (r ResBlock) Fwd(g *Graph, x, e *Node) *Node {
-	h := r.C1.Fwd(g, r.N1.FwdSiLU(g, x))
+	n1 := r.N1.FwdSiLU(g, x)
+	var emb *Node
 	if r.Emb != nil {
-		h = g.AddPerChannel(h, r.Emb.Fwd(g, g.SiLU(e)))
+		emb = r.Emb.Fwd(g, g.SiLU(e))
 	}
-	h = r.C2.Fwd(g, r.N2.FwdSiLU(g, h))
+	h := r.C1.FwdAdd(g, n1, emb, nil)
+	n2 := r.N2.FwdSiLU(g, h)
 	skip := x
 	if r.Skip != nil {
 		skip = r.Skip.Fwd(g, x)
 	}
-	return g.Add(h, skip)
+	return r.C2.FwdAdd(g, n2, nil, skip)
 }
 
 // SelfAttention is multi-head self-attention over the pixels of a feature

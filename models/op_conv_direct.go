@@ -24,11 +24,14 @@ func (g convGeom) directable() bool {
 
 // directConvArgs is one call's operands: padded planes xp (channels cs
 // apart), tap offsets, the weights in blocks of 4 output channels (wr), the
-// bias, and the output y (channels pout apart); and for each vector of 16
-// positions of the planes, which are outputs (vm) and where in an output
-// plane the first of them goes (yoff).
+// bias, and the output y (channels pout apart); if not nil, what is added
+// to each output after its chain, e per channel and then r laid out as y
+// (conv2dOp's epilogue); and for each vector of 16 positions of the
+// planes, which are outputs (vm) and where in an output plane the first of
+// them goes (yoff).
 type directConvArgs struct {
 	xp, wr, b, y []float32
+	e, r         []float32
 	toff, yoff   []int64
 	vm           []uint16
 	cs, pout     int
@@ -78,20 +81,29 @@ func directWeights(w, wr []float32, cout, cin, kk int) {
 // A batch of at least one image per worker is split by images; a smaller
 // one (batch-1 latency) splits each image's channel blocks instead. Either
 // way each output comes out of the same chain of operations.
-func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, y []float32, n, h, w int) {
+func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, e, r, y []float32, n, h, w int) {
 	sg := newShiftGeom(g, h, w)
 	nb := (g.cout + 3) / 4
 	d := newDirectConvArgs(g, sg, wt, scratchFor[float32](sw).get(0, nb*g.cin*g.k*g.k*4), b)
 	pin, pout, nx := h*w, d.pout, sg.planes()
 	sc := scratchFor[float32](s)
+	image := func(d *directConvArgs, i int) {
+		padPlanes(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], d.xp)
+		d.y = y[i*g.cout*pout : (i+1)*g.cout*pout]
+		if e != nil {
+			d.e = e[i*g.cout : (i+1)*g.cout]
+		}
+		if r != nil {
+			d.r = r[i*g.cout*pout : (i+1)*g.cout*pout]
+		}
+	}
 	if n >= workers {
 		parallelFor(n, func(worker, lo, hi int) {
 			d := d
 			d.xp = sc.get(worker, nx)
 			clear(d.xp)
 			for i := lo; i < hi; i++ {
-				padPlanes(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], d.xp)
-				d.y = y[i*g.cout*pout : (i+1)*g.cout*pout]
+				image(&d, i)
 				convDirect32(&d, 0, nb)
 			}
 		})
@@ -100,8 +112,7 @@ func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, y []float32, n,
 	d.xp = sc.get(0, nx)
 	clear(d.xp)
 	for i := 0; i < n; i++ {
-		padPlanes(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], d.xp)
-		d.y = y[i*g.cout*pout : (i+1)*g.cout*pout]
+		image(&d, i)
 		parallelFor(nb, func(_, lo, hi int) { convDirect32(&d, lo, hi) })
 	}
 }
@@ -127,10 +138,17 @@ func convDirectGo(d *directConvArgs, cbLo, cbHi int) {
 						}
 					}
 				}
-				yo := d.y[(4*cb+c)*d.pout+int(d.yoff[vi]):]
+				at := (4*cb+c)*d.pout + int(d.yoff[vi])
+				yo := d.y[at:]
 				k := 0
 				for l, v := range acc {
 					if m>>l&1 != 0 {
+						if d.e != nil {
+							v = v + d.e[4*cb+c]
+						}
+						if d.r != nil {
+							v = v + d.r[at+k]
+						}
 						yo[k] = v
 						k++
 					}
