@@ -267,6 +267,40 @@ INL void k_gn_forward(const float *x, const float *gamma, const float *beta, flo
 	}
 }
 
+// The same with SiLU for groups [lo,hi) of one image x (C, h, w), written
+// into the interiors of the padded planes xp of the conv that reads it
+// (wq wide, pp apart, bordered by pad; op_normconv.go): each element goes
+// through the same affine and SiLU as k_gn_forward's, which compute every
+// element alone, so the values are k_gn_forward's. SiLU runs over each
+// plane's span from its first interior row to its last in one row (the
+// fewer tails the better): the border columns in between hold zeros, and
+// silu(0) = 0 keeps them so.
+INL void k_gn_silu_pad(const float *x, const float *gamma, const float *beta, float *xp, double *mean_out, double *rstd_out,
+		long lo, long hi, long cg, long h, long w, long pad, long wq, long pp, double eps, silu_row_fn silu_row) {
+	long p = h * w, m = cg * p;
+	for (long gi = lo; gi < hi; gi++) {
+		const float *xs = x + gi * m;
+		double mean = k_sum(xs, m) / (double)m;
+		double rstd = 1.0 / sqrt(k_sqdev(xs, m, mean) / (double)m + eps);
+		mean_out[gi] = mean;
+		rstd_out[gi] = rstd;
+		long g0 = gi * cg;
+		for (long j = 0; j < cg; j++) {
+			float a = (float)rstd * gamma[g0 + j];
+			float b = beta[g0 + j] - (float)mean * a;
+			const float *xr = xs + j * p;
+			float *plane = xp + (g0 + j) * pp + pad * wq + pad;
+			for (long r = 0; r < h; r++) {
+				const float *xrr = xr + r * w;
+				float *yr = plane + r * wq;
+				for (long i = 0; i < w; i++)
+					yr[i] = xrr[i] * a + b;
+			}
+			silu_row(plane, 0, plane, (h - 1) * wq + w);
+		}
+	}
+}
+
 INL void k_gn_backward(const float *x, const float *gamma, const float *beta, const float *dy, int silu,
 		float *dx, const double *mean_in, const double *rstd_in, double *sdz, double *sdzx,
 		long lo, long hi, long groups, long c, long p, silu_back_row_fn silu_back_row) {
@@ -686,6 +720,9 @@ INL void k_row_sums(const float *x, double *out, long lo, long hi, long p) {
 	ATTR static void gn_forward_##SUF(const float *x, const float *gamma, const float *beta, float *y, int silu, \
 			double *mean, double *rstd, long lo, long hi, long groups, long cg, long p, double eps) { \
 		k_gn_forward(x, gamma, beta, y, silu, mean, rstd, lo, hi, groups, cg, p, eps, silu_row_##SUF); } \
+	ATTR static void gn_silu_pad_##SUF(const float *x, const float *gamma, const float *beta, float *xp, double *mean, \
+			double *rstd, long lo, long hi, long cg, long h, long w, long pad, long wq, long pp, double eps) { \
+		k_gn_silu_pad(x, gamma, beta, xp, mean, rstd, lo, hi, cg, h, w, pad, wq, pp, eps, silu_row_##SUF); } \
 	ATTR static void gn_backward_##SUF(const float *x, const float *gamma, const float *beta, const float *dy, int silu, \
 			float *dx, const double *mean, const double *rstd, double *sdz, double *sdzx, long lo, long hi, long groups, long c, long p) { \
 		k_gn_backward(x, gamma, beta, dy, silu, dx, mean, rstd, sdz, sdzx, lo, hi, groups, c, p, silu_back_row_##SUF); } \
@@ -748,6 +785,10 @@ static void genlab_silu_grad(const float *x, const float *dy, const float *sig, 
 static void genlab_gn_forward(const float *x, const float *gamma, const float *beta, float *y, int silu,
 		double *mean, double *rstd, long lo, long hi, long groups, long cg, long p, double eps) {
 	DISPATCH(gn_forward, x, gamma, beta, y, silu, mean, rstd, lo, hi, groups, cg, p, eps)
+}
+static void genlab_gn_silu_pad(const float *x, const float *gamma, const float *beta, float *xp, double *mean,
+		double *rstd, long lo, long hi, long cg, long h, long w, long pad, long wq, long pp, double eps) {
+	DISPATCH(gn_silu_pad, x, gamma, beta, xp, mean, rstd, lo, hi, cg, h, w, pad, wq, pp, eps)
 }
 static void genlab_gn_backward(const float *x, const float *gamma, const float *beta, const float *dy, int silu,
 		float *dx, const double *mean, const double *rstd, double *sdz, double *sdzx, long lo, long hi, long groups, long c, long p) {
@@ -842,6 +883,19 @@ func gnForward32(op *groupNormOp, x, gamma, beta, y []float32, lo, hi, c, p int)
 	_, _, _, _ = gamma[c-1], beta[c-1], op.mean[hi-1], op.rstd[hi-1]
 	C.genlab_gn_forward(f32p(x), f32p(gamma), f32p(beta), f32p(y), cbool(op.silu), f64p(op.mean), f64p(op.rstd),
 		C.long(lo), C.long(hi), C.long(op.groups), C.long(cg), C.long(p), C.double(op.eps))
+}
+
+// gnSiLUPad32 normalises groups [lo,hi) of one image x with SiLU into the
+// padded planes xp of sg, whose borders must be zero (see k_gn_silu_pad),
+// keeping their statistics in mean and rstd (indexed by group).
+func gnSiLUPad32(sg shiftGeom, x, gamma, beta, xp []float32, mean, rstd []float64, lo, hi, cg int, eps float64) {
+	if hi <= lo {
+		return
+	}
+	_, _ = x[hi*cg*sg.h*sg.w-1], xp[(hi*cg-1)*sg.pp+(sg.pad+sg.h-1)*sg.wq+sg.pad+sg.w-1]
+	_, _, _, _ = gamma[hi*cg-1], beta[hi*cg-1], mean[hi-1], rstd[hi-1]
+	C.genlab_gn_silu_pad(f32p(x), f32p(gamma), f32p(beta), f32p(xp), f64p(mean), f64p(rstd), C.long(lo), C.long(hi),
+		C.long(cg), C.long(sg.h), C.long(sg.w), C.long(sg.pad), C.long(sg.wq), C.long(sg.pp), C.double(eps))
 }
 
 // gnBackward32 is groupNormBackward's loop over groups [lo,hi) in float32.

@@ -86,6 +86,16 @@ func (n Norm) Fwd(g *Graph, x *Node) *Node {
 	return g.GroupNorm(x, g.Param(n.Name+".weight"), g.Param(n.Name+".bias"), n.Groups, 1e-5)
 }
 
+// FwdSiLUConv is c.FwdAdd(g, n.FwdSiLU(g, x), e, r); in an inference
+// graph without a tuner, one fused op (NormSiLUConv).
+func (n Norm) FwdSiLUConv(g *Graph, c Conv, x, e, r *Node) *Node {
+	if !g.infer || g.tuner != nil {
+		return c.FwdAdd(g, n.FwdSiLU(g, x), e, r)
+	}
+	return g.NormSiLUConv(x, g.Param(n.Name+".weight"), g.Param(n.Name+".bias"), n.Groups, 1e-5,
+		g.Param(c.Name+".weight"), g.Param(c.Name+".bias"), e, r, c.Stride, c.Pad)
+}
+
 // FwdSiLU is silu(n.Fwd(x)) as one fused op.
 func (n Norm) FwdSiLU(g *Graph, x *Node) *Node {
 	return g.GroupNormSiLU(x, g.Param(n.Name+".weight"), g.Param(n.Name+".bias"), n.Groups, 1e-5)
@@ -126,18 +136,16 @@ func NewResBlock(p *Params, name string, in, out, embDim, groups int) ResBlock {
 // The embedding enters as c1 writes h, the residual as c2 writes the
 // output (Conv.FwdAdd).
 func (r ResBlock) Fwd(g *Graph, x, e *Node) *Node {
-	n1 := r.N1.FwdSiLU(g, x)
 	var emb *Node
 	if r.Emb != nil {
 		emb = r.Emb.Fwd(g, g.SiLU(e))
 	}
-	h := r.C1.FwdAdd(g, n1, emb, nil)
-	n2 := r.N2.FwdSiLU(g, h)
+	h := r.N1.FwdSiLUConv(g, r.C1, x, emb, nil)
 	skip := x
 	if r.Skip != nil {
 		skip = r.Skip.Fwd(g, x)
 	}
-	return r.C2.FwdAdd(g, n2, nil, skip)
+	return r.N2.FwdSiLUConv(g, r.C2, h, nil, skip)
 }
 
 // SelfAttention is multi-head self-attention over the pixels of a feature

@@ -1,0 +1,189 @@
+package models
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// The inference path's fusion of "conv(silu(norm(x)))", which opens both
+// halves of every residual block and closes the UNet: with the direct conv
+// kernel (float32 with cgo), each image is normalised straight into the
+// padded planes the conv reads, in the cache of the worker that then
+// convolves it, so the normalised activations are never written out,
+// read back and copied into those planes. The values are GroupNormSiLU's
+// and Conv2dAdd's to the byte (the same kernels' arithmetic on each
+// element). There is no backward pass: training keeps the separate ops,
+// whose gradients need the normalised activations.
+
+// normConvOp: Conv2dAdd(GroupNormSiLU(x, γ, β), W, b, e, r); inputs x, γ,
+// β, W, b, then e and r when present.
+type normConvOp struct {
+	opBase
+	gn   groupNormOp // groups, eps and the statistics of the last run
+	conv conv2dOp    // geometry, the adds, output and scratch
+	norm outBuf      // the normalised activations, where not fused
+}
+
+// NormSiLUConv is Conv2dAdd(GroupNormSiLU(x, gamma, beta, groups, eps), w,
+// b, e, r, stride, pad) for graphs that are only run forward
+// (Graph.ForInference); e and r may be nil.
+func NormSiLUConv(x, gamma, beta *Node, groups int, eps float64, w, b, e, r *Node, stride, pad int) (*Node, error) {
+	s := x.Shape()
+	if len(s) != 4 || groups <= 0 || s[1]%groups != 0 || gamma.Shape().TotalSize() != s[1] || beta.Shape().TotalSize() != s[1] {
+		return nil, fmt.Errorf("models: GroupNorm(%d groups) of %v with scale %v and shift %v", groups, s, gamma.Shape(), beta.Shape())
+	}
+	c, err := newConv2dOp(x, w, stride, pad)
+	if err != nil {
+		return nil, err
+	}
+	ys, err := c.InferShape(s, w.Shape(), b.Shape())
+	if err != nil {
+		return nil, err
+	}
+	in := Nodes{x, gamma, beta, w, b}
+	if e != nil {
+		if es := e.Shape(); len(es) != 2 || es[0] != ys[0] || es[1] != ys[1] {
+			return nil, fmt.Errorf("models: cannot add %v per channel to %v", es, ys)
+		}
+		in = append(in, e)
+	}
+	if r != nil {
+		if !r.Shape().Eq(ys) {
+			return nil, fmt.Errorf("models: adding %v and %v", ys, r.Shape())
+		}
+		in = append(in, r)
+	}
+	c.addChan, c.addRes = e != nil, r != nil
+	op := &normConvOp{
+		opBase: opBase{stateful("NormSiLUConv(%d,%g)%v%v%+v", groups, eps, c.addChan, c.addRes, c.g), len(in)},
+		gn:     groupNormOp{groups: groups, eps: eps, rank: 4, silu: true},
+		conv:   *c,
+	}
+	return gorgonia.ApplyOp(op, in...)
+}
+
+func (op *normConvOp) Type() hm.Type {
+	in := []int{4, 1, 1, 4, 1}
+	if op.conv.addChan {
+		in = append(in, 2)
+	}
+	if op.conv.addRes {
+		in = append(in, 4)
+	}
+	return fnType(4, in...)
+}
+
+func (op *normConvOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return op.conv.InferShape(in[0])
+}
+
+func (op *normConvOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
+	xs := v[0].Shape()
+	n, c, p := ncp(xs)
+	op.gn.mean, op.gn.rstd = grow(op.gn.mean, n*op.gn.groups), grow(op.gn.rstd, n*op.gn.groups)
+	g := op.conv.g
+	ho, wo := g.outSize(xs[2], xs[3])
+	y := op.conv.out.get(dtypeOf(v[0]), n, g.cout, ho, wo)
+	if x, ok := v[0].(*tensor.Dense).Data().([]float32); ok && directConv && g.directable() {
+		e, r := op.conv.extra32(shiftInputs(v))
+		normConvDirect(op, x, slice[float32](v[1]), slice[float32](v[2]), slice[float32](v[3]), slice[float32](v[4]), e, r,
+			slice[float32](y), n, xs[2], xs[3])
+		return y, nil
+	}
+	z := op.norm.get(dtypeOf(v[0]), xs...)
+	return y, dispatch(v[0],
+		func() {
+			groupNormForward(&op.gn, slice[float32](v[0]), slice[float32](v[1]), slice[float32](v[2]), slice[float32](z), n, c, p)
+			e, r := op.conv.extra32(shiftInputs(v))
+			convForwardAdd(g, &op.conv.s, &op.conv.sw, slice[float32](z), slice[float32](v[3]), slice[float32](v[4]), e, r,
+				slice[float32](y), n, xs[2], xs[3])
+		},
+		func() {
+			groupNormForward(&op.gn, slice[float64](v[0]), slice[float64](v[1]), slice[float64](v[2]), slice[float64](z), n, c, p)
+			e, r := op.conv.extra64(shiftInputs(v))
+			convForwardAdd(g, &op.conv.s, &op.conv.sw, slice[float64](z), slice[float64](v[3]), slice[float64](v[4]), e, r,
+				slice[float64](y), n, xs[2], xs[3])
+		})
+}
+
+// shiftInputs drops x and γ, so that the adds sit at index 3 as in
+// conv2dOp's inputs, where extra32 and extra64 find them.
+func shiftInputs(v []gorgonia.Value) []gorgonia.Value { return v[2:] }
+
+// normConvDirect is normConvOp's fused path: as convForwardDirect, with
+// each image's padded planes filled by the normalisation instead of a copy.
+func normConvDirect(op *normConvOp, x, gamma, beta, wt, b, e, r, y []float32, n, h, w int) {
+	g := op.conv.g
+	sg := newShiftGeom(g, h, w)
+	nb := (g.cout + 3) / 4
+	d := newDirectConvArgs(g, sg, wt, scratchFor[float32](&op.conv.sw).get(0, nb*g.cin*g.k*g.k*4), b)
+	groups := op.gn.groups
+	cg := g.cin / groups
+	pin, pout, nx := h*w, d.pout, sg.planes()
+	sc := scratchFor[float32](&op.conv.s)
+	// normalise groups [lo,hi) of image i into d.xp and point d at its
+	// outputs.
+	normalise := func(d *directConvArgs, i, lo, hi int) {
+		gnSiLUPad32(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], gamma, beta, d.xp, op.gn.mean[i*groups:(i+1)*groups],
+			op.gn.rstd[i*groups:(i+1)*groups], lo, hi, cg, op.gn.eps)
+	}
+	outputs := func(d *directConvArgs, i int) {
+		d.y = y[i*g.cout*pout : (i+1)*g.cout*pout]
+		if e != nil {
+			d.e = e[i*g.cout : (i+1)*g.cout]
+		}
+		if r != nil {
+			d.r = r[i*g.cout*pout : (i+1)*g.cout*pout]
+		}
+	}
+	if n >= workers {
+		parallelFor(n, func(worker, lo, hi int) {
+			d := d
+			d.xp = sc.get(worker, nx)
+			clear(d.xp)
+			for i := lo; i < hi; i++ {
+				normalise(&d, i, 0, groups)
+				outputs(&d, i)
+				convDirect32(&d, 0, nb)
+			}
+		})
+		return
+	}
+	// Fewer images than workers: each image's groups, then its channel
+	// blocks, split over the workers.
+	d.xp = sc.get(0, nx)
+	clear(d.xp)
+	for i := 0; i < n; i++ {
+		parallelFor(groups, func(_, lo, hi int) { normalise(&d, i, lo, hi) })
+		outputs(&d, i)
+		parallelFor(nb, func(_, lo, hi int) { convDirect32(&d, lo, hi) })
+	}
+}
+
+// gnSiLUPadGo is gnSiLUPad32 in Go (groupNormForwardRange's arithmetic;
+// xp's borders must be zero, see k_gn_silu_pad):
+// the pure-Go build's instance and the tests' reference.
+func gnSiLUPadGo(sg shiftGeom, x, gamma, beta, xp []float32, mean, rstd []float64, lo, hi, cg int, eps float64) {
+	p := sg.h * sg.w
+	m := cg * p
+	for gi := lo; gi < hi; gi++ {
+		xs := x[gi*m : (gi+1)*m]
+		mu := sumF64(xs) / float64(m)
+		rs := 1 / math.Sqrt(sqDevF64(xs, mu)/float64(m)+eps)
+		mean[gi], rstd[gi] = mu, rs
+		for j := 0; j < cg; j++ {
+			ch := gi*cg + j
+			a, b := gnAffine(gamma[ch], beta[ch], mu, rs)
+			plane := xp[ch*sg.pp+sg.pad*sg.wq+sg.pad:]
+			for row := 0; row < sg.h; row++ {
+				affineRow(xs[j*p+row*sg.w:j*p+(row+1)*sg.w], plane[row*sg.wq:row*sg.wq+sg.w], a, b)
+			}
+			span := plane[:(sg.h-1)*sg.wq+sg.w] // zeros between the rows stay zeros
+			siluRow(span, nil, span)
+		}
+	}
+}
