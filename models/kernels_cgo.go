@@ -242,6 +242,12 @@ INL double k_sumf(const float *x, long n) {
 	return tot;
 }
 
+// A group's mean and 1/σ: two passes in float64 (op_norm.go).
+INL void k_gn_stats(const float *xs, long m, double eps, double *mean, double *rstd) {
+	*mean = k_sum(xs, m) / (double)m;
+	*rstd = 1.0 / sqrt(k_sqdev(xs, m, *mean) / (double)m + eps);
+}
+
 // GroupNorm (optionally fused with SiLU) over groups [lo,hi) of a tensor
 // (N, C, P) viewed as N·groups groups of cg·p values; see op_norm.go.
 INL void k_gn_forward(const float *x, const float *gamma, const float *beta, float *y, int silu,
@@ -249,8 +255,8 @@ INL void k_gn_forward(const float *x, const float *gamma, const float *beta, flo
 	long m = cg * p;
 	for (long ng = lo; ng < hi; ng++) {
 		const float *xs = x + ng * m;
-		double mean = k_sum(xs, m) / (double)m;
-		double rstd = 1.0 / sqrt(k_sqdev(xs, m, mean) / (double)m + eps);
+		double mean, rstd;
+		k_gn_stats(xs, m, eps, &mean, &rstd);
 		mean_out[ng] = mean;
 		rstd_out[ng] = rstd;
 		long g0 = (ng % groups) * cg;
@@ -280,8 +286,8 @@ INL void k_gn_silu_pad(const float *x, const float *gamma, const float *beta, fl
 	long p = h * w, m = cg * p;
 	for (long gi = lo; gi < hi; gi++) {
 		const float *xs = x + gi * m;
-		double mean = k_sum(xs, m) / (double)m;
-		double rstd = 1.0 / sqrt(k_sqdev(xs, m, mean) / (double)m + eps);
+		double mean, rstd;
+		k_gn_stats(xs, m, eps, &mean, &rstd);
 		mean_out[gi] = mean;
 		rstd_out[gi] = rstd;
 		long g0 = gi * cg;

@@ -416,11 +416,21 @@ func Conv2dAdd(x, w, b, e, r *Node, stride, pad int) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := Nodes{x, w, b}
-	if e == nil && r == nil {
-		return gorgonia.ApplyOp(op, in...)
+	in, err := op.withAdds(Nodes{x, w, b}, e, r)
+	if err != nil {
+		return nil, err
 	}
-	ys, err := op.InferShape(x.Shape(), w.Shape(), b.Shape())
+	if op.addChan || op.addRes {
+		op.name = fmt.Sprintf("Conv2dAdd%v%v%+v", op.addChan, op.addRes, op.g)
+		op.arity = len(in)
+	}
+	return gorgonia.ApplyOp(op, in...)
+}
+
+// withAdds checks e and r, either nil, against the output of the conv of
+// in[0] and appends them to the inputs in, setting the op's adds.
+func (op *conv2dOp) withAdds(in Nodes, e, r *Node) (Nodes, error) {
+	ys, err := op.InferShape(in[0].Shape())
 	if err != nil {
 		return nil, err
 	}
@@ -437,9 +447,7 @@ func Conv2dAdd(x, w, b, e, r *Node, stride, pad int) (*Node, error) {
 		in = append(in, r)
 	}
 	op.addChan, op.addRes = e != nil, r != nil
-	op.name = fmt.Sprintf("Conv2dAdd%v%v%+v", op.addChan, op.addRes, op.g)
-	op.arity = len(in)
-	return gorgonia.ApplyOp(op, in...)
+	return in, nil
 }
 
 func (op *conv2dOp) Type() hm.Type {

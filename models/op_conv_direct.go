@@ -77,18 +77,29 @@ func directWeights(w, wr []float32, cout, cin, kk int) {
 	}
 }
 
-// convForwardDirect: y[n] = conv(x[n], W) + b for directable float32 convs.
-// A batch of at least one image per worker is split by images; a smaller
-// one (batch-1 latency) splits each image's channel blocks instead. Either
-// way each output comes out of the same chain of operations.
+// convForwardDirect: y[n] = conv(x[n], W) + b (+ e, + r) for directable
+// float32 convs.
 func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, e, r, y []float32, n, h, w int) {
 	sg := newShiftGeom(g, h, w)
+	pin := g.cin * h * w
+	directImages(g, sg, s, sw, wt, b, e, r, y, n, 1, func(xp []float32, i, _, _ int) {
+		padPlanes(sg, x[i*pin:(i+1)*pin], xp)
+	})
+}
+
+// directImages runs the direct kernel on n images whose padded planes
+// fill(xp, i, lo, hi) writes, parts [lo,hi) of parts of image i at a time,
+// into planes whose borders it leaves zero. A batch of at least one image
+// per worker is split by images; a smaller one (batch-1 latency) splits
+// each image's parts, then its channel blocks. Either way each output
+// comes out of the same chain of operations.
+func directImages(g convGeom, sg shiftGeom, s, sw *convScratch, wt, b, e, r, y []float32, n, parts int,
+	fill func(xp []float32, i, lo, hi int)) {
 	nb := (g.cout + 3) / 4
 	d := newDirectConvArgs(g, sg, wt, scratchFor[float32](sw).get(0, nb*g.cin*g.k*g.k*4), b)
-	pin, pout, nx := h*w, d.pout, sg.planes()
+	pout, nx := d.pout, sg.planes()
 	sc := scratchFor[float32](s)
-	image := func(d *directConvArgs, i int) {
-		padPlanes(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], d.xp)
+	outputs := func(d *directConvArgs, i int) {
 		d.y = y[i*g.cout*pout : (i+1)*g.cout*pout]
 		if e != nil {
 			d.e = e[i*g.cout : (i+1)*g.cout]
@@ -103,7 +114,8 @@ func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, e, r, y []float
 			d.xp = sc.get(worker, nx)
 			clear(d.xp)
 			for i := lo; i < hi; i++ {
-				image(&d, i)
+				fill(d.xp, i, 0, parts)
+				outputs(&d, i)
 				convDirect32(&d, 0, nb)
 			}
 		})
@@ -112,7 +124,8 @@ func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, e, r, y []float
 	d.xp = sc.get(0, nx)
 	clear(d.xp)
 	for i := 0; i < n; i++ {
-		image(&d, i)
+		parallelFor(parts, func(_, lo, hi int) { fill(d.xp, i, lo, hi) })
+		outputs(&d, i)
 		parallelFor(nb, func(_, lo, hi int) { convDirect32(&d, lo, hi) })
 	}
 }

@@ -40,24 +40,10 @@ func NormSiLUConv(x, gamma, beta *Node, groups int, eps float64, w, b, e, r *Nod
 	if err != nil {
 		return nil, err
 	}
-	ys, err := c.InferShape(s, w.Shape(), b.Shape())
+	in, err := c.withAdds(Nodes{x, gamma, beta, w, b}, e, r)
 	if err != nil {
 		return nil, err
 	}
-	in := Nodes{x, gamma, beta, w, b}
-	if e != nil {
-		if es := e.Shape(); len(es) != 2 || es[0] != ys[0] || es[1] != ys[1] {
-			return nil, fmt.Errorf("models: cannot add %v per channel to %v", es, ys)
-		}
-		in = append(in, e)
-	}
-	if r != nil {
-		if !r.Shape().Eq(ys) {
-			return nil, fmt.Errorf("models: adding %v and %v", ys, r.Shape())
-		}
-		in = append(in, r)
-	}
-	c.addChan, c.addRes = e != nil, r != nil
 	op := &normConvOp{
 		opBase: opBase{stateful("NormSiLUConv(%d,%g)%v%v%+v", groups, eps, c.addChan, c.addRes, c.g), len(in)},
 		gn:     groupNormOp{groups: groups, eps: eps, rank: 4, silu: true},
@@ -114,54 +100,17 @@ func (op *normConvOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 // conv2dOp's inputs, where extra32 and extra64 find them.
 func shiftInputs(v []gorgonia.Value) []gorgonia.Value { return v[2:] }
 
-// normConvDirect is normConvOp's fused path: as convForwardDirect, with
-// each image's padded planes filled by the normalisation instead of a copy.
+// normConvDirect is normConvOp's fused path: the direct conv of each image
+// with its padded planes filled by the normalisation instead of a copy,
+// its groups split over the workers when the batch is smaller than they.
 func normConvDirect(op *normConvOp, x, gamma, beta, wt, b, e, r, y []float32, n, h, w int) {
 	g := op.conv.g
+	groups, pin := op.gn.groups, g.cin*h*w
 	sg := newShiftGeom(g, h, w)
-	nb := (g.cout + 3) / 4
-	d := newDirectConvArgs(g, sg, wt, scratchFor[float32](&op.conv.sw).get(0, nb*g.cin*g.k*g.k*4), b)
-	groups := op.gn.groups
-	cg := g.cin / groups
-	pin, pout, nx := h*w, d.pout, sg.planes()
-	sc := scratchFor[float32](&op.conv.s)
-	// normalise groups [lo,hi) of image i into d.xp and point d at its
-	// outputs.
-	normalise := func(d *directConvArgs, i, lo, hi int) {
-		gnSiLUPad32(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], gamma, beta, d.xp, op.gn.mean[i*groups:(i+1)*groups],
-			op.gn.rstd[i*groups:(i+1)*groups], lo, hi, cg, op.gn.eps)
-	}
-	outputs := func(d *directConvArgs, i int) {
-		d.y = y[i*g.cout*pout : (i+1)*g.cout*pout]
-		if e != nil {
-			d.e = e[i*g.cout : (i+1)*g.cout]
-		}
-		if r != nil {
-			d.r = r[i*g.cout*pout : (i+1)*g.cout*pout]
-		}
-	}
-	if n >= workers {
-		parallelFor(n, func(worker, lo, hi int) {
-			d := d
-			d.xp = sc.get(worker, nx)
-			clear(d.xp)
-			for i := lo; i < hi; i++ {
-				normalise(&d, i, 0, groups)
-				outputs(&d, i)
-				convDirect32(&d, 0, nb)
-			}
-		})
-		return
-	}
-	// Fewer images than workers: each image's groups, then its channel
-	// blocks, split over the workers.
-	d.xp = sc.get(0, nx)
-	clear(d.xp)
-	for i := 0; i < n; i++ {
-		parallelFor(groups, func(_, lo, hi int) { normalise(&d, i, lo, hi) })
-		outputs(&d, i)
-		parallelFor(nb, func(_, lo, hi int) { convDirect32(&d, lo, hi) })
-	}
+	directImages(g, sg, &op.conv.s, &op.conv.sw, wt, b, e, r, y, n, groups, func(xp []float32, i, lo, hi int) {
+		gnSiLUPad32(sg, x[i*pin:(i+1)*pin], gamma, beta, xp, op.gn.mean[i*groups:(i+1)*groups],
+			op.gn.rstd[i*groups:(i+1)*groups], lo, hi, g.cin/groups, op.gn.eps)
+	})
 }
 
 // gnSiLUPadGo is gnSiLUPad32 in Go (groupNormForwardRange's arithmetic;
