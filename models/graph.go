@@ -142,6 +142,14 @@ func (g *Graph) NormSiLUConv(x, gamma, beta *Node, groups int, eps float64, w, b
 	return g.wrap(NormSiLUConv(x, gamma, beta, groups, eps, w, b, e, r, stride, pad))
 }
 
+// UpsampleConv is UpsampleConv's sticky-error form.
+func (g *Graph) UpsampleConv(x, w, b *Node, stride, pad int) *Node {
+	if !g.ok(x, w, b) {
+		return nil
+	}
+	return g.wrap(UpsampleConv(x, w, b, stride, pad))
+}
+
 // Conv2dAdd is Conv2dAdd's sticky-error form; e and r may be nil.
 func (g *Graph) Conv2dAdd(x, w, b, e, r *Node, stride, pad int) *Node {
 	if !g.ok(x, w, b) || (e != nil && !g.ok(e)) || (r != nil && !g.ok(r)) {

@@ -31,6 +31,15 @@ func (c Conv) Fwd(g *Graph, x *Node) *Node {
 	return y
 }
 
+// FwdUp is c.Fwd(g, g.Upsample2x(x)); in an inference graph without a
+// tuner, one fused op (UpsampleConv).
+func (c Conv) FwdUp(g *Graph, x *Node) *Node {
+	if !g.infer || g.tuner != nil {
+		return c.Fwd(g, g.Upsample2x(x))
+	}
+	return g.UpsampleConv(x, g.Param(c.Name+".weight"), g.Param(c.Name+".bias"), c.Stride, c.Pad)
+}
+
 // FwdAdd is c.Fwd(x) + e per channel + r, either nil for none (a residual
 // block's embedding and residual), in one op where no tuner changes the
 // conv's output in between.

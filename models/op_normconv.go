@@ -136,3 +136,82 @@ func gnSiLUPadGo(sg shiftGeom, x, gamma, beta, xp []float32, mean, rstd []float6
 		}
 	}
 }
+
+// upConvOp: Conv2d(Upsample2x(x), W, b), the UNet's way up, for graphs
+// that are only run forward: with the direct conv kernel each image is
+// upsampled straight into the padded planes the conv reads, without the
+// four-times-larger upsampled activations written out and copied in. The
+// values are the two ops' to the byte (copies and the same conv).
+type upConvOp struct {
+	opBase
+	conv conv2dOp
+	up   outBuf // the upsampled activations, where not fused
+}
+
+// UpsampleConv is Conv2d(Upsample2x(x), w, b, stride, pad) for graphs that
+// are only run forward (Graph.ForInference).
+func UpsampleConv(x, w, b *Node, stride, pad int) (*Node, error) {
+	xs := x.Shape()
+	if len(xs) != 4 {
+		return nil, fmt.Errorf("models: upsample wants NCHW, got %v", xs)
+	}
+	ws := w.Shape()
+	if len(ws) != 4 || ws[2] != ws[3] || ws[1] != xs[1] {
+		return nil, fmt.Errorf("models: conv input %v does not match weight %v", xs, ws)
+	}
+	g := convGeom{cin: ws[1], cout: ws[0], k: ws[2], stride: stride, pad: pad}
+	op := &upConvOp{opBase: opBase{stateful("UpsampleConv%+v", g), 3}, conv: conv2dOp{g: g}}
+	if _, err := op.InferShape(xs); err != nil {
+		return nil, err
+	}
+	return gorgonia.ApplyOp(op, x, w, b)
+}
+
+func (op *upConvOp) Type() hm.Type { return fnType(4, 4, 4, 1) }
+
+func (op *upConvOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s := shapeOf(in[0])
+	return op.conv.InferShape(tensor.Shape{s[0], s[1], 2 * s[2], 2 * s[3]})
+}
+
+func (op *upConvOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
+	xs := v[0].Shape()
+	n, c, h, w := xs[0], xs[1], xs[2], xs[3]
+	g := op.conv.g
+	ho, wo := g.outSize(2*h, 2*w)
+	y := op.conv.out.get(dtypeOf(v[0]), n, g.cout, ho, wo)
+	if x, ok := v[0].(*tensor.Dense).Data().([]float32); ok && directConv && g.directable() {
+		sg := newShiftGeom(g, 2*h, 2*w)
+		directImages(g, sg, &op.conv.s, &op.conv.sw, slice[float32](v[1]), slice[float32](v[2]), nil, nil, slice[float32](y), n, c,
+			func(xp []float32, i, lo, hi int) { upsampleIntoPlanes(sg, x[i*c*h*w:(i+1)*c*h*w], xp, lo, hi) })
+		return y, nil
+	}
+	z := op.up.get(dtypeOf(v[0]), n, c, 2*h, 2*w)
+	return y, dispatch(v[0],
+		func() {
+			upsample(false, slice[float32](v[0]), slice[float32](z), n*c, h, w)
+			convForward(g, &op.conv.s, &op.conv.sw, slice[float32](z), slice[float32](v[1]), slice[float32](v[2]), slice[float32](y), n, 2*h, 2*w)
+		},
+		func() {
+			upsample(false, slice[float64](v[0]), slice[float64](z), n*c, h, w)
+			convForward(g, &op.conv.s, &op.conv.sw, slice[float64](z), slice[float64](v[1]), slice[float64](v[2]), slice[float64](y), n, 2*h, 2*w)
+		})
+}
+
+// upsampleIntoPlanes repeats each pixel of channels [lo,hi) of one image x
+// (sg.h/2 × sg.w/2 each) into a 2×2 block of the interiors of the padded
+// planes xp.
+func upsampleIntoPlanes(sg shiftGeom, x, xp []float32, lo, hi int) {
+	h, w := sg.h/2, sg.w/2
+	for ch := lo; ch < hi; ch++ {
+		in := x[ch*h*w : (ch+1)*h*w]
+		plane := xp[ch*sg.pp+sg.pad*sg.wq+sg.pad:]
+		for iy := 0; iy < h; iy++ {
+			row := plane[2*iy*sg.wq : 2*iy*sg.wq+2*w]
+			for ix, v := range in[iy*w : (iy+1)*w] {
+				row[2*ix], row[2*ix+1] = v, v
+			}
+			copy(plane[(2*iy+1)*sg.wq:(2*iy+1)*sg.wq+2*w], row)
+		}
+	}
+}

@@ -169,3 +169,56 @@ func TestInferenceGraphRefusesALoss(t *testing.T) {
 		t.Fatal("an inference graph compiled a loss")
 	}
 }
+
+// The inference graph's fused UpsampleConv gives the bytes of Upsample2x
+// then Conv2d, for every kernel variant, in float32 and float64, one image
+// or a batch, on one worker or two.
+func TestUpsampleConvIsTheOpsInARow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		for _, c := range []convCase{{6, 5, 3, 1, 1, 4, 3}, {16, 8, 3, 1, 1, 7, 7}, {2, 3, 3, 1, 1, 1, 5}} {
+			p := NewParams(dt, 4)
+			cv := NewConv(p, "c", c.cin, c.cout, c.k, c.stride, c.pad)
+			for _, n := range []int{1, 3} {
+				x := randFloats32(rng, n*c.cin*c.h*c.w)
+				run := func(infer bool) []float64 {
+					g := NewGraph(p)
+					if infer {
+						g.ForInference()
+					}
+					out := cv.FwdUp(g, g.Input("x", n, c.cin, c.h, c.w))
+					m, err := g.Compile(nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer m.Close()
+					if err := m.Set("x", x); err != nil {
+						t.Fatal(err)
+					}
+					if err := m.Run(); err != nil {
+						t.Fatal(err)
+					}
+					if d, ok := out.Value().Data().([]float32); ok {
+						o := make([]float64, len(d))
+						for i, v := range d {
+							o[i] = float64(v)
+						}
+						return o
+					}
+					return slices.Clone(out.Value().Data().([]float64))
+				}
+				for _, level := range kernelLevels() {
+					for _, wk := range []int{1, 2} {
+						t.Run(fmt.Sprintf("%v/%+v/b%d/level%d/workers%d", dt, c, n, level, wk), func(t *testing.T) {
+							defer setKernelLevel(setKernelLevel(level))
+							defer SetWorkers(SetWorkers(wk))
+							if !slices.Equal(run(true), run(false)) {
+								t.Fatalf("the fused op differs from the ops in a row")
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
