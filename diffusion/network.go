@@ -422,8 +422,9 @@ func condName(cond string) string {
 }
 
 // graph builds the forward pass for a batch: inputs x, temb and the
-// condition's (class, tokens or lowres).
-func (n *Network) graph(p *models.Params, batch int) (*models.Graph, *models.Node) {
+// condition's (class, tokens or lowres); infer: for sampling only, without
+// gradients (models.Graph.ForInference).
+func (n *Network) graph(p *models.Params, batch int, infer bool) (*models.Graph, *models.Node) {
 	c := n.Config.UNet
 	var more []*models.Params
 	for _, q := range n.tuned {
@@ -432,6 +433,9 @@ func (n *Network) graph(p *models.Params, batch int) (*models.Graph, *models.Nod
 		}
 	}
 	g := models.NewGraph(p, more...)
+	if infer {
+		g.ForInference()
+	}
 	if n.tuner != nil {
 		g.Tune(n.tuner)
 	}
@@ -555,7 +559,7 @@ func (n *Network) CondModel(p *models.Params, c Condition) Model {
 		key := samplerKey{p, b}
 		f, ok := n.samplers[key]
 		if !ok {
-			g, out := n.graph(p, b)
+			g, out := n.graph(p, b, true)
 			m, err := g.Compile(nil)
 			if err != nil {
 				return err

@@ -41,7 +41,7 @@ var _ train.Trainee = (*Trainer)(nil)
 // NewTrainer compiles the training graph for the config's batch size.
 func NewTrainer(net *Network, steps int) (*Trainer, error) {
 	c := net.Config
-	g, out := net.graph(net.Params, c.Batch)
+	g, out := net.graph(net.Params, c.Batch, false)
 	u := c.UNet
 	loss := g.MSE(out, g.Input("eps", c.Batch*net.frames(), u.InChannels, u.Size, u.Size))
 	m, err := g.Compile(loss)
@@ -62,7 +62,7 @@ func NewTrainer(net *Network, steps int) (*Trainer, error) {
 // Its Weights are learn.
 func NewTunedTrainer(net *Network, learn *models.Params, batch, steps int, lr float64, warmup int) (*Trainer, error) {
 	u := net.Config.UNet
-	g, out := net.graph(net.Params, batch)
+	g, out := net.graph(net.Params, batch, false)
 	g.TrainOnly(func(name string) bool { return learn.Get(name) != nil })
 	loss := g.MSE(out, g.Input("eps", batch, u.InChannels, u.Size, u.Size))
 	m, err := g.Compile(loss)

@@ -26,6 +26,9 @@ func newRefStep(b testing.TB, batch int, train bool) *refStep {
 		b.Fatal(err)
 	}
 	g := NewGraph(p)
+	if !train {
+		g.ForInference() // as a sampler's graph
+	}
 	x := g.Input("x", batch, 1, 28, 28)
 	temb := g.Input("temb", batch, 128)
 	y := u.Fwd(g, x, temb, nil)

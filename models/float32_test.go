@@ -158,6 +158,12 @@ func TestFloat32KernelsMatchFloat64(t *testing.T) {
 		{"Conv2d 1x1", []tensor.Shape{{3, 5, 4, 4}, {6, 5, 1, 1}, {6}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
 			return Conv2d(in[0], in[1], in[2], 1, 0)
 		}},
+		{"Conv2dAdd 3x3 embedding", []tensor.Shape{{3, 5, 9, 8}, {6, 5, 3, 3}, {6}, {3, 6}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
+			return Conv2dAdd(in[0], in[1], in[2], in[3], nil, 1, 1)
+		}},
+		{"Conv2dAdd 3x3 residual", []tensor.Shape{{3, 9, 7, 8}, {6, 9, 3, 3}, {6}, {3, 6, 7, 8}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
+			return Conv2dAdd(in[0], in[1], in[2], nil, in[3], 1, 1)
+		}},
 		{"AddPerChannel", []tensor.Shape{{3, 4, 5, 5}, {3, 4}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) { return AddPerChannel(in[0], in[1]) }},
 		{"Attention", []tensor.Shape{{2, 8, 19}, {2, 8, 19}, {2, 8, 19}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
 			return Attention(in[0], in[1], in[2], 2)

@@ -26,7 +26,14 @@ type Graph struct {
 	// trainable, if set, limits the learnables (TrainOnly).
 	tuner     Tuner
 	trainable func(name string) bool
+	// infer: the graph is only run forward (ForInference).
+	infer bool
 }
+
+// ForInference marks a graph, before its model is built, as one that is
+// only run forward (sampling): blocks may then use fused ops that have no
+// backward pass (NormSiLUConv). Compile refuses it a loss.
+func (g *Graph) ForInference() { g.infer = true }
 
 // NewGraph starts an empty graph over p and, if given, further stores of
 // the same element type whose names do not collide with p's (a GAN's
@@ -125,6 +132,30 @@ func (g *Graph) Conv2d(x, w, b *Node, stride, pad int) *Node {
 		return nil
 	}
 	return g.wrap(Conv2d(x, w, b, stride, pad))
+}
+
+// NormSiLUConv is NormSiLUConv's sticky-error form; e and r may be nil.
+func (g *Graph) NormSiLUConv(x, gamma, beta *Node, groups int, eps float64, w, b, e, r *Node, stride, pad int) *Node {
+	if !g.ok(x, gamma, beta, w, b) || (e != nil && !g.ok(e)) || (r != nil && !g.ok(r)) {
+		return nil
+	}
+	return g.wrap(NormSiLUConv(x, gamma, beta, groups, eps, w, b, e, r, stride, pad))
+}
+
+// UpsampleConv is UpsampleConv's sticky-error form.
+func (g *Graph) UpsampleConv(x, w, b *Node, stride, pad int) *Node {
+	if !g.ok(x, w, b) {
+		return nil
+	}
+	return g.wrap(UpsampleConv(x, w, b, stride, pad))
+}
+
+// Conv2dAdd is Conv2dAdd's sticky-error form; e and r may be nil.
+func (g *Graph) Conv2dAdd(x, w, b, e, r *Node, stride, pad int) *Node {
+	if !g.ok(x, w, b) || (e != nil && !g.ok(e)) || (r != nil && !g.ok(r)) {
+		return nil
+	}
+	return g.wrap(Conv2dAdd(x, w, b, e, r, stride, pad))
 }
 func (g *Graph) Linear(x, w, b *Node) *Node {
 	if !g.ok(x, w, b) {

@@ -242,6 +242,12 @@ INL double k_sumf(const float *x, long n) {
 	return tot;
 }
 
+// A group's mean and 1/σ: two passes in float64 (op_norm.go).
+INL void k_gn_stats(const float *xs, long m, double eps, double *mean, double *rstd) {
+	*mean = k_sum(xs, m) / (double)m;
+	*rstd = 1.0 / sqrt(k_sqdev(xs, m, *mean) / (double)m + eps);
+}
+
 // GroupNorm (optionally fused with SiLU) over groups [lo,hi) of a tensor
 // (N, C, P) viewed as N·groups groups of cg·p values; see op_norm.go.
 INL void k_gn_forward(const float *x, const float *gamma, const float *beta, float *y, int silu,
@@ -249,8 +255,8 @@ INL void k_gn_forward(const float *x, const float *gamma, const float *beta, flo
 	long m = cg * p;
 	for (long ng = lo; ng < hi; ng++) {
 		const float *xs = x + ng * m;
-		double mean = k_sum(xs, m) / (double)m;
-		double rstd = 1.0 / sqrt(k_sqdev(xs, m, mean) / (double)m + eps);
+		double mean, rstd;
+		k_gn_stats(xs, m, eps, &mean, &rstd);
 		mean_out[ng] = mean;
 		rstd_out[ng] = rstd;
 		long g0 = (ng % groups) * cg;
@@ -263,6 +269,40 @@ INL void k_gn_forward(const float *x, const float *gamma, const float *beta, flo
 				yr[i] = xr[i] * a + b;
 			if (silu)
 				silu_row(yr, 0, yr, p);
+		}
+	}
+}
+
+// The same with SiLU for groups [lo,hi) of one image x (C, h, w), written
+// into the interiors of the padded planes xp of the conv that reads it
+// (wq wide, pp apart, bordered by pad; op_normconv.go): each element goes
+// through the same affine and SiLU as k_gn_forward's, which compute every
+// element alone, so the values are k_gn_forward's. SiLU runs over each
+// plane's span from its first interior row to its last in one row (the
+// fewer tails the better): the border columns in between hold zeros, and
+// silu(0) = 0 keeps them so.
+INL void k_gn_silu_pad(const float *x, const float *gamma, const float *beta, float *xp, double *mean_out, double *rstd_out,
+		long lo, long hi, long cg, long h, long w, long pad, long wq, long pp, double eps, silu_row_fn silu_row) {
+	long p = h * w, m = cg * p;
+	for (long gi = lo; gi < hi; gi++) {
+		const float *xs = x + gi * m;
+		double mean, rstd;
+		k_gn_stats(xs, m, eps, &mean, &rstd);
+		mean_out[gi] = mean;
+		rstd_out[gi] = rstd;
+		long g0 = gi * cg;
+		for (long j = 0; j < cg; j++) {
+			float a = (float)rstd * gamma[g0 + j];
+			float b = beta[g0 + j] - (float)mean * a;
+			const float *xr = xs + j * p;
+			float *plane = xp + (g0 + j) * pp + pad * wq + pad;
+			for (long r = 0; r < h; r++) {
+				const float *xrr = xr + r * w;
+				float *yr = plane + r * wq;
+				for (long i = 0; i < w; i++)
+					yr[i] = xrr[i] * a + b;
+			}
+			silu_row(plane, 0, plane, (h - 1) * wq + w);
 		}
 	}
 }
@@ -362,6 +402,10 @@ INL void k_unpad_planes(const float *op, float *y, const float *b, long c, long 
 // W alone. xp is readable 16 floats past the last tap's reach. Of each
 // vector of 16 positions, those set in the mask vm[i] are outputs (the
 // others lie past a row's end), stored in order at y + co·pout + yoff[i].
+// When given, ca[co] (one per output channel) and then ra (laid out as y)
+// are added to an output after its chain, each as one more rounded add:
+// the per-channel embedding and the residual of a residual block, the
+// same bytes as adding them in a pass of their own afterwards.
 // Tiles of 4 channels × nv vectors of positions keep their sums in
 // registers: 24 of AVX-512's 32, 8 of AVX2's 16.
 #define CONV_CB 4
@@ -375,15 +419,22 @@ INL int conv_bias4(const float *bias, long cout, long cb, float *b4) {
 	return n;
 }
 
-// The outputs among 16 positions, in order.
-INL void conv_store16(const float *v, unsigned m, float *y) {
+// The outputs among 16 positions, in order, plus *ca and r's when given.
+INL void conv_store16(const float *v, unsigned m, float *y, const float *ca, const float *r) {
 	for (int l = 0; l < 16; l++)
-		if (m >> l & 1)
-			*y++ = v[l];
+		if (m >> l & 1) {
+			float o = v[l];
+			if (ca)
+				o = o + *ca;
+			if (r)
+				o = o + *r++;
+			*y++ = o;
+		}
 }
 
 AVX512 INL void conv_tile512(const float *xp, long cs, const long *toff, long taps, const float *wb,
-		const float *b4, float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long v0, int cb, const int nv) {
+		const float *b4, float *y, const float *ca, const float *ra, long pout, const unsigned short *vm, const long *yoff,
+		long cin, long v0, int cb, const int nv) {
 	__m512 acc[CONV_CB][6];
 	for (int c = 0; c < CONV_CB; c++)
 		for (int v = 0; v < nv; v++)
@@ -412,15 +463,22 @@ AVX512 INL void conv_tile512(const float *xp, long cs, const long *toff, long ta
 		// The outputs packed to the front, stored as one run.
 		__mmask16 run = (__mmask16)((1u << __builtin_popcount(m)) - 1);
 		float *yv = y + yoff[v0 + v];
-		for (int c = 0; c < cb; c++)
-			_mm512_mask_storeu_ps(yv + c * pout, run, _mm512_maskz_compress_ps(m, acc[c][v]));
+		for (int c = 0; c < cb; c++) {
+			__m512 o = _mm512_maskz_compress_ps(m, acc[c][v]);
+			if (ca)
+				o = _mm512_add_ps(o, _mm512_set1_ps(ca[c]));
+			if (ra)
+				o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(run, ra + yoff[v0 + v] + c * pout));
+			_mm512_mask_storeu_ps(yv + c * pout, run, o);
+		}
 	}
 }
 
 #define CONV_TILE512(NV) \
 	AVX512 static void conv_tile512_##NV(const float *xp, long cs, const long *toff, long taps, const float *wb, \
-			const float *b4, float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long v0, int cb) { \
-		conv_tile512(xp, cs, toff, taps, wb, b4, y, pout, vm, yoff, cin, v0, cb, NV); }
+			const float *b4, float *y, const float *ca, const float *ra, long pout, const unsigned short *vm, const long *yoff, \
+			long cin, long v0, int cb) { \
+		conv_tile512(xp, cs, toff, taps, wb, b4, y, ca, ra, pout, vm, yoff, cin, v0, cb, NV); }
 CONV_TILE512(1)
 CONV_TILE512(2)
 CONV_TILE512(3)
@@ -429,7 +487,8 @@ CONV_TILE512(5)
 CONV_TILE512(6)
 
 #define CONV_ARGS const float *xp, long cs, const long *toff, long taps, const float *wr, const float *bias, \
-	float *y, long pout, const unsigned short *vm, const long *yoff, long cin, long cout, long nvec, long cb_lo, long cb_hi
+	float *y, const float *cadd, const float *radd, long pout, const unsigned short *vm, const long *yoff, long cin, long cout, \
+	long nvec, long cb_lo, long cb_hi
 
 AVX512 static void conv_direct_avx512(CONV_ARGS) {
 	long nt = (nvec + 5) / 6;
@@ -440,13 +499,14 @@ AVX512 static void conv_direct_avx512(CONV_ARGS) {
 			int n = conv_bias4(bias, cout, cb, b4);
 			const float *wb = wr + cb * cin * taps * CONV_CB;
 			float *o = y + 4 * cb * pout;
+			const float *ca = cadd ? cadd + 4 * cb : 0, *ra = radd ? radd + 4 * cb * pout : 0;
 			switch (nv) {
-			case 1: conv_tile512_1(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
-			case 2: conv_tile512_2(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
-			case 3: conv_tile512_3(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
-			case 4: conv_tile512_4(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
-			case 5: conv_tile512_5(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n); break;
-			default: conv_tile512_6(xp, cs, toff, taps, wb, b4, o, pout, vm, yoff, cin, v0, n);
+			case 1: conv_tile512_1(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n); break;
+			case 2: conv_tile512_2(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n); break;
+			case 3: conv_tile512_3(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n); break;
+			case 4: conv_tile512_4(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n); break;
+			case 5: conv_tile512_5(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n); break;
+			default: conv_tile512_6(xp, cs, toff, taps, wb, b4, o, ca, ra, pout, vm, yoff, cin, v0, n);
 			}
 		}
 	}
@@ -479,7 +539,8 @@ AVX2 static void conv_direct_avx2(CONV_ARGS) {
 				float v[16];
 				_mm256_storeu_ps(v, acc[c][0]);
 				_mm256_storeu_ps(v + 8, acc[c][1]);
-				conv_store16(v, vm[vi], y + (4 * cb + c) * pout + yoff[vi]);
+				long at = (4 * cb + c) * pout + yoff[vi];
+				conv_store16(v, vm[vi], y + at, cadd ? cadd + 4 * cb + c : 0, radd ? radd + at : 0);
 			}
 		}
 }
@@ -501,7 +562,8 @@ static void conv_direct_base(CONV_ARGS) {
 						for (int l = 0; l < 16; l++)
 							acc[l] = acc[l] + w * xt[l];
 					}
-				conv_store16(acc, vm[vi], y + (4 * cb + c) * pout + yoff[vi]);
+				long at = (4 * cb + c) * pout + yoff[vi];
+				conv_store16(acc, vm[vi], y + at, cadd ? cadd + 4 * cb + c : 0, radd ? radd + at : 0);
 			}
 		}
 }
@@ -664,6 +726,9 @@ INL void k_row_sums(const float *x, double *out, long lo, long hi, long p) {
 	ATTR static void gn_forward_##SUF(const float *x, const float *gamma, const float *beta, float *y, int silu, \
 			double *mean, double *rstd, long lo, long hi, long groups, long cg, long p, double eps) { \
 		k_gn_forward(x, gamma, beta, y, silu, mean, rstd, lo, hi, groups, cg, p, eps, silu_row_##SUF); } \
+	ATTR static void gn_silu_pad_##SUF(const float *x, const float *gamma, const float *beta, float *xp, double *mean, \
+			double *rstd, long lo, long hi, long cg, long h, long w, long pad, long wq, long pp, double eps) { \
+		k_gn_silu_pad(x, gamma, beta, xp, mean, rstd, lo, hi, cg, h, w, pad, wq, pp, eps, silu_row_##SUF); } \
 	ATTR static void gn_backward_##SUF(const float *x, const float *gamma, const float *beta, const float *dy, int silu, \
 			float *dx, const double *mean, const double *rstd, double *sdz, double *sdzx, long lo, long hi, long groups, long c, long p) { \
 		k_gn_backward(x, gamma, beta, dy, silu, dx, mean, rstd, sdz, sdzx, lo, hi, groups, c, p, silu_back_row_##SUF); } \
@@ -727,6 +792,10 @@ static void genlab_gn_forward(const float *x, const float *gamma, const float *b
 		double *mean, double *rstd, long lo, long hi, long groups, long cg, long p, double eps) {
 	DISPATCH(gn_forward, x, gamma, beta, y, silu, mean, rstd, lo, hi, groups, cg, p, eps)
 }
+static void genlab_gn_silu_pad(const float *x, const float *gamma, const float *beta, float *xp, double *mean,
+		double *rstd, long lo, long hi, long cg, long h, long w, long pad, long wq, long pp, double eps) {
+	DISPATCH(gn_silu_pad, x, gamma, beta, xp, mean, rstd, lo, hi, cg, h, w, pad, wq, pp, eps)
+}
 static void genlab_gn_backward(const float *x, const float *gamma, const float *beta, const float *dy, int silu,
 		float *dx, const double *mean, const double *rstd, double *sdz, double *sdzx, long lo, long hi, long groups, long c, long p) {
 	DISPATCH(gn_backward, x, gamma, beta, dy, silu, dx, mean, rstd, sdz, sdzx, lo, hi, groups, c, p)
@@ -744,7 +813,7 @@ static void genlab_unpad_planes(const float *op, float *y, const float *b, long 
 	DISPATCH(unpad_planes, op, y, b, c, ho, wo, wq)
 }
 static void genlab_conv_direct(CONV_ARGS) {
-	DISPATCH(conv_direct, xp, cs, toff, taps, wr, bias, y, pout, vm, yoff, cin, cout, nvec, cb_lo, cb_hi)
+	DISPATCH(conv_direct, xp, cs, toff, taps, wr, bias, y, cadd, radd, pout, vm, yoff, cin, cout, nvec, cb_lo, cb_hi)
 }
 static void genlab_linear_rows(const float *x, const float *wt, const float *b, float *y, long lo, long hi, long in, long out) {
 	DISPATCH(linear_rows, x, wt, b, y, lo, hi, in, out)
@@ -820,6 +889,19 @@ func gnForward32(op *groupNormOp, x, gamma, beta, y []float32, lo, hi, c, p int)
 	_, _, _, _ = gamma[c-1], beta[c-1], op.mean[hi-1], op.rstd[hi-1]
 	C.genlab_gn_forward(f32p(x), f32p(gamma), f32p(beta), f32p(y), cbool(op.silu), f64p(op.mean), f64p(op.rstd),
 		C.long(lo), C.long(hi), C.long(op.groups), C.long(cg), C.long(p), C.double(op.eps))
+}
+
+// gnSiLUPad32 normalises groups [lo,hi) of one image x with SiLU into the
+// padded planes xp of sg, whose borders must be zero (see k_gn_silu_pad),
+// keeping their statistics in mean and rstd (indexed by group).
+func gnSiLUPad32(sg shiftGeom, x, gamma, beta, xp []float32, mean, rstd []float64, lo, hi, cg int, eps float64) {
+	if hi <= lo {
+		return
+	}
+	_, _ = x[hi*cg*sg.h*sg.w-1], xp[(hi*cg-1)*sg.pp+(sg.pad+sg.h-1)*sg.wq+sg.pad+sg.w-1]
+	_, _, _, _ = gamma[hi*cg-1], beta[hi*cg-1], mean[hi-1], rstd[hi-1]
+	C.genlab_gn_silu_pad(f32p(x), f32p(gamma), f32p(beta), f32p(xp), f64p(mean), f64p(rstd), C.long(lo), C.long(hi),
+		C.long(cg), C.long(sg.h), C.long(sg.w), C.long(sg.pad), C.long(sg.wq), C.long(sg.pp), C.double(eps))
 }
 
 // gnBackward32 is groupNormBackward's loop over groups [lo,hi) in float32.
@@ -910,7 +992,13 @@ func convDirect32(d *directConvArgs, cbLo, cbHi int) {
 	_, _ = d.wr[cbHi*d.cin*taps*4-1], d.b[d.cout-1]
 	_, _ = d.xp[(d.cin-1)*d.cs+int(slices.Max(d.toff))+16*nvec-1], d.y[(min(d.cout, 4*cbHi)-1)*d.pout+d.pout-1]
 	_ = d.yoff[nvec-1]
+	if d.e != nil {
+		_ = d.e[d.cout-1]
+	}
+	if d.r != nil {
+		_ = d.r[(min(d.cout, 4*cbHi)-1)*d.pout+d.pout-1]
+	}
 	C.genlab_conv_direct(f32p(d.xp), C.long(d.cs), (*C.long)(unsafe.Pointer(&d.toff[0])), C.long(taps), f32p(d.wr), f32p(d.b),
-		f32p(d.y), C.long(d.pout), (*C.ushort)(unsafe.Pointer(&d.vm[0])), (*C.long)(unsafe.Pointer(&d.yoff[0])),
+		f32p(d.y), f32p(d.e), f32p(d.r), C.long(d.pout), (*C.ushort)(unsafe.Pointer(&d.vm[0])), (*C.long)(unsafe.Pointer(&d.yoff[0])),
 		C.long(d.cin), C.long(d.cout), C.long(nvec), C.long(cbLo), C.long(cbHi))
 }

@@ -68,3 +68,7 @@ func linearRows32(x, wt, b, y []float32, lo, hi, in, out int) {
 const haveDirectConv = false
 
 func convDirect32(d *directConvArgs, cbLo, cbHi int) { convDirectGo(d, cbLo, cbHi) }
+
+func gnSiLUPad32(sg shiftGeom, x, gamma, beta, xp []float32, mean, rstd []float64, lo, hi, cg int, eps float64) {
+	gnSiLUPadGo(sg, x, gamma, beta, xp, mean, rstd, lo, hi, cg, eps)
+}

@@ -31,6 +31,32 @@ func (c Conv) Fwd(g *Graph, x *Node) *Node {
 	return y
 }
 
+// FwdUp is c.Fwd(g, g.Upsample2x(x)); in an inference graph without a
+// tuner, one fused op (UpsampleConv).
+func (c Conv) FwdUp(g *Graph, x *Node) *Node {
+	if !g.infer || g.tuner != nil {
+		return c.Fwd(g, g.Upsample2x(x))
+	}
+	return g.UpsampleConv(x, g.Param(c.Name+".weight"), g.Param(c.Name+".bias"), c.Stride, c.Pad)
+}
+
+// FwdAdd is c.Fwd(x) + e per channel + r, either nil for none (a residual
+// block's embedding and residual), in one op where no tuner changes the
+// conv's output in between.
+func (c Conv) FwdAdd(g *Graph, x, e, r *Node) *Node {
+	if g.tuner != nil {
+		y := c.Fwd(g, x)
+		if e != nil {
+			y = g.AddPerChannel(y, e)
+		}
+		if r != nil {
+			y = g.Add(y, r)
+		}
+		return y
+	}
+	return g.Conv2dAdd(x, g.Param(c.Name+".weight"), g.Param(c.Name+".bias"), e, r, c.Stride, c.Pad)
+}
+
 // Dense is nn.Linear(in, out): weight (out,in), bias (out).
 type Dense struct {
 	Name    string
@@ -67,6 +93,16 @@ func NewNorm(p *Params, name string, groups, channels int) Norm {
 
 func (n Norm) Fwd(g *Graph, x *Node) *Node {
 	return g.GroupNorm(x, g.Param(n.Name+".weight"), g.Param(n.Name+".bias"), n.Groups, 1e-5)
+}
+
+// FwdSiLUConv is c.FwdAdd(g, n.FwdSiLU(g, x), e, r); in an inference
+// graph without a tuner, one fused op (NormSiLUConv).
+func (n Norm) FwdSiLUConv(g *Graph, c Conv, x, e, r *Node) *Node {
+	if !g.infer || g.tuner != nil {
+		return c.FwdAdd(g, n.FwdSiLU(g, x), e, r)
+	}
+	return g.NormSiLUConv(x, g.Param(n.Name+".weight"), g.Param(n.Name+".bias"), n.Groups, 1e-5,
+		g.Param(c.Name+".weight"), g.Param(c.Name+".bias"), e, r, c.Stride, c.Pad)
 }
 
 // FwdSiLU is silu(n.Fwd(x)) as one fused op.
@@ -106,17 +142,19 @@ func NewResBlock(p *Params, name string, in, out, embDim, groups int) ResBlock {
 }
 
 // Fwd takes x (N,in,H,W) and the embedding e (N,embDim), nil without one.
+// The embedding enters as c1 writes h, the residual as c2 writes the
+// output (Conv.FwdAdd).
 func (r ResBlock) Fwd(g *Graph, x, e *Node) *Node {
-	h := r.C1.Fwd(g, r.N1.FwdSiLU(g, x))
+	var emb *Node
 	if r.Emb != nil {
-		h = g.AddPerChannel(h, r.Emb.Fwd(g, g.SiLU(e)))
+		emb = r.Emb.Fwd(g, g.SiLU(e))
 	}
-	h = r.C2.Fwd(g, r.N2.FwdSiLU(g, h))
+	h := r.N1.FwdSiLUConv(g, r.C1, x, emb, nil)
 	skip := x
 	if r.Skip != nil {
 		skip = r.Skip.Fwd(g, x)
 	}
-	return g.Add(h, skip)
+	return r.N2.FwdSiLUConv(g, r.C2, h, nil, skip)
 }
 
 // SelfAttention is multi-head self-attention over the pixels of a feature

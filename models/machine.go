@@ -28,6 +28,9 @@ func (g *Graph) Compile(loss *Node) (*Machine, error) {
 		m.vm = gorgonia.NewTapeMachine(g.G)
 		return m, nil
 	}
+	if g.infer {
+		return nil, fmt.Errorf("models: a graph built for inference has no gradients")
+	}
 	if loss.Shape().TotalSize() != 1 {
 		return nil, fmt.Errorf("models: loss must be a scalar, got shape %v", loss.Shape())
 	}

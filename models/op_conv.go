@@ -188,12 +188,33 @@ func scratchFor[T Float](s *convScratch) *scratch[T] {
 // The bias rides in the GEMM as one more column of W against a row of ones
 // in col.
 func convForward[T Float](g convGeom, s, sw *convScratch, x, wt, b, y []T, n, h, w int) {
+	convForwardAdd(g, s, sw, x, wt, b, nil, nil, y, n, h, w)
+}
+
+// convForwardAdd is convForward followed by y[n,c,·] += e[n,c] and then
+// y += r, where e and r are not nil: the direct kernel adds them as it
+// stores each output, the other paths in a pass of their own, the same
+// arithmetic either way.
+func convForwardAdd[T Float](g convGeom, s, sw *convScratch, x, wt, b, e, r, y []T, n, h, w int) {
 	if directConv && g.directable() {
 		if x32, ok := any(x).([]float32); ok {
-			convForwardDirect(g, s, sw, x32, any(wt).([]float32), any(b).([]float32), any(y).([]float32), n, h, w)
+			convForwardDirect(g, s, sw, x32, any(wt).([]float32), any(b).([]float32), any(e).([]float32), any(r).([]float32),
+				any(y).([]float32), n, h, w)
 			return
 		}
 	}
+	convForwardGEMM(g, s, sw, x, wt, b, y, n, h, w)
+	ho, wo := g.outSize(h, w)
+	if e != nil {
+		addPerChannel(y, e, y, n*g.cout, ho*wo)
+	}
+	if r != nil {
+		addSlices(y, r, y)
+	}
+}
+
+// convForwardGEMM is convForward by the GEMM paths.
+func convForwardGEMM[T Float](g convGeom, s, sw *convScratch, x, wt, b, y []T, n, h, w int) {
 	if g.shiftable() {
 		convForwardShift(g, s, sw, x, wt, b, y, n, h, w)
 		return
@@ -230,9 +251,15 @@ func convForward[T Float](g convGeom, s, sw *convScratch, x, wt, b, y []T, n, h,
 	})
 }
 
+// fill sets every element of s to v, doubling a filled prefix with copy
+// (memmove is vectorised; a loop of stores is not).
 func fill[T Float](s []T, v T) {
-	for i := range s {
-		s[i] = v
+	if len(s) == 0 {
+		return
+	}
+	s[0] = v
+	for i := 1; i < len(s); i *= 2 {
+		copy(s[i:], s[:i])
 	}
 }
 
@@ -348,18 +375,26 @@ func rowSums[T Float](x []T, out []float64, lo, hi, p int) {
 	}
 }
 
-// conv2dOp: y = conv(x, W) + b; inputs x (N,Cin,H,W), W (Cout,Cin,k,k), b (Cout).
+// conv2dOp: y = conv(x, W) + b; inputs x (N,Cin,H,W), W (Cout,Cin,k,k), b
+// (Cout); then, with addChan, e (N,Cout) added per channel, and with addRes,
+// r (N,Cout,Ho,Wo) added (the inputs after b, in that order).
 type conv2dOp struct {
 	opBase
-	g   convGeom
-	out outBuf
-	s   convScratch // per worker: col, or padded planes and output
-	sw  convScratch // W rearranged
+	g               convGeom
+	addChan, addRes bool
+	out             outBuf
+	s               convScratch // per worker: col, or padded planes and output
+	sw              convScratch // W rearranged
 }
 
 // Conv2d applies a 2-D convolution with bias to x (NCHW) the way PyTorch's
 // nn.Conv2d does (cross-correlation, zero padding).
 func Conv2d(x, w, b *Node, stride, pad int) (*Node, error) {
+	return Conv2dAdd(x, w, b, nil, nil, stride, pad)
+}
+
+// newConv2dOp checks x and w and makes the op of Conv2d.
+func newConv2dOp(x, w *Node, stride, pad int) (*conv2dOp, error) {
 	ws := w.Shape()
 	if len(ws) != 4 || ws[2] != ws[3] {
 		return nil, fmt.Errorf("models: conv weight must be (out,in,k,k), got %v", ws)
@@ -368,11 +403,63 @@ func Conv2d(x, w, b *Node, stride, pad int) (*Node, error) {
 		return nil, fmt.Errorf("models: conv input %v does not match weight %v", xs, ws)
 	}
 	g := convGeom{cin: ws[1], cout: ws[0], k: ws[2], stride: stride, pad: pad}
-	op := &conv2dOp{opBase: opBase{name: fmt.Sprintf("Conv2d%+v", g), arity: 3}, g: g}
-	return gorgonia.ApplyOp(op, x, w, b)
+	return &conv2dOp{opBase: opBase{name: fmt.Sprintf("Conv2d%+v", g), arity: 3}, g: g}, nil
 }
 
-func (op *conv2dOp) Type() hm.Type { return fnType(4, 4, 4, 1) }
+// Conv2dAdd is Conv2d(x, w, b) + e per channel (e (N,Cout), as
+// AddPerChannel) + r (r of the output's shape, as Add), e or r nil for
+// none, in one op: a residual block's conv adds its time embedding or its
+// residual as it writes each output, the same bytes as the ops in a row
+// without their passes over the activations.
+func Conv2dAdd(x, w, b, e, r *Node, stride, pad int) (*Node, error) {
+	op, err := newConv2dOp(x, w, stride, pad)
+	if err != nil {
+		return nil, err
+	}
+	in, err := op.withAdds(Nodes{x, w, b}, e, r)
+	if err != nil {
+		return nil, err
+	}
+	if op.addChan || op.addRes {
+		op.name = fmt.Sprintf("Conv2dAdd%v%v%+v", op.addChan, op.addRes, op.g)
+		op.arity = len(in)
+	}
+	return gorgonia.ApplyOp(op, in...)
+}
+
+// withAdds checks e and r, either nil, against the output of the conv of
+// in[0] and appends them to the inputs in, setting the op's adds.
+func (op *conv2dOp) withAdds(in Nodes, e, r *Node) (Nodes, error) {
+	ys, err := op.InferShape(in[0].Shape())
+	if err != nil {
+		return nil, err
+	}
+	if e != nil {
+		if es := e.Shape(); len(es) != 2 || es[0] != ys[0] || es[1] != ys[1] {
+			return nil, fmt.Errorf("models: cannot add %v per channel to %v", es, ys)
+		}
+		in = append(in, e)
+	}
+	if r != nil {
+		if !r.Shape().Eq(ys) {
+			return nil, fmt.Errorf("models: adding %v and %v", ys, r.Shape())
+		}
+		in = append(in, r)
+	}
+	op.addChan, op.addRes = e != nil, r != nil
+	return in, nil
+}
+
+func (op *conv2dOp) Type() hm.Type {
+	in := []int{4, 4, 1}
+	if op.addChan {
+		in = append(in, 2)
+	}
+	if op.addRes {
+		in = append(in, 4)
+	}
+	return fnType(4, in...)
+}
 
 func (op *conv2dOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	x := shapeOf(in[0])
@@ -389,15 +476,60 @@ func (op *conv2dOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	y := op.out.get(dtypeOf(v[0]), xs[0], op.g.cout, ho, wo)
 	err := dispatch(v[0],
 		func() {
-			convForward(op.g, &op.s, &op.sw, slice[float32](v[0]), slice[float32](v[1]), slice[float32](v[2]), slice[float32](y), xs[0], xs[2], xs[3])
+			e, r := op.extra32(v)
+			convForwardAdd(op.g, &op.s, &op.sw, slice[float32](v[0]), slice[float32](v[1]), slice[float32](v[2]), e, r, slice[float32](y), xs[0], xs[2], xs[3])
 		},
 		func() {
-			convForward(op.g, &op.s, &op.sw, slice[float64](v[0]), slice[float64](v[1]), slice[float64](v[2]), slice[float64](y), xs[0], xs[2], xs[3])
+			e, r := op.extra64(v)
+			convForwardAdd(op.g, &op.s, &op.sw, slice[float64](v[0]), slice[float64](v[1]), slice[float64](v[2]), e, r, slice[float64](y), xs[0], xs[2], xs[3])
 		})
 	return y, err
 }
 
+// extra32 and extra64 are the values of e and r (nil when absent).
+func (op *conv2dOp) extra32(v []gorgonia.Value) (e, r []float32) {
+	i := 3
+	if op.addChan {
+		e, i = slice[float32](v[i]), i+1
+	}
+	if op.addRes {
+		r = slice[float32](v[i])
+	}
+	return e, r
+}
+
+func (op *conv2dOp) extra64(v []gorgonia.Value) (e, r []float64) {
+	i := 3
+	if op.addChan {
+		e, i = slice[float64](v[i]), i+1
+	}
+	if op.addRes {
+		r = slice[float64](v[i])
+	}
+	return e, r
+}
+
 func (op *conv2dOp) SymDiff(in Nodes, out, grad *Node) (Nodes, error) {
+	d, err := op.convSymDiff(in, grad)
+	if err != nil {
+		return nil, err
+	}
+	// What AddPerChannel and Add would give.
+	if op.addChan {
+		de, err := gorgonia.ApplyOp(&positionSumOp{opBase: opBase{"PositionSum", 1}, rank: 4}, grad)
+		if err != nil {
+			return nil, err
+		}
+		d = append(d, de)
+	}
+	if op.addRes {
+		d = append(d, grad)
+	}
+	return d, nil
+}
+
+// convSymDiff is the gradients of x, W and b.
+func (op *conv2dOp) convSymDiff(in Nodes, grad *Node) (Nodes, error) {
 	db, err := gorgonia.ApplyOp(&channelSumOp{opBase: opBase{"ChannelSum", 1}}, grad)
 	if err != nil {
 		return nil, err

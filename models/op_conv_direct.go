@@ -24,11 +24,14 @@ func (g convGeom) directable() bool {
 
 // directConvArgs is one call's operands: padded planes xp (channels cs
 // apart), tap offsets, the weights in blocks of 4 output channels (wr), the
-// bias, and the output y (channels pout apart); and for each vector of 16
-// positions of the planes, which are outputs (vm) and where in an output
-// plane the first of them goes (yoff).
+// bias, and the output y (channels pout apart); if not nil, what is added
+// to each output after its chain, e per channel and then r laid out as y
+// (conv2dOp's epilogue); and for each vector of 16 positions of the
+// planes, which are outputs (vm) and where in an output plane the first of
+// them goes (yoff).
 type directConvArgs struct {
 	xp, wr, b, y []float32
+	e, r         []float32
 	toff, yoff   []int64
 	vm           []uint16
 	cs, pout     int
@@ -74,24 +77,45 @@ func directWeights(w, wr []float32, cout, cin, kk int) {
 	}
 }
 
-// convForwardDirect: y[n] = conv(x[n], W) + b for directable float32 convs.
-// A batch of at least one image per worker is split by images; a smaller
-// one (batch-1 latency) splits each image's channel blocks instead. Either
-// way each output comes out of the same chain of operations.
-func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, y []float32, n, h, w int) {
+// convForwardDirect: y[n] = conv(x[n], W) + b (+ e, + r) for directable
+// float32 convs.
+func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, e, r, y []float32, n, h, w int) {
 	sg := newShiftGeom(g, h, w)
+	pin := g.cin * h * w
+	directImages(g, sg, s, sw, wt, b, e, r, y, n, 1, func(xp []float32, i, _, _ int) {
+		padPlanes(sg, x[i*pin:(i+1)*pin], xp)
+	})
+}
+
+// directImages runs the direct kernel on n images whose padded planes
+// fill(xp, i, lo, hi) writes, parts [lo,hi) of parts of image i at a time,
+// into planes whose borders it leaves zero. A batch of at least one image
+// per worker is split by images; a smaller one (batch-1 latency) splits
+// each image's parts, then its channel blocks. Either way each output
+// comes out of the same chain of operations.
+func directImages(g convGeom, sg shiftGeom, s, sw *convScratch, wt, b, e, r, y []float32, n, parts int,
+	fill func(xp []float32, i, lo, hi int)) {
 	nb := (g.cout + 3) / 4
 	d := newDirectConvArgs(g, sg, wt, scratchFor[float32](sw).get(0, nb*g.cin*g.k*g.k*4), b)
-	pin, pout, nx := h*w, d.pout, sg.planes()
+	pout, nx := d.pout, sg.planes()
 	sc := scratchFor[float32](s)
+	outputs := func(d *directConvArgs, i int) {
+		d.y = y[i*g.cout*pout : (i+1)*g.cout*pout]
+		if e != nil {
+			d.e = e[i*g.cout : (i+1)*g.cout]
+		}
+		if r != nil {
+			d.r = r[i*g.cout*pout : (i+1)*g.cout*pout]
+		}
+	}
 	if n >= workers {
 		parallelFor(n, func(worker, lo, hi int) {
 			d := d
 			d.xp = sc.get(worker, nx)
 			clear(d.xp)
 			for i := lo; i < hi; i++ {
-				padPlanes(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], d.xp)
-				d.y = y[i*g.cout*pout : (i+1)*g.cout*pout]
+				fill(d.xp, i, 0, parts)
+				outputs(&d, i)
 				convDirect32(&d, 0, nb)
 			}
 		})
@@ -100,8 +124,8 @@ func convForwardDirect(g convGeom, s, sw *convScratch, x, wt, b, y []float32, n,
 	d.xp = sc.get(0, nx)
 	clear(d.xp)
 	for i := 0; i < n; i++ {
-		padPlanes(sg, x[i*g.cin*pin:(i+1)*g.cin*pin], d.xp)
-		d.y = y[i*g.cout*pout : (i+1)*g.cout*pout]
+		parallelFor(parts, func(_, lo, hi int) { fill(d.xp, i, lo, hi) })
+		outputs(&d, i)
 		parallelFor(nb, func(_, lo, hi int) { convDirect32(&d, lo, hi) })
 	}
 }
@@ -127,10 +151,17 @@ func convDirectGo(d *directConvArgs, cbLo, cbHi int) {
 						}
 					}
 				}
-				yo := d.y[(4*cb+c)*d.pout+int(d.yoff[vi]):]
+				at := (4*cb+c)*d.pout + int(d.yoff[vi])
+				yo := d.y[at:]
 				k := 0
 				for l, v := range acc {
 					if m>>l&1 != 0 {
+						if d.e != nil {
+							v = v + d.e[4*cb+c]
+						}
+						if d.r != nil {
+							v = v + d.r[at+k]
+						}
 						yo[k] = v
 						k++
 					}

@@ -105,6 +105,7 @@ func TestConvDirectKernelMatchesGo(t *testing.T) {
 		d.xp = make([]float32, sg.planes())
 		padPlanes(sg, x, d.xp)
 		d.y = make([]float32, c.cout*d.pout)
+		d.e, d.r = randFloats32(rng, c.cout), randFloats32(rng, c.cout*d.pout) // the epilogue's adds
 		convDirectGo(&d, 0, nb)
 		want := d.y
 		for _, level := range kernelLevels() {
@@ -215,5 +216,38 @@ func BenchmarkReferenceUNetDirectConv(b *testing.B) {
 			b.ReportMetric(medianOf(cpuRatios), "cpu-new/old")
 			b.ReportMetric(medianOf(ratios), "new/old")
 		})
+	}
+}
+
+// Conv2dAdd adds the embedding and the residual as its own ops would after
+// it, to the byte, on every path and kernel variant: the direct kernel's
+// epilogue, the GEMM paths' pass, one image's channels split over workers.
+func TestConv2dAddIsConvThenAdds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, level := range kernelLevels() {
+		defer setKernelLevel(setKernelLevel(level))
+		for _, direct := range []bool{true, false} {
+			defer func(old bool) { directConv = old }(directConv)
+			directConv = direct && haveDirectConv
+			for _, c := range directConvCases {
+				g := convGeom{cin: c.cin, cout: c.cout, k: c.k, stride: c.stride, pad: c.pad}
+				ho, wo := g.outSize(c.h, c.w)
+				for _, n := range []int{1, 3} {
+					pout := c.cout * ho * wo
+					x, w, b := randFloats32(rng, n*c.cin*c.h*c.w), randFloats32(rng, c.cout*c.cin*c.k*c.k), randFloats32(rng, c.cout)
+					e, r := randFloats32(rng, n*c.cout), randFloats32(rng, n*pout)
+					var s, sw convScratch
+					want := make([]float32, n*pout)
+					convForward(g, &s, &sw, x, w, b, want, n, c.h, c.w)
+					addPerChannel(want, e, want, n*c.cout, ho*wo)
+					addSlices(want, r, want)
+					got := make([]float32, n*pout)
+					withWorkers(2, func() { convForwardAdd(g, &s, &sw, x, w, b, e, r, got, n, c.h, c.w) })
+					if !slices.Equal(got, want) {
+						t.Fatalf("level %d, direct %v, %+v, batch %d: conv then adds differs from Conv2dAdd", level, direct, c, n)
+					}
+				}
+			}
+		}
 	}
 }

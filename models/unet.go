@@ -215,9 +215,9 @@ func (u *UNet) predict(g *Graph, x, temb *Node, c Cond, after func(g *Graph, blo
 	}
 	h = then("m2", u.m2.Fwd(g, h, e))
 	h = then("u2", u.u2.Fwd(g, g.Concat(h, h2), e))
-	h = u.up2.Fwd(g, g.Upsample2x(h))
+	h = u.up2.FwdUp(g, h)
 	h = then("u1", u.u1.Fwd(g, g.Concat(h, h1), e))
-	h = u.up1.Fwd(g, g.Upsample2x(h))
+	h = u.up1.FwdUp(g, h)
 	h = then("u0", u.u0.Fwd(g, g.Concat(h, h0), e))
-	return u.outc.Fwd(g, u.outn.FwdSiLU(g, h))
+	return u.outn.FwdSiLUConv(g, u.outc, h, nil, nil)
 }
