@@ -50,12 +50,16 @@ func TestClipAndFineTunesFit(t *testing.T) {
 		h.frame()
 		shot := h.shoot(win, fmt.Sprintf("%dx%d-clip", size.X, size.Y))
 		found := blobs(shot, []color.NRGBA{yellow, magenta})
-		if len(found[yellow]) != 2 {
-			t.Errorf("%v: %d yellow regions (the stage's pane and the tile), want 2: %v", size, len(found[yellow]), found[yellow])
+		// The pause holds whichever frame was playing: the stage shows it,
+		// the tile frame 1 (yellow).
+		frame, _, _ := h.u.ClipFrame()
+		panes := append(found[yellow], found[magenta]...)
+		if want := map[int]int{0: 2, 1: 1}[frame]; len(found[yellow]) != want || len(panes) != 2 {
+			t.Errorf("%v: paused on frame %d, %d yellow and %d magenta regions, want the stage's pane and the tile: %v", size, frame+1, len(found[yellow]), len(found[magenta]), panes)
 		}
 		least := map[bool]int{false: 240, true: 420}[size.X >= 1600]
 		win0 := image.Rectangle{Max: size}
-		for _, bl := range found[yellow] {
+		for _, bl := range panes {
 			b := bl.box
 			if bl.n < b.Dx()*b.Dy()*97/100 || !b.In(win0) {
 				t.Errorf("%v: the pane %v is cut or overlapped", size, b)
@@ -64,7 +68,7 @@ func TestClipAndFineTunesFit(t *testing.T) {
 				t.Errorf("%v: the clip's pane is %d px, want at least %d", size, b.Dx(), least)
 			}
 		}
-		for _, name := range []string{"Play", "frame 1 of 2 · 8 fps", "zorbs/lora", "scale", "0.80", "Generate", "Save"} {
+		for _, name := range []string{"Play", fmt.Sprintf("frame %d of 2 · 8 fps", frame+1), "zorbs/lora", "scale", "0.80", "Generate", "Save"} {
 			if r, ok := h.find(name); !ok || !r.In(win0) {
 				t.Errorf("%v: %q is at %v (found %v), not inside the window", size, name, r, ok)
 			}
