@@ -476,35 +476,25 @@ func (op *conv2dOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	y := op.out.get(dtypeOf(v[0]), xs[0], op.g.cout, ho, wo)
 	err := dispatch(v[0],
 		func() {
-			e, r := op.extra32(v)
+			e, r := convExtras[float32](op, v)
 			convForwardAdd(op.g, &op.s, &op.sw, slice[float32](v[0]), slice[float32](v[1]), slice[float32](v[2]), e, r, slice[float32](y), xs[0], xs[2], xs[3])
 		},
 		func() {
-			e, r := op.extra64(v)
+			e, r := convExtras[float64](op, v)
 			convForwardAdd(op.g, &op.s, &op.sw, slice[float64](v[0]), slice[float64](v[1]), slice[float64](v[2]), e, r, slice[float64](y), xs[0], xs[2], xs[3])
 		})
 	return y, err
 }
 
-// extra32 and extra64 are the values of e and r (nil when absent).
-func (op *conv2dOp) extra32(v []gorgonia.Value) (e, r []float32) {
+// convExtras are the values of the conv's adds e and r in its inputs v
+// (nil when absent).
+func convExtras[T Float](op *conv2dOp, v []gorgonia.Value) (e, r []T) {
 	i := 3
 	if op.addChan {
-		e, i = slice[float32](v[i]), i+1
+		e, i = slice[T](v[i]), i+1
 	}
 	if op.addRes {
-		r = slice[float32](v[i])
-	}
-	return e, r
-}
-
-func (op *conv2dOp) extra64(v []gorgonia.Value) (e, r []float64) {
-	i := 3
-	if op.addChan {
-		e, i = slice[float64](v[i]), i+1
-	}
-	if op.addRes {
-		r = slice[float64](v[i])
+		r = slice[T](v[i])
 	}
 	return e, r
 }

@@ -75,7 +75,7 @@ func (op *normConvOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	ho, wo := g.outSize(xs[2], xs[3])
 	y := op.conv.out.get(dtypeOf(v[0]), n, g.cout, ho, wo)
 	if x, ok := v[0].(*tensor.Dense).Data().([]float32); ok && directConv && g.directable() {
-		e, r := op.conv.extra32(shiftInputs(v))
+		e, r := convExtras[float32](&op.conv, shiftInputs(v))
 		normConvDirect(op, x, slice[float32](v[1]), slice[float32](v[2]), slice[float32](v[3]), slice[float32](v[4]), e, r,
 			slice[float32](y), n, xs[2], xs[3])
 		return y, nil
@@ -84,20 +84,20 @@ func (op *normConvOp) Do(v ...gorgonia.Value) (gorgonia.Value, error) {
 	return y, dispatch(v[0],
 		func() {
 			groupNormForward(&op.gn, slice[float32](v[0]), slice[float32](v[1]), slice[float32](v[2]), slice[float32](z), n, c, p)
-			e, r := op.conv.extra32(shiftInputs(v))
+			e, r := convExtras[float32](&op.conv, shiftInputs(v))
 			convForwardAdd(g, &op.conv.s, &op.conv.sw, slice[float32](z), slice[float32](v[3]), slice[float32](v[4]), e, r,
 				slice[float32](y), n, xs[2], xs[3])
 		},
 		func() {
 			groupNormForward(&op.gn, slice[float64](v[0]), slice[float64](v[1]), slice[float64](v[2]), slice[float64](z), n, c, p)
-			e, r := op.conv.extra64(shiftInputs(v))
+			e, r := convExtras[float64](&op.conv, shiftInputs(v))
 			convForwardAdd(g, &op.conv.s, &op.conv.sw, slice[float64](z), slice[float64](v[3]), slice[float64](v[4]), e, r,
 				slice[float64](y), n, xs[2], xs[3])
 		})
 }
 
 // shiftInputs drops x and γ, so that the adds sit at index 3 as in
-// conv2dOp's inputs, where extra32 and extra64 find them.
+// conv2dOp's inputs, where convExtras finds them.
 func shiftInputs(v []gorgonia.Value) []gorgonia.Value { return v[2:] }
 
 // normConvDirect is normConvOp's fused path: the direct conv of each image
