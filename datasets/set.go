@@ -2,10 +2,12 @@ package datasets
 
 import (
 	"fmt"
-	"genlab/images"
 	"image"
 	"math"
 	"math/rand/v2"
+	"slices"
+
+	"genlab/images"
 )
 
 // Set is an in-memory image dataset, the form every generator trains on.
@@ -142,4 +144,26 @@ func Dequantize(dst, src []float32, rng *rand.Rand) {
 		}
 		dst[i] = y
 	}
+}
+
+// Concat returns a new Set of a's items followed by b's, named name. The
+// two must have the same item shape and both or neither have captions;
+// labels are kept only when both have them with the same Classes.
+func Concat(name string, a, b *Set) (*Set, error) {
+	if a.C != b.C || a.H != b.H || a.W != b.W || a.Frames != b.Frames {
+		return nil, fmt.Errorf("datasets: cannot join %s (%dx%dx%d, %d frames) and %s (%dx%dx%d, %d frames)",
+			a.Name, a.C, a.H, a.W, a.Frames, b.Name, b.C, b.H, b.W, b.Frames)
+	}
+	if (a.Captions == nil) != (b.Captions == nil) {
+		return nil, fmt.Errorf("datasets: cannot join %s and %s: only one has captions", a.Name, b.Name)
+	}
+	out := &Set{Name: name, N: a.N + b.N, C: a.C, H: a.H, W: a.W, Frames: a.Frames,
+		Pixels: slices.Concat(a.Pixels, b.Pixels)}
+	if a.Captions != nil {
+		out.Captions = slices.Concat(a.Captions, b.Captions)
+	}
+	if a.Labels != nil && b.Labels != nil && a.Classes == b.Classes {
+		out.Labels, out.Classes = slices.Concat(a.Labels, b.Labels), a.Classes
+	}
+	return out, nil
 }

@@ -156,3 +156,27 @@ func TestDequantize(t *testing.T) {
 		t.Errorf("max dequantized value %v, want < 1", m)
 	}
 }
+
+// Concat keeps both sets' items and captions in order, and refuses sets
+// whose items differ in shape or of which only one is captioned.
+func TestConcat(t *testing.T) {
+	a, b := Shapes(3, 1, "train"), Shapes(2, 2, "new")
+	c, err := Concat("both", a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.N != 5 || c.Check() != nil || c.Captions[3] != b.Captions[0] || c.Captions[2] != a.Captions[2] {
+		t.Fatalf("joined set: N %d, captions %q, check %v", c.N, c.Captions, c.Check())
+	}
+	if !slices.Equal(c.Image(4), b.Image(1)) || !slices.Equal(c.Image(0), a.Image(0)) {
+		t.Error("the joined images are not the parts' images in order")
+	}
+	if _, err := Concat("x", a, Clips(1, 4, 1, "train")); err == nil {
+		t.Error("joined images and clips")
+	}
+	bare := a.Subset([]int{0})
+	bare.Captions = nil
+	if _, err := Concat("x", a, bare); err == nil {
+		t.Error("joined a captioned set and one without captions")
+	}
+}

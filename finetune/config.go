@@ -36,12 +36,20 @@ type Config struct {
 	// BaseHash is the base checkpoint's images.ModelHash; Base its name.
 	BaseHash string `json:"base_hash"`
 	Base     string `json:"base"`
+	// Prior is the number of the base's own images trained on beside the
+	// concept's (prior preservation; 0: none), drawn on prompts from
+	// PriorPrompts (a captioned dataset or a .txt file of prompts).
+	Prior        int    `json:"prior,omitempty"`
+	PriorPrompts string `json:"prior_prompts,omitempty"`
 	// The training recipe.
 	Data   string  `json:"data"`
 	LR     float64 `json:"lr"`
 	Batch  int     `json:"batch"`
 	Warmup int     `json:"warmup"`
 }
+
+// MaxPrior bounds the number of prior images a fine-tune draws.
+const MaxPrior = 100000
 
 // NewConfig is the default recipe of a method.
 func NewConfig(method string) (Config, error) {
@@ -72,6 +80,7 @@ func (c Config) Validate() error {
 	b.Float("lr", c.LR, 0, 10)
 	b.Int("batch", c.Batch, 0, models.MaxBatch)
 	b.Int("warmup", c.Warmup, 0, 1<<40)
+	b.Int("prior", c.Prior, 0, MaxPrior)
 	if err := b.Err(); err != nil {
 		return err
 	}
@@ -85,6 +94,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("finetune: lora needs target layers (%s)", strings.Join(Targets, ", "))
 	case c.Method == "prefix" && c.Prefix < 1:
 		return fmt.Errorf("finetune: prefix tuning needs at least 1 prefix vector")
+	case c.Prior > 0 && c.PriorPrompts == "":
+		return fmt.Errorf("finetune: prior images need prompts (a captioned dataset such as shapes, or a .txt file)")
 	}
 	for _, t := range c.Targets {
 		if !slices.Contains(Targets, t) {

@@ -43,6 +43,10 @@ type FineTuneEvalOptions struct {
 	Sampler          string   // ddpm
 	Seed             uint64
 	Grid             int // images per progress grid of a fine-tuning run (16)
+	// Prior is every method's number of prior images (prior
+	// preservation on prompts of the base's shapes; 0: none), and
+	// TrainBatch its fine-tuning batch (0: the method's default).
+	Prior, TrainBatch int
 	Log              func(format string, args ...any)
 }
 
@@ -237,21 +241,34 @@ func labelTile(name string) image.Image {
 func fineTuneOnce(ctx context.Context, o FineTuneEvalOptions, m string, data *datasets.Set) (string, float64, error) {
 	dir := filepath.Join(o.Out, m)
 	file := filepath.Join(dir, m+".safetensors")
-	if f, err := checkpoint.ReadHeader(file); err == nil && f.Metadata[checkpoint.KeyStep] == strconv.Itoa(o.Steps) {
-		secs, _ := strconv.ParseFloat(f.Metadata["genlab.train_seconds"], 64)
-		o.Log("%s: reusing %s", m, file)
-		return file, secs, nil
-	}
-	net, err := diffusion.LoadNetwork(o.Base)
-	if err != nil {
-		return "", 0, err
-	}
 	cfg, err := finetune.NewConfig(m)
 	if err != nil {
 		return "", 0, err
 	}
 	cfg.Data = "shapes-new"
-	tr, err := finetune.NewTrainer(net, o.Base, cfg, data, o.Steps, o.Seed)
+	if o.Prior > 0 {
+		cfg.Prior, cfg.PriorPrompts = o.Prior, "shapes"
+	}
+	if o.TrainBatch > 0 {
+		cfg.Batch = o.TrainBatch
+	}
+	if f, err := checkpoint.ReadHeader(file); err == nil && f.Metadata[checkpoint.KeyStep] == strconv.Itoa(o.Steps) {
+		if done, err := finetune.ParseConfig([]byte(f.Metadata[checkpoint.KeyConfig])); err == nil && done.Prior == cfg.Prior && done.Batch == min(cfg.Batch, data.N) {
+			secs, _ := strconv.ParseFloat(f.Metadata["genlab.train_seconds"], 64)
+			o.Log("%s: reusing %s", m, file)
+			return file, secs, nil
+		}
+	}
+	net, err := diffusion.LoadNetwork(o.Base)
+	if err != nil {
+		return "", 0, err
+	}
+	// Every method shares the prior images (same prompts and seeds).
+	set, err := finetune.TrainingSet(ctx, net, cfg, data, o.Seed, filepath.Join(o.Out, "prior"), o.Log)
+	if err != nil {
+		return "", 0, err
+	}
+	tr, err := finetune.NewTrainer(net, o.Base, cfg, set, o.Steps, o.Seed)
 	if err != nil {
 		return "", 0, err
 	}
@@ -263,7 +280,7 @@ func fineTuneOnce(ctx context.Context, o FineTuneEvalOptions, m string, data *da
 	// progress grid (at the end) is drawn; a resumed run counts its
 	// resumed part only.
 	var trained time.Duration
-	res, err := train.Run(ctx, tr, train.Options{Out: dir, Data: data, DataName: cfg.Data, Batch: tr.Tune.Config.Batch, Steps: o.Steps, GridN: o.Grid, SampleEvery: o.Steps, Seed: o.Seed, Resume: resume,
+	res, err := train.Run(ctx, tr, train.Options{Out: dir, Data: set, DataName: cfg.Data, Batch: tr.Tune.Config.Batch, Steps: o.Steps, GridN: o.Grid, SampleEvery: o.Steps, Seed: o.Seed, Resume: resume,
 		Progress: func(p train.Progress) {
 			if p.Event == "" {
 				trained = p.Elapsed
@@ -311,10 +328,14 @@ func FineTuneTable(rows []FineTuneRow, o FineTuneEvalOptions) string {
 		}
 		fmt.Fprintf(&b, " %s |\n", ret)
 	}
-	fmt.Fprintf(&b, "\n%d prompts per setting, one image each (%s, 50 steps, guidance %g, seed %d); %d fine-tuning steps per method on the %d images of shapes-new. "+
+	prior := ""
+	if o.Prior > 0 {
+		prior = fmt.Sprintf(", beside %d images the base drew of its own shapes prompts (prior preservation, about half of each batch)", o.Prior)
+	}
+	fmt.Fprintf(&b, "\n%d prompts per setting, one image each (%s, 50 steps, guidance %g, seed %d); %d fine-tuning steps per method on the %d images of shapes-new%s. "+
 		"star and purple settings: the share of images the attribute judge sees the new shape or colour in; the held-out pairs (%s) never appear in the fine-tuning data. "+
 		"Base prompts: captions of the base test split, all four attributes right; retention: that accuracy over the base model's. — : the base cannot read the new words.\n",
-		o.N, strings.ToUpper(o.Sampler), o.Guidance, o.Seed, o.Steps, datasets.ShapesNewN, heldNames())
+		o.N, strings.ToUpper(o.Sampler), o.Guidance, o.Seed, o.Steps, datasets.ShapesNewN, prior, heldNames())
 	return b.String()
 }
 

@@ -43,6 +43,8 @@ func finetuneCommand() *cli.Command {
 			&cli.Float64Flag{Name: "lr", Usage: "learning rate (default: the method's)"},
 			&cli.IntFlag{Name: "batch", Usage: "batch size (default 16, at most the data's size)"},
 			&cli.IntFlag{Name: "warmup", Value: -1, Usage: "learning-rate warm-up steps (default 20)"},
+			&cli.IntFlag{Name: "prior", Usage: "prior preservation (DreamBooth): the base draws this many images of its own prompts, trained on beside the new concept's, as many of each per batch, so it forgets less (default 0: none; 64 to 256 is usual)"},
+			&cli.StringFlag{Name: "prior-prompts", Usage: "prompts of the prior images: a captioned dataset (its train captions) or a .txt file with one prompt per line (default: the dataset the base was trained on)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the initialisation and the data order"},
 			&cli.StringFlag{Name: "resume", Usage: "continue a run: latest (in --out) or a checkpoint file"},
 			&cli.IntFlag{Name: "sample-every", Usage: "write a sample grid every N steps (default: with each checkpoint)"},
@@ -108,6 +110,22 @@ func finetuneConfig(c *cli.Context, resume string) (finetune.Config, error) {
 	if v := c.Int("warmup"); v >= 0 {
 		cfg.Warmup = v
 	}
+	if c.IsSet("prior-prompts") && c.Int("prior") == 0 {
+		return cfg, userErrorf("finetune: --prior-prompts needs --prior N (the number of prior images)")
+	}
+	if v := c.Int("prior"); v < 0 || v > finetune.MaxPrior {
+		return cfg, userErrorf("finetune: --prior %d: want 0 to %d images", v, finetune.MaxPrior)
+	}
+	cfg.Prior, cfg.PriorPrompts = c.Int("prior"), c.String("prior-prompts")
+	if cfg.Prior > 0 && cfg.PriorPrompts == "" {
+		meta, err := models.ReadMeta(c.String("base"), diffusion.Family)
+		if err != nil {
+			return cfg, err
+		}
+		if cfg.PriorPrompts = meta.Extra["genlab.data"]; cfg.PriorPrompts == "" {
+			return cfg, userErrorf("finetune: %s does not say what it was trained on: give the prior images' prompts with --prior-prompts", c.String("base"))
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, userErrorf("%v", err)
 	}
@@ -147,6 +165,12 @@ func finetuneAction(c *cli.Context) error {
 	if err != nil {
 		return userErrorf("finetune: --data %s: %v", cfg.Data, strings.TrimPrefix(err.Error(), "datasets: "))
 	}
+	concept := set.N
+	logf := func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", args...) }
+	set, err = finetune.TrainingSet(c.Context, net, cfg, set, c.Uint64("seed"), filepath.Join(out, "prior"), logf)
+	if err != nil {
+		return userErrorf("%v", err)
+	}
 	tr, err := finetune.NewTrainer(net, base, cfg, set, steps, c.Uint64("seed"))
 	if err != nil {
 		return userErrorf("%v", err)
@@ -155,8 +179,12 @@ func finetuneAction(c *cli.Context) error {
 		return userErrorf("finetune: %s fine-tunes a base of hash %s; --base %s has hash %s", resume, cfg.BaseHash, base, tr.Tune.Config.BaseHash)
 	}
 	tc := tr.Tune.Config
-	fmt.Fprintf(c.App.Writer, "fine-tuning %s with %s: %d trained parameters (%.2f%% of the base's %d), new words %v, %d images, %d steps at batch %d; run folder %s\n",
-		base, tc.Method, tr.Tune.Count(), 100*float64(tr.Tune.Count())/float64(net.Params.Count()), net.Params.Count(), tc.NewWords, set.N, steps, tc.Batch, out)
+	seen := fmt.Sprintf("%d images", concept)
+	if tc.Prior > 0 {
+		seen += fmt.Sprintf(" with %d prior images of the base (prompts from %s)", tc.Prior, tc.PriorPrompts)
+	}
+	fmt.Fprintf(c.App.Writer, "fine-tuning %s with %s: %d trained parameters (%.2f%% of the base's %d), new words %v, %s, %d steps at batch %d; run folder %s\n",
+		base, tc.Method, tr.Tune.Count(), 100*float64(tr.Tune.Count())/float64(net.Params.Count()), net.Params.Count(), tc.NewWords, seen, steps, tc.Batch, out)
 	if err := runTraining(c, tr, set, tc.Data, out, steps, tc.Batch, c.Int("samples"), resume); err != nil {
 		return err
 	}
@@ -260,6 +288,8 @@ func evalFinetuneCommand() *cli.Command {
 			&cli.IntFlag{Name: "steps", Value: 300, Usage: "fine-tuning steps of every method"},
 			&cli.IntFlag{Name: "n", Value: 32, Usage: "prompts per setting, one image each"},
 			&cli.IntFlag{Name: "batch", Value: 16, Usage: "images per forward pass when sampling"},
+			&cli.IntFlag{Name: "prior", Usage: "prior preservation for every method: images the base draws of its own shapes prompts, trained on beside the new concept's (0: none)"},
+			&cli.IntFlag{Name: "train-batch", Usage: "fine-tuning batch of every method (default: the method's, 16)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the fine-tunes and the samples"},
 			&cli.StringFlag{Name: "out", Value: "out/eval-finetune", Usage: "folder for table.md, finetune.png and the runs (a finished run is reused, a stopped one resumed)"},
 		},
@@ -268,9 +298,13 @@ func evalFinetuneCommand() *cli.Command {
 }
 
 func evalFinetune(c *cli.Context) error {
-	o := tasks.FineTuneEvalOptions{Base: c.String("base"), Judge: c.String("judge"), Steps: c.Int("steps"), N: c.Int("n"), Batch: c.Int("batch"), Seed: c.Uint64("seed")}
+	o := tasks.FineTuneEvalOptions{Base: c.String("base"), Judge: c.String("judge"), Steps: c.Int("steps"), N: c.Int("n"), Batch: c.Int("batch"), Seed: c.Uint64("seed"),
+		Prior: c.Int("prior"), TrainBatch: c.Int("train-batch")}
 	if o.Steps < 1 || o.N < 1 || o.Batch < 1 {
 		return userErrorf("eval-finetune: --steps, --n and --batch must be at least 1")
+	}
+	if o.Prior < 0 || o.Prior > finetune.MaxPrior || o.TrainBatch < 0 || o.TrainBatch > models.MaxBatch {
+		return userErrorf("eval-finetune: --prior %d, --train-batch %d: want 0 to %d images and 0 to %d", o.Prior, o.TrainBatch, finetune.MaxPrior, models.MaxBatch)
 	}
 	for _, m := range strings.Split(c.String("methods"), ",") {
 		m = strings.TrimSpace(m)

@@ -136,3 +136,33 @@ func zorbFolder(t *testing.T, dir string) string {
 	}
 	return data
 }
+
+// --prior draws the base's own images into the run folder and trains on
+// them beside the concept's; a resumed run reads them back; flags that
+// make no sense are one clear error each.
+func TestFineTuneWithPrior(t *testing.T) {
+	dir := t.TempDir()
+	base := pipelinetest.Tiny(t, dir, "text.safetensors", pipelinetest.Kind{Family: "diffusion", Cond: "text"})
+	out := filepath.Join(dir, "run")
+	status, stdout, stderr := genlab(t, "finetune", "--method", "adapter", "--base", base, "--data", "shapes-new", "--prior", "4", "--steps", "2", "--batch", "4", "--out", out, "--samples", "1")
+	if status != 0 {
+		t.Fatalf("finetune --prior: exit %d: %s", status, stderr)
+	}
+	if !strings.Contains(stdout, "64 images with 4 prior images of the base (prompts from shapes)") {
+		t.Errorf("finetune output %q does not tell of the prior images", stdout)
+	}
+	pngs, _ := filepath.Glob(filepath.Join(out, "prior", "prior-*.png"))
+	if len(pngs) != 4 {
+		t.Fatalf("%d prior images in %s, want 4", len(pngs), filepath.Join(out, "prior"))
+	}
+	first, _ := os.ReadFile(pngs[0])
+	if status, stdout, stderr := genlab(t, "finetune", "--base", base, "--data", "shapes-new", "--steps", "3", "--out", out, "--samples", "1", "--resume", "latest"); status != 0 || !strings.Contains(stdout, "with 4 prior images") {
+		t.Fatalf("finetune --resume latest: exit %d: %s%s", status, stdout, stderr)
+	}
+	if again, _ := os.ReadFile(pngs[0]); !bytes.Equal(first, again) {
+		t.Error("the resumed run drew its prior images again")
+	}
+	wantUserError(t, "--prior-prompts needs --prior", "finetune", "--base", base, "--prior-prompts", "shapes", "--out", filepath.Join(dir, "x"))
+	wantUserError(t, "--prior -2", "finetune", "--base", base, "--prior", "-2", "--out", filepath.Join(dir, "y"))
+	wantUserError(t, "prior prompts", "finetune", "--base", base, "--prior", "2", "--prior-prompts", filepath.Join(dir, "none.txt"), "--out", filepath.Join(dir, "z"))
+}

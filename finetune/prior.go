@@ -1,0 +1,175 @@
+package finetune
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"genlab/datasets"
+	"genlab/diffusion"
+	"genlab/images"
+	"genlab/internal/atomicfile"
+)
+
+// Prior preservation (DreamBooth, Ruiz et al. 2023): a fine-tune on a few
+// images of a new concept drifts on everything else the base could draw.
+// Training on the base model's own images of its own prompts beside the
+// concept's, as many of each in a batch, holds the base's behaviour in
+// place; the images are the base's, so no training data of the base is
+// needed, only prompts it understands.
+
+// PriorSeed offsets the seeds of the prior images' noise and prompts from
+// the fine-tune's own seed, so the two streams never share draws.
+const PriorSeed = 1 << 32
+
+// PriorPrompts are n prompts for the prior images, drawn with seed from
+// source: a text file of prompts (.txt, one per line) or a captioned
+// dataset as --data names one (its train split's captions; "shapes" for
+// the shapes recipe's base).
+func PriorPrompts(source string, n int, seed uint64) ([]string, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("finetune: %d prior images, want at least 1", n)
+	}
+	var pool []string
+	if strings.HasSuffix(strings.ToLower(source), ".txt") {
+		f, err := os.Open(source)
+		if err != nil {
+			return nil, fmt.Errorf("finetune: prior prompts: %w", err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if s := strings.TrimSpace(sc.Text()); s != "" {
+				pool = append(pool, s)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("finetune: prior prompts %s: %w", source, err)
+		}
+	} else {
+		set, err := datasets.Load(source, "train")
+		if err != nil {
+			return nil, fmt.Errorf("finetune: prior prompts: %w", err)
+		}
+		pool = set.Captions
+	}
+	if len(pool) == 0 {
+		return nil, fmt.Errorf("finetune: prior prompts: %s has no prompts (want a captioned dataset or a .txt file with one prompt per line)", source)
+	}
+	// A shuffled pass over the pool, then another, until n are drawn.
+	rng := rand.New(rand.NewPCG(seed, PriorSeed))
+	out := make([]string, 0, n)
+	for len(out) < n {
+		perm := rng.Perm(len(pool))
+		for _, i := range perm[:min(len(perm), n-len(out))] {
+			out = append(out, pool[i])
+		}
+	}
+	return out, nil
+}
+
+// DrawPrior returns the base network's images of prompts, one per prompt,
+// drawn with its own sampling defaults from noise seeded by seed: read
+// from dir when an earlier run (or a resumed one) left the same prompts
+// there, else drawn and written there first as an image folder (PNGs and
+// a metadata.jsonl, written last, that marks the folder complete). The
+// images are always read back from their PNGs, so a run and its resumption
+// train on the same bytes. net must be the base, before any fine-tune.
+func DrawPrior(ctx context.Context, net *diffusion.Network, prompts []string, seed uint64, dir string, log func(string, ...any)) (*datasets.Set, error) {
+	u := net.Config.UNet
+	if set, err := datasets.LoadFolder(dir, u.Size, u.InChannels); err == nil && slices.Equal(set.Captions, prompts) {
+		set.Name = "prior"
+		return set, nil
+	}
+	for _, p := range prompts {
+		if _, err := net.Tokenize(p); err != nil {
+			return nil, fmt.Errorf("finetune: prior prompt %q: %w", p, err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("finetune: %w", err)
+	}
+	// A stale folder's captions would no longer match its images.
+	_ = os.Remove(filepath.Join(dir, datasets.MetadataFile))
+	d := net.Config.Defaults()
+	seeds := make([]uint64, len(prompts))
+	for i := range seeds {
+		seeds[i] = seed + PriorSeed + uint64(i)
+	}
+	if log != nil {
+		log("drawing %d prior images with the base (%s, %d steps, guidance %g) into %s", len(prompts), d.Sampler, d.Steps, d.Guidance, dir)
+	}
+	pix, err := net.Generate(ctx, net.Params, diffusion.GenerateOptions{Seeds: seeds, Sampler: d.Sampler, Steps: d.Steps, Eta: d.Eta,
+		Guidance: d.Guidance, Prompts: prompts, Batch: 16})
+	if err != nil {
+		return nil, err
+	}
+	dim := net.Dim()
+	var meta strings.Builder
+	for i, p := range prompts {
+		name := fmt.Sprintf("prior-%05d.png", i)
+		img := images.FromFloats(pix[i*dim:(i+1)*dim], u.InChannels, u.Size, u.Size)
+		if err := images.Save(filepath.Join(dir, name), img, ""); err != nil {
+			return nil, err
+		}
+		line, err := json.Marshal(map[string]string{"file_name": name, "text": p})
+		if err != nil {
+			return nil, err
+		}
+		meta.Write(line)
+		meta.WriteByte('\n')
+	}
+	err = atomicfile.Write(filepath.Join(dir, datasets.MetadataFile), func(w io.Writer) error {
+		_, err := io.WriteString(w, meta.String())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finetune: %w", err)
+	}
+	set, err := datasets.LoadFolder(dir, u.Size, u.InChannels)
+	if err != nil {
+		return nil, err
+	}
+	set.Name = "prior"
+	return set, nil
+}
+
+// WithPrior is the training set of a prior-preserving fine-tune: the
+// concept's images repeated to about as many as the prior's, then the
+// prior's, so that a shuffled batch holds about as many of each (DreamBooth
+// pairs every batch of concept images with one of prior images).
+func WithPrior(concept, prior *datasets.Set) (*datasets.Set, error) {
+	reps := max(1, (prior.N+concept.N/2)/concept.N)
+	idx := make([]int, 0, reps*concept.N)
+	for range reps {
+		for i := range concept.N {
+			idx = append(idx, i)
+		}
+	}
+	return datasets.Concat(concept.Name+"+prior", concept.Subset(idx), prior)
+}
+
+// TrainingSet is the set a fine-tune of c trains on: concept alone, or,
+// when c.Prior > 0, with c.Prior images of the base net (before it is
+// tuned) on prompts from c.PriorPrompts, kept in dir (WithPrior).
+func TrainingSet(ctx context.Context, net *diffusion.Network, c Config, concept *datasets.Set, seed uint64, dir string, log func(string, ...any)) (*datasets.Set, error) {
+	if c.Prior == 0 {
+		return concept, nil
+	}
+	prompts, err := PriorPrompts(c.PriorPrompts, c.Prior, seed)
+	if err != nil {
+		return nil, err
+	}
+	prior, err := DrawPrior(ctx, net, prompts, seed, dir, log)
+	if err != nil {
+		return nil, err
+	}
+	return WithPrior(concept, prior)
+}
