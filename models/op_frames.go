@@ -8,6 +8,9 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// The temporal layers attend over frames with FrameAttention, in place;
+// these permutations remain the reference it is tested against.
+
 // FramesToSequences regroups x (B·F, C, H, W), the frames of B clips of F
 // frames each, as (B·H·W, C, F): for every clip and pixel, the sequence of
 // its features over the frames, the input of temporal attention.

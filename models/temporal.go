@@ -40,12 +40,15 @@ func (a TemporalAttention) Fwd(g *Graph, x, frame *Node) *Node {
 	if !g.ok(x, frame) {
 		return nil
 	}
-	s := x.Shape()
-	c := s[1]
 	h := g.AddPerChannel(a.Norm.Fwd(g, x), g.Embed(g.Param(a.Pos), frame))
-	qkv := g.framesToSequences(a.QKV.Fwd(g, h), a.Frames)
-	o := g.Attention(g.SliceChannels(qkv, 0, c), g.SliceChannels(qkv, c, 2*c), g.SliceChannels(qkv, 2*c, 3*c), a.Heads)
-	return g.Add(x, a.Out.Fwd(g, g.sequencesToFrames(o, s[2], s[3])))
+	return g.Add(x, a.Out.Fwd(g, g.frameAttention(a.QKV.Fwd(g, h), a.Frames, a.Heads)))
+}
+
+func (g *Graph) frameAttention(qkv *Node, frames, heads int) *Node {
+	if !g.ok(qkv) {
+		return nil
+	}
+	return g.wrap(FrameAttention(qkv, frames, heads))
 }
 
 func (g *Graph) framesToSequences(x *Node, frames int) *Node {

@@ -156,3 +156,70 @@ func TestVideoUNetMixesFramesOfOneClip(t *testing.T) {
 		}
 	}
 }
+
+func TestFrameAttentionGradient(t *testing.T) {
+	GradCheck(t, []tensor.Shape{{6, 12, 2, 3}}, func(g *gorgonia.ExprGraph, in Nodes) (*Node, error) {
+		return FrameAttention(in[0], 3, 2)
+	})
+}
+
+// FrameAttention is attention over each pixel's sequence of frames: what
+// permuting to sequences, slicing q, k and v, Attention and permuting back
+// compute, in float64 to rounding, in float32 closely.
+func TestFrameAttentionIsAttentionOverFrames(t *testing.T) {
+	const b, f, c, h, w, heads = 2, 4, 6, 3, 5, 3
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		p := NewParams(dt, 1)
+		g := NewGraph(p)
+		qkv := g.Input("qkv", b*f, 3*c, h, w)
+		fused := g.frameAttention(qkv, f, heads)
+		seq := g.framesToSequences(qkv, f)
+		ref := g.sequencesToFrames(g.Attention(g.SliceChannels(seq, 0, c), g.SliceChannels(seq, c, 2*c), g.SliceChannels(seq, 2*c, 3*c), heads), h, w)
+		m, err := g.Compile(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := make([]float32, b*f*3*c*h*w)
+		for i := range in {
+			in[i] = float32(math.Sin(float64(i) * 0.37))
+		}
+		if err := m.Set("qkv", in); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Run(); err != nil {
+			t.Fatal(err)
+		}
+		tol := 1e-12
+		if dt == tensor.Float32 {
+			tol = 1e-5
+		}
+		got, want := asFloat64s(fused.Value().Data()), asFloat64s(ref.Value().Data())
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > tol {
+				t.Fatalf("%v: value %d: fused %v, composed %v", dt, i, got[i], want[i])
+			}
+		}
+	}
+	p := NewParams(tensor.Float32, 1)
+	g := NewGraph(p)
+	if _, err := FrameAttention(g.Input("x", 6, 9, 2, 2), 4, 1); err == nil {
+		t.Error("6 images taken as clips of 4 frames")
+	}
+	if _, err := FrameAttention(g.Input("y", 4, 9, 2, 2), 2, 2); err == nil {
+		t.Error("3 channels split into 2 heads")
+	}
+}
+
+func asFloat64s(d any) []float64 {
+	switch d := d.(type) {
+	case []float64:
+		return d
+	case []float32:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+		return out
+	}
+	return nil
+}
