@@ -47,7 +47,7 @@ type FineTuneEvalOptions struct {
 	// preservation on prompts of the base's shapes; 0: none), and
 	// TrainBatch its fine-tuning batch (0: the method's default).
 	Prior, TrainBatch int
-	Log              func(format string, args ...any)
+	Log               func(format string, args ...any)
 }
 
 // FineTuneSettings are the prompt settings of the comparison, in table
