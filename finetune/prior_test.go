@@ -57,8 +57,7 @@ func TestPriorPrompts(t *testing.T) {
 // concept images as prior ones.
 func TestDrawPriorAndTrainingSet(t *testing.T) {
 	dir := t.TempDir()
-	base, net := tinyBase(t, dir, "base.safetensors")
-	_ = base
+	_, net := tinyBase(t, dir, "base.safetensors")
 	prompts, err := PriorPrompts("shapes", 16, 1)
 	if err != nil {
 		t.Fatal(err)
