@@ -84,8 +84,14 @@ func PriorPrompts(source string, n int, seed uint64) ([]string, error) {
 // train on the same bytes. net must be the base, before any fine-tune.
 func DrawPrior(ctx context.Context, net *diffusion.Network, prompts []string, seed uint64, dir string, log func(string, ...any)) (*datasets.Set, error) {
 	u := net.Config.UNet
-	if set, err := datasets.LoadFolder(dir, u.Size, u.InChannels); err == nil && slices.Equal(set.Captions, prompts) {
-		set.Name = "prior"
+	load := func() (*datasets.Set, error) {
+		set, err := datasets.LoadFolder(dir, u.Size, u.InChannels)
+		if err == nil {
+			set.Name = "prior"
+		}
+		return set, err
+	}
+	if set, err := load(); err == nil && slices.Equal(set.Captions, prompts) {
 		return set, nil
 	}
 	for _, p := range prompts {
@@ -133,12 +139,7 @@ func DrawPrior(ctx context.Context, net *diffusion.Network, prompts []string, se
 	if err != nil {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
-	set, err := datasets.LoadFolder(dir, u.Size, u.InChannels)
-	if err != nil {
-		return nil, err
-	}
-	set.Name = "prior"
-	return set, nil
+	return load()
 }
 
 // WithPrior is the training set of a prior-preserving fine-tune: the

@@ -96,6 +96,7 @@ func frameAttnWeights[T Float](g frameAttnGeom, qkv, a []T) {
 // logits against each key frame) and turns them into softmax weights over
 // the frames at each pixel.
 func softmaxFrames[T Float](g frameAttnGeom, r []T, scale T) {
+	_, f32 := any(r).([]float32)
 	for x := range g.p {
 		m := r[x]
 		for j := 1; j < g.frames; j++ {
@@ -106,7 +107,7 @@ func softmaxFrames[T Float](g frameAttnGeom, r []T, scale T) {
 			// float32 through expf, as every softmax here: math.Exp takes
 			// another path on CPUs with FMA, and the bytes would differ.
 			var e float64
-			if _, ok := any(r).([]float32); ok {
+			if f32 {
 				e = float64(expf(float32(scale * (r[j*g.p+x] - m))))
 			} else {
 				e = math.Exp(float64(scale * (r[j*g.p+x] - m)))
