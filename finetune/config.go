@@ -1,6 +1,8 @@
 package finetune
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -36,11 +38,14 @@ type Config struct {
 	// BaseHash is the base checkpoint's images.ModelHash; Base its name.
 	BaseHash string `json:"base_hash"`
 	Base     string `json:"base"`
-	// Prior is the number of the base's own images trained on beside the
-	// concept's (prior preservation; 0: none), drawn on prompts from
-	// PriorPrompts (a captioned dataset or a .txt file of prompts).
+	// Prior is the number of images of what the base already draws that
+	// are trained on beside the concept's (prior preservation; 0: none):
+	// drawn by the base on prompts from PriorPrompts (a captioned dataset
+	// or a .txt file of prompts), or taken from the captioned images of
+	// PriorImages (a dataset or folder).
 	Prior        int    `json:"prior,omitempty"`
 	PriorPrompts string `json:"prior_prompts,omitempty"`
+	PriorImages  string `json:"prior_images,omitempty"`
 	// The training recipe.
 	Data   string  `json:"data"`
 	LR     float64 `json:"lr"`
@@ -94,8 +99,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("finetune: lora needs target layers (%s)", strings.Join(Targets, ", "))
 	case c.Method == "prefix" && c.Prefix < 1:
 		return fmt.Errorf("finetune: prefix tuning needs at least 1 prefix vector")
-	case c.Prior > 0 && c.PriorPrompts == "":
-		return fmt.Errorf("finetune: prior images need prompts (a captioned dataset such as shapes, or a .txt file)")
+	case c.Prior > 0 && c.PriorPrompts == "" && c.PriorImages == "":
+		return fmt.Errorf("finetune: prior images need prompts (a captioned dataset such as shapes, or a .txt file) or images to take")
+	case c.PriorPrompts != "" && c.PriorImages != "":
+		return fmt.Errorf("finetune: prior images are drawn on prompts or taken from a dataset, not both")
+	case c.Prior == 0 && (c.PriorPrompts != "" || c.PriorImages != ""):
+		return fmt.Errorf("finetune: prior prompts or images need a number of prior images")
 	}
 	for _, t := range c.Targets {
 		if !slices.Contains(Targets, t) {
@@ -107,6 +116,23 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// Recipe is what makes c's fine-tune what it is, as a short hash: two
+// configs of one recipe on whatever base (and whatever new words that base
+// lacked) have the same Recipe.
+func (c Config) Recipe() string {
+	c.Base, c.BaseHash, c.NewWords = "", "", nil
+	j, err := json.Marshal(c)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(j)
+	return hex.EncodeToString(sum[:4])
+}
+
+// SameRecipe reports whether a and b train the same fine-tune, whatever
+// base they were made on.
+func SameRecipe(a, b Config) bool { return a.Recipe() == b.Recipe() }
 
 // ParseConfig reads a fine-tune file's genlab.config.
 func ParseConfig(raw json.RawMessage) (Config, error) {

@@ -63,16 +63,46 @@ func PriorPrompts(source string, n int, seed uint64) ([]string, error) {
 	if len(pool) == 0 {
 		return nil, fmt.Errorf("finetune: prior prompts: %s has no prompts (want a captioned dataset or a .txt file with one prompt per line)", source)
 	}
-	// A shuffled pass over the pool, then another, until n are drawn.
-	rng := rand.New(rand.NewPCG(seed, PriorSeed))
-	out := make([]string, 0, n)
-	for len(out) < n {
-		perm := rng.Perm(len(pool))
-		for _, i := range perm[:min(len(perm), n-len(out))] {
-			out = append(out, pool[i])
-		}
+	out := make([]string, n)
+	for k, i := range priorPick(len(pool), n, seed) {
+		out[k] = pool[i]
 	}
 	return out, nil
+}
+
+// priorPick is n indices into a pool of size items, drawn with seed: a
+// shuffled pass over the pool, then another, until n are drawn.
+func priorPick(size, n int, seed uint64) []int {
+	rng := rand.New(rand.NewPCG(seed, PriorSeed))
+	out := make([]int, 0, n)
+	for len(out) < n {
+		perm := rng.Perm(size)
+		out = append(out, perm[:min(len(perm), n-len(out))]...)
+	}
+	return out
+}
+
+// PriorImages are n prior images taken from the train split of source (a
+// captioned dataset or an image folder with a metadata.jsonl), drawn with
+// seed, instead of drawn by the base: the regularization images of
+// kohya's DreamBooth scripts. Where images of what the base already draws
+// are at hand (its own training data, for one), they hold it in place
+// without the drawing and without the faults of its own samples, which a
+// fine-tune would otherwise learn as the base's behaviour.
+func PriorImages(source string, n int, seed uint64) (*datasets.Set, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("finetune: %d prior images, want at least 1", n)
+	}
+	set, err := datasets.Load(source, "train")
+	if err != nil {
+		return nil, fmt.Errorf("finetune: prior images: %w", err)
+	}
+	if set.Captions == nil || set.N == 0 {
+		return nil, fmt.Errorf("finetune: prior images: %s has no captioned images (want a captioned dataset or a folder with a metadata.jsonl)", source)
+	}
+	prior := set.Subset(priorPick(set.N, n, seed))
+	prior.Name = "prior"
+	return prior, nil
 }
 
 // DrawPrior returns the base network's images of prompts, one per prompt,
@@ -158,11 +188,19 @@ func WithPrior(concept, prior *datasets.Set) (*datasets.Set, error) {
 }
 
 // TrainingSet is the set a fine-tune of c trains on: concept alone, or,
-// when c.Prior > 0, with c.Prior images of the base net (before it is
-// tuned) on prompts from c.PriorPrompts, kept in dir (WithPrior).
+// when c.Prior > 0, with c.Prior prior images (WithPrior): taken from
+// c.PriorImages when it is set, else drawn by the base net (before it is
+// tuned) on prompts from c.PriorPrompts and kept in dir.
 func TrainingSet(ctx context.Context, net *diffusion.Network, c Config, concept *datasets.Set, seed uint64, dir string, log func(string, ...any)) (*datasets.Set, error) {
 	if c.Prior == 0 {
 		return concept, nil
+	}
+	if c.PriorImages != "" {
+		prior, err := PriorImages(c.PriorImages, c.Prior, seed)
+		if err != nil {
+			return nil, err
+		}
+		return WithPrior(concept, prior)
 	}
 	prompts, err := PriorPrompts(c.PriorPrompts, c.Prior, seed)
 	if err != nil {

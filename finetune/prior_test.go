@@ -134,3 +134,85 @@ func TestPriorFineTuneResumes(t *testing.T) {
 		t.Error("the resumed prior-preserving fine-tune differs from the uninterrupted one")
 	}
 }
+
+// Prior images taken from data are a function of the seed, come from the
+// source's train split with their captions, and make a training set with
+// the concept as drawn ones do; a source without captions is refused.
+func TestPriorImages(t *testing.T) {
+	a, err := PriorImages("shapes", 6, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := PriorImages("shapes", 6, 1)
+	c, _ := PriorImages("shapes", 6, 2)
+	if a.N != 6 || !slices.Equal(a.Pixels, b.Pixels) || !slices.Equal(a.Captions, b.Captions) || slices.Equal(a.Captions, c.Captions) {
+		t.Errorf("prior images are not a function of the seed: %q, %q, %q", a.Captions, b.Captions, c.Captions)
+	}
+	// Every image is one of the train split's, with its own caption.
+	full, _ := datasets.Load("shapes", "train")
+	for i := range a.N {
+		found := false
+		for j := range full.N {
+			if full.Captions[j] == a.Captions[i] && slices.Equal(full.Image(j), a.Image(i)) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("prior image %d (%q) is not a train image with its caption", i, a.Captions[i])
+		}
+	}
+	cfg, _ := NewConfig("lora")
+	cfg.Prior, cfg.PriorImages = 6, "shapes"
+	set, err := TrainingSet(context.Background(), nil, cfg, datasets.Shapes(3, 1, "new"), 1, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.N != 12 || !slices.Equal(set.Captions[6:], a.Captions) {
+		t.Errorf("training set of %d images (%q), want 3 concept images twice and the 6 prior ones", set.N, set.Captions)
+	}
+	noCaptions := t.TempDir()
+	for _, bad := range []string{"nosuchset", noCaptions} {
+		if _, err := PriorImages(bad, 3, 1); err == nil {
+			t.Errorf("prior images from %s: no error", bad)
+		}
+	}
+}
+
+func TestPriorConfigValidates(t *testing.T) {
+	c, _ := NewConfig("lora")
+	for _, tc := range []struct {
+		prior           int
+		prompts, images string
+		ok              bool
+	}{
+		{0, "", "", true}, {8, "shapes", "", true}, {8, "", "shapes", true},
+		{8, "", "", false}, {8, "shapes", "shapes", false}, {0, "shapes", "", false}, {0, "", "shapes", false}, {-1, "shapes", "", false},
+	} {
+		c.Prior, c.PriorPrompts, c.PriorImages = tc.prior, tc.prompts, tc.images
+		if err := c.Validate(); (err == nil) != tc.ok {
+			t.Errorf("prior %d, prompts %q, images %q: error %v, want ok %v", tc.prior, tc.prompts, tc.images, err, tc.ok)
+		}
+	}
+}
+
+func TestSameRecipe(t *testing.T) {
+	a, _ := NewConfig("lora")
+	b := a
+	b.Base, b.BaseHash, b.NewWords = "other.safetensors", "abc", []string{"star"}
+	if !SameRecipe(a, b) {
+		t.Error("the base and its missing words made two recipes differ")
+	}
+	for name, change := range map[string]func(*Config){
+		"lr":      func(c *Config) { c.LR *= 2 },
+		"targets": func(c *Config) { c.Targets = []string{"attn", "text"} },
+		"prior":   func(c *Config) { c.Prior, c.PriorImages = 8, "shapes" },
+		"batch":   func(c *Config) { c.Batch = 32 },
+	} {
+		c := a
+		change(&c)
+		if SameRecipe(a, c) {
+			t.Errorf("a changed %s is the same recipe", name)
+		}
+	}
+}

@@ -44,10 +44,16 @@ type FineTuneEvalOptions struct {
 	Seed             uint64
 	Grid             int // images per progress grid of a fine-tuning run (16)
 	// Prior is every method's number of prior images (prior
-	// preservation on prompts of the base's shapes; 0: none), and
-	// TrainBatch its fine-tuning batch (0: the method's default).
+	// preservation on prompts of the base's shapes; 0: none), taken from
+	// the shapes train split when PriorData is set, else drawn by the
+	// base; TrainBatch is every method's fine-tuning batch (0: the
+	// method's default).
 	Prior, TrainBatch int
-	Log               func(format string, args ...any)
+	PriorData         bool
+	// LoRALR and LoRATargets change LoRA's recipe (0, nil: its defaults).
+	LoRALR      float64
+	LoRATargets []string
+	Log         func(format string, args ...any)
 }
 
 // FineTuneSettings are the prompt settings of the comparison, in table
@@ -67,6 +73,9 @@ type FineTuneRow struct {
 	// for purple), and for the base prompts all four attributes right;
 	// NaN where the model cannot read the prompt.
 	Acc []float64
+	// BaseEach is the judge's accuracy per attribute (colour, shape,
+	// size, position) on the base prompts: what a fine-tune forgot.
+	BaseEach [4]float64
 }
 
 func (o FineTuneEvalOptions) withDefaults() FineTuneEvalOptions {
@@ -180,6 +189,8 @@ func EvalFineTunes(ctx context.Context, o FineTuneEvalOptions) ([]FineTuneRow, E
 				acc = s.Each[1]
 			case strings.HasPrefix(FineTuneSettings[k], "purple"):
 				acc = s.Each[0]
+			default:
+				row.BaseEach = s.Each
 			}
 			row.Acc = append(row.Acc, acc)
 			tiles = append(tiles, r.Examples.Rows[0][1])
@@ -236,24 +247,35 @@ func labelTile(name string) image.Image {
 	return m
 }
 
-// fineTuneOnce trains method m on data into Out/m (resuming a run left
-// there; a finished one is reused) and returns its file and training time.
+// fineTuneOnce trains method m on data into Out/m-RECIPE (resuming a run
+// left there; a finished one is reused) and returns its file and training
+// time. The recipe's hash in the folder's name keeps runs of other recipes
+// (another prior, learning rate or batch) apart, and all of them kept.
 func fineTuneOnce(ctx context.Context, o FineTuneEvalOptions, m string, data *datasets.Set) (string, float64, error) {
-	dir := filepath.Join(o.Out, m)
-	file := filepath.Join(dir, m+".safetensors")
 	cfg, err := finetune.NewConfig(m)
 	if err != nil {
 		return "", 0, err
 	}
 	cfg.Data = "shapes-new"
-	if o.Prior > 0 {
+	switch {
+	case o.Prior > 0 && o.PriorData:
+		cfg.Prior, cfg.PriorImages = o.Prior, "shapes"
+	case o.Prior > 0:
 		cfg.Prior, cfg.PriorPrompts = o.Prior, "shapes"
 	}
 	if o.TrainBatch > 0 {
-		cfg.Batch = o.TrainBatch
+		cfg.Batch = min(o.TrainBatch, data.N)
 	}
+	if m == "lora" && o.LoRALR > 0 {
+		cfg.LR = o.LoRALR
+	}
+	if m == "lora" && len(o.LoRATargets) > 0 {
+		cfg.Targets = o.LoRATargets
+	}
+	dir := filepath.Join(o.Out, m+"-"+cfg.Recipe())
+	file := filepath.Join(dir, m+".safetensors")
 	if f, err := checkpoint.ReadHeader(file); err == nil && f.Metadata[checkpoint.KeyStep] == strconv.Itoa(o.Steps) {
-		if done, err := finetune.ParseConfig([]byte(f.Metadata[checkpoint.KeyConfig])); err == nil && done.Prior == cfg.Prior && done.Batch == min(cfg.Batch, data.N) {
+		if done, err := finetune.ParseConfig([]byte(f.Metadata[checkpoint.KeyConfig])); err == nil && finetune.SameRecipe(done, cfg) {
 			secs, _ := strconv.ParseFloat(f.Metadata["genlab.train_seconds"], 64)
 			o.Log("%s: reusing %s", m, file)
 			return file, secs, nil
@@ -329,13 +351,35 @@ func FineTuneTable(rows []FineTuneRow, o FineTuneEvalOptions) string {
 		fmt.Fprintf(&b, " %s |\n", ret)
 	}
 	prior := ""
-	if o.Prior > 0 {
+	switch {
+	case o.Prior > 0 && o.PriorData:
+		prior = fmt.Sprintf(", beside %d images of the shapes train split, the base's own data (prior preservation with real images, about half of each batch)", o.Prior)
+	case o.Prior > 0:
 		prior = fmt.Sprintf(", beside %d images the base drew of its own shapes prompts (prior preservation, about half of each batch)", o.Prior)
+	}
+	if o.LoRALR > 0 || len(o.LoRATargets) > 0 {
+		c, _ := finetune.NewConfig("lora")
+		if o.LoRALR > 0 {
+			c.LR = o.LoRALR
+		}
+		if len(o.LoRATargets) > 0 {
+			c.Targets = o.LoRATargets
+		}
+		prior += fmt.Sprintf("; LoRA at learning rate %g on %s", c.LR, strings.Join(c.Targets, ", "))
 	}
 	fmt.Fprintf(&b, "\n%d prompts per setting, one image each (%s, 50 steps, guidance %g, seed %d); %d fine-tuning steps per method on the %d images of shapes-new%s. "+
 		"star and purple settings: the share of images the attribute judge sees the new shape or colour in; the held-out pairs (%s) never appear in the fine-tuning data. "+
 		"Base prompts: captions of the base test split, all four attributes right; retention: that accuracy over the base model's. — : the base cannot read the new words.\n",
 		o.N, strings.ToUpper(o.Sampler), o.Guidance, o.Seed, o.Steps, datasets.ShapesNewN, prior, heldNames())
+	// What each fine-tune forgot, attribute by attribute.
+	b.WriteString("\n| method | base prompts: colour | shape | size | position | all four |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s |", r.Method)
+		for _, a := range r.BaseEach {
+			fmt.Fprintf(&b, " %s |", pct(a))
+		}
+		fmt.Fprintf(&b, " %s |\n", pct(r.Acc[len(r.Acc)-1]))
+	}
 	return b.String()
 }
 

@@ -49,7 +49,7 @@ func TestEvalFineTunesTiny(t *testing.T) {
 		t.Errorf("prompt tuning: %d parameters (want 2 words of 32), file %d bytes", rows[1].Params, rows[1].FileBytes)
 	}
 	table := FineTuneTable(rows, o)
-	if !strings.Contains(table, "| prompt | 64 |") || !strings.Contains(table, "| base | — |") {
+	if !strings.Contains(table, "| prompt | 64 |") || !strings.Contains(table, "| base | — |") || !strings.Contains(table, "| base prompts: colour |") {
 		t.Errorf("table:\n%s", table)
 	}
 	logs = nil
@@ -62,5 +62,15 @@ func TestEvalFineTunesTiny(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(logs, "\n"), "reusing") {
 		t.Error("a finished run was not reused")
+	}
+	// Another recipe (prior images from the data) trains again.
+	logs = nil
+	other := o.withDefaults()
+	other.Prior, other.PriorData = 2, true
+	if _, _, err := fineTuneOnce(context.Background(), other, "prompt", data); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.Join(logs, "\n"), "reusing") {
+		t.Error("a run of another recipe was reused")
 	}
 }

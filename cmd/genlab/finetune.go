@@ -45,6 +45,7 @@ func finetuneCommand() *cli.Command {
 			&cli.IntFlag{Name: "warmup", Value: -1, Usage: "learning-rate warm-up steps (default 20)"},
 			&cli.IntFlag{Name: "prior", Usage: "prior preservation (DreamBooth): the base draws this many images of its own prompts, trained on beside the new concept's, as many of each per batch, so it forgets less (default 0: none; 64 to 256 is usual)"},
 			&cli.StringFlag{Name: "prior-prompts", Usage: "prompts of the prior images: a captioned dataset (its train captions) or a .txt file with one prompt per line (default: the dataset the base was trained on)"},
+			&cli.StringFlag{Name: "prior-images", Usage: "take the prior images from this captioned dataset or image folder (its train split; the base's own training data, for one) instead of having the base draw them"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the initialisation and the data order"},
 			&cli.StringFlag{Name: "resume", Usage: "continue a run: latest (in --out) or a checkpoint file"},
 			&cli.IntFlag{Name: "sample-every", Usage: "write a sample grid every N steps (default: with each checkpoint)"},
@@ -110,14 +111,19 @@ func finetuneConfig(c *cli.Context, resume string) (finetune.Config, error) {
 	if v := c.Int("warmup"); v >= 0 {
 		cfg.Warmup = v
 	}
-	if c.IsSet("prior-prompts") && c.Int("prior") == 0 {
-		return cfg, userErrorf("finetune: --prior-prompts needs --prior N (the number of prior images)")
+	for _, f := range []string{"prior-prompts", "prior-images"} {
+		if c.IsSet(f) && c.Int("prior") == 0 {
+			return cfg, userErrorf("finetune: --%s needs --prior N (the number of prior images)", f)
+		}
+	}
+	if c.IsSet("prior-prompts") && c.IsSet("prior-images") {
+		return cfg, userErrorf("finetune: --prior-prompts or --prior-images: the prior images are drawn by the base or taken from data, not both")
 	}
 	if v := c.Int("prior"); v < 0 || v > finetune.MaxPrior {
 		return cfg, userErrorf("finetune: --prior %d: want 0 to %d images", v, finetune.MaxPrior)
 	}
-	cfg.Prior, cfg.PriorPrompts = c.Int("prior"), c.String("prior-prompts")
-	if cfg.Prior > 0 && cfg.PriorPrompts == "" {
+	cfg.Prior, cfg.PriorPrompts, cfg.PriorImages = c.Int("prior"), c.String("prior-prompts"), c.String("prior-images")
+	if cfg.Prior > 0 && cfg.PriorPrompts == "" && cfg.PriorImages == "" {
 		meta, err := models.ReadMeta(c.String("base"), diffusion.Family)
 		if err != nil {
 			return cfg, err
@@ -180,7 +186,10 @@ func finetuneAction(c *cli.Context) error {
 	}
 	tc := tr.Tune.Config
 	seen := fmt.Sprintf("%d images", concept)
-	if tc.Prior > 0 {
+	switch {
+	case tc.PriorImages != "":
+		seen += fmt.Sprintf(" with %d prior images from %s", tc.Prior, tc.PriorImages)
+	case tc.Prior > 0:
 		seen += fmt.Sprintf(" with %d prior images of the base (prompts from %s)", tc.Prior, tc.PriorPrompts)
 	}
 	fmt.Fprintf(c.App.Writer, "fine-tuning %s with %s: %d trained parameters (%.2f%% of the base's %d), new words %v, %s, %d steps at batch %d; run folder %s\n",
@@ -289,7 +298,10 @@ func evalFinetuneCommand() *cli.Command {
 			&cli.IntFlag{Name: "n", Value: 32, Usage: "prompts per setting, one image each"},
 			&cli.IntFlag{Name: "batch", Value: 16, Usage: "images per forward pass when sampling"},
 			&cli.IntFlag{Name: "prior", Usage: "prior preservation for every method: images the base draws of its own shapes prompts, trained on beside the new concept's (0: none)"},
+			&cli.BoolFlag{Name: "prior-data", Usage: "take the prior images from the shapes train split (the base's own data) instead of having the base draw them"},
 			&cli.IntFlag{Name: "train-batch", Usage: "fine-tuning batch of every method (default: the method's, 16)"},
+			&cli.Float64Flag{Name: "lora-lr", Usage: "LoRA's learning rate (default: its recipe's, 1e-3)"},
+			&cli.StringFlag{Name: "lora-targets", Usage: "LoRA's comma-separated layer groups: attn, conv, text (default attn)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the fine-tunes and the samples"},
 			&cli.StringFlag{Name: "out", Value: "out/eval-finetune", Usage: "folder for table.md, finetune.png and the runs (a finished run is reused, a stopped one resumed)"},
 		},
@@ -299,9 +311,21 @@ func evalFinetuneCommand() *cli.Command {
 
 func evalFinetune(c *cli.Context) error {
 	o := tasks.FineTuneEvalOptions{Base: c.String("base"), Judge: c.String("judge"), Steps: c.Int("steps"), N: c.Int("n"), Batch: c.Int("batch"), Seed: c.Uint64("seed"),
-		Prior: c.Int("prior"), TrainBatch: c.Int("train-batch")}
+		Prior: c.Int("prior"), TrainBatch: c.Int("train-batch"), PriorData: c.Bool("prior-data"), LoRALR: c.Float64("lora-lr")}
 	if o.Steps < 1 || o.N < 1 || o.Batch < 1 {
 		return userErrorf("eval-finetune: --steps, --n and --batch must be at least 1")
+	}
+	if o.PriorData && o.Prior == 0 {
+		return userErrorf("eval-finetune: --prior-data needs --prior N (the number of prior images)")
+	}
+	if c.IsSet("lora-lr") && !(o.LoRALR > 0 && o.LoRALR <= 10) {
+		return userErrorf("eval-finetune: --lora-lr %g: want a learning rate in (0, 10]", o.LoRALR)
+	}
+	if c.IsSet("lora-targets") {
+		var err error
+		if o.LoRATargets, err = finetune.ParseTargets(c.String("lora-targets")); err != nil {
+			return userErrorf("eval-finetune: --lora-targets: %v", strings.TrimPrefix(err.Error(), "finetune: "))
+		}
 	}
 	if o.Prior < 0 || o.Prior > finetune.MaxPrior || o.TrainBatch < 0 || o.TrainBatch > models.MaxBatch {
 		return userErrorf("eval-finetune: --prior %d, --train-batch %d: want 0 to %d images and 0 to %d", o.Prior, o.TrainBatch, finetune.MaxPrior, models.MaxBatch)

@@ -162,7 +162,18 @@ func TestFineTuneWithPrior(t *testing.T) {
 	if again, _ := os.ReadFile(pngs[0]); !bytes.Equal(first, again) {
 		t.Error("the resumed run drew its prior images again")
 	}
+	taken := filepath.Join(dir, "taken")
+	if status, stdout, stderr := genlab(t, "finetune", "--method", "adapter", "--base", base, "--data", "shapes-new", "--prior", "4", "--prior-images", "shapes",
+		"--steps", "2", "--batch", "4", "--out", taken, "--samples", "1"); status != 0 || !strings.Contains(stdout, "64 images with 4 prior images from shapes") {
+		t.Fatalf("finetune --prior-images: exit %d: %s%s", status, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(taken, "prior")); err == nil {
+		t.Error("finetune --prior-images drew prior images too")
+	}
 	wantUserError(t, "--prior-prompts needs --prior", "finetune", "--base", base, "--prior-prompts", "shapes", "--out", filepath.Join(dir, "x"))
+	wantUserError(t, "--prior-images needs --prior", "finetune", "--base", base, "--prior-images", "shapes", "--out", filepath.Join(dir, "x"))
+	wantUserError(t, "not both", "finetune", "--base", base, "--prior", "2", "--prior-images", "shapes", "--prior-prompts", "shapes", "--out", filepath.Join(dir, "x"))
+	wantUserError(t, "prior images", "finetune", "--base", base, "--prior", "2", "--prior-images", filepath.Join(dir, "nosuchfolder"), "--out", filepath.Join(dir, "x"))
 	wantUserError(t, "--prior -2", "finetune", "--base", base, "--prior", "-2", "--out", filepath.Join(dir, "y"))
 	wantUserError(t, "prior prompts", "finetune", "--base", base, "--prior", "2", "--prior-prompts", filepath.Join(dir, "none.txt"), "--out", filepath.Join(dir, "z"))
 }
