@@ -57,6 +57,10 @@ type Config struct {
 	FirstFrame bool    `json:"first_frame,omitempty"`
 	FirstDrop  float64 `json:"first_drop,omitempty"`
 
+	// Init names the checkpoint (file name and model hash) whose weights
+	// this model started from (InitFrom), "" for a random start.
+	Init string `json:"init,omitempty"`
+
 	// Guidance is this model's own default guidance scale, where its
 	// recipe measured a better one than DefaultsFor's (the app's quick
 	// model: a few minutes of training want guidance 4); 0 means

@@ -43,6 +43,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "cond", Value: "none", Usage: "none, class (diffusion and GAN), text (diffusion on captioned data) or lowres (diffusion super-resolution)"},
 			&cli.StringFlag{Name: "scale", Usage: "--cond lowres: the upscaling factor, 2 or 4, or 2,4 for one model of both (default 4)"},
 			&cli.StringFlag{Name: "schedule", Value: "linear", Usage: "noise schedule: linear or cosine"},
+			&cli.StringFlag{Name: "init", Usage: "diffusion: start from this checkpoint's weights where they fit (a text-to-image model for a video model: its spatial layers, words and first conv; new layers keep their start)"},
 			&cli.IntFlag{Name: "warmup", Value: -1, Usage: "learning-rate warm-up steps (default: the recipe's)"},
 			&cli.StringFlag{Name: "lr-schedule", Value: "constant", Usage: "after warm-up: constant, or cosine (decay to 0 at the last step)"},
 			&cli.BoolFlag{Name: "new-concepts", Usage: "attributes: also learn the new concepts fine-tunes are taught (purple, star); default --out runs/attributes-new"},
@@ -60,6 +61,9 @@ func trainCommand() *cli.Command {
 func trainAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return userErrorf("train: name the family to train: %v", families)
+	}
+	if fam := c.Args().First(); c.IsSet("init") && fam != "diffusion" {
+		return userErrorf("train: --init is for diffusion, not %s", fam)
 	}
 	switch fam := c.Args().First(); fam {
 	case "classifier":

@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"genlab/datasets"
 	"genlab/diffusion"
+	"genlab/images"
 	"genlab/models"
 
 	"github.com/urfave/cli/v2"
@@ -50,9 +52,30 @@ func trainDiffusion(c *cli.Context) error {
 			return err
 		}
 	}
+	var from *diffusion.Network
+	if p := c.String("init"); p != "" {
+		if resume != "" {
+			return userErrorf("train diffusion: --init starts a new run; a resumed run keeps its own weights")
+		}
+		if from, err = diffusion.LoadNetwork(p); err != nil {
+			return userErrorf("train diffusion: --init %s: %v", p, err)
+		}
+		hash, err := images.ModelHash(p)
+		if err != nil {
+			return err
+		}
+		cfg.Init = filepath.Base(p) + " " + hash
+	}
 	net, err := diffusion.NewNetwork(cfg, c.Uint64("seed"))
 	if err != nil {
 		return err
+	}
+	if from != nil {
+		n, err := net.InitFrom(from)
+		if err != nil {
+			return userErrorf("train diffusion: --init %s: %v", c.String("init"), strings.TrimPrefix(err.Error(), "diffusion: "))
+		}
+		fmt.Fprintf(c.App.Writer, "starting from %s: %d of the model's %d tensors\n", c.String("init"), n, len(net.Params.Names()))
 	}
 	if err := checkFits(diffusion.Family, dataName, set, cfg.UNet.InChannels, cfg.UNet.Size); err != nil {
 		return err

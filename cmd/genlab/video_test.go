@@ -137,3 +137,29 @@ func TestDataShowDrawsClipsAsFrameStrips(t *testing.T) {
 		t.Errorf("parameters %q, %v", params, err)
 	}
 }
+
+// A video run starts from a text-to-image run's checkpoint and says so;
+// --init elsewhere is one line of error.
+func TestTrainVideoFromAnImageModel(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "img")
+	if status, _, stderr := genlab(t, "train", "diffusion", "--data", "shapes", "--cond", "text", "--size", "tiny", "--batch", "2", "--steps", "1", "--samples", "1", "--out", img); status != 0 {
+		t.Fatalf("train text-to-image: exit %d: %s", status, stderr)
+	}
+	ckpt := filepath.Join(img, "ckpt-000001.safetensors")
+	vid := filepath.Join(dir, "vid")
+	status, stdout, stderr := genlab(t, "train", "diffusion", "--data", "clips", "--cond", "text", "--size", "tiny", "--batch", "1", "--steps", "1", "--samples", "1", "--init", ckpt, "--out", vid)
+	if status != 0 {
+		t.Fatalf("train video --init: exit %d: %s", status, stderr)
+	}
+	if !strings.Contains(stdout, "starting from "+ckpt) {
+		t.Errorf("the run does not say what it started from:\n%s", stdout)
+	}
+	meta, err := os.ReadFile(filepath.Join(vid, "ckpt-000001.safetensors"))
+	if err != nil || !strings.Contains(string(meta[:min(len(meta), 1<<16)]), `ckpt-000001.safetensors `) {
+		t.Errorf("the checkpoint's config does not name its start (%v)", err)
+	}
+	wantUserError(t, "--init is for diffusion", "train", "vae", "--init", ckpt, "--out", filepath.Join(dir, "x"))
+	wantUserError(t, "keeps its own weights", "train", "diffusion", "--resume", "latest", "--init", ckpt, "--out", vid)
+	wantUserError(t, "--init", "train", "diffusion", "--data", "clips", "--cond", "text", "--size", "tiny", "--init", filepath.Join(dir, "none.safetensors"), "--out", filepath.Join(dir, "y"))
+}
