@@ -37,14 +37,7 @@ func TestInferenceGraphMatchesTraining(t *testing.T) {
 		t.Fatal(err)
 	}
 	shapes := datasets.Shapes(2, 1, "train")
-	ic, err := NewConfig("tiny", 3, 32, "text", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ic.SetCaptions(shapes.Captions); err != nil {
-		t.Fatal(err)
-	}
-	image, err := NewNetwork(ic, 1)
+	image, err := NewNetwork(tinyTextConfig(t, shapes.Captions), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,15 +54,7 @@ func TestInferenceGraphMatchesTraining(t *testing.T) {
 	for name, net := range nets {
 		rng := rand.New(rand.NewPCG(3, 4))
 		if name != "trained" {
-			for _, p := range net.Params.Names() {
-				v := net.Params.Float32s(p)
-				for i := range v {
-					v[i] = float32(rng.NormFloat64() * 0.3)
-				}
-				if err := net.Params.SetFloat32s(p, v); err != nil {
-					t.Fatal(err)
-				}
-			}
+			randomWeights(t, net.Params, rng, 0.3)
 		}
 		x := make([]float32, 2*net.Dim())
 		for i := range x {

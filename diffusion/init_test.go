@@ -19,27 +19,11 @@ func TestVideoStartsFromAnImageModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shapes := datasets.Shapes(6, 1, "train")
-	ic, err := NewConfig("tiny", 3, 32, "text", 0)
+	image, err := NewNetwork(tinyTextConfig(t, datasets.Shapes(6, 1, "train").Captions), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ic.UNet.Channels, ic.UNet.TimeDim, ic.UNet.Groups = 8, 16, 4
-	if err := ic.SetCaptions(shapes.Captions); err != nil {
-		t.Fatal(err)
-	}
-	ic.T = video.Config.T
-	image, err := NewNetwork(ic, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, p := range image.Params.Names() {
-		v := image.Params.Float32s(p)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-	}
+	randomWeights(t, image.Params, rand.New(rand.NewPCG(1, 2)), 1)
 	temporal := map[string][]float32{}
 	for _, p := range video.Params.Names() {
 		if strings.HasPrefix(p, "temporal.") {

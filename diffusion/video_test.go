@@ -8,20 +8,44 @@ import (
 	"testing"
 
 	"genlab/datasets"
+	"genlab/models"
 )
 
-// tinyVideoConfig is a text-to-video and image-to-video model small enough
-// for tests: clips of the given frames of 32x32.
-func tinyVideoConfig(t *testing.T, set *datasets.Set) Config {
+// tinyTextConfig is a text-to-image model of 32x32 images small enough for
+// tests, knowing the words of captions.
+func tinyTextConfig(t *testing.T, captions []string) Config {
 	t.Helper()
 	c, err := NewConfig("tiny", 3, 32, "text", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.UNet.Channels, c.UNet.TimeDim, c.UNet.Groups, c.Batch, c.T = 8, 16, 4, 2, 100
-	if err := c.SetCaptions(set.Captions); err != nil {
+	if err := c.SetCaptions(captions); err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// randomWeights sets every weight of p to Gaussian noise of the given std,
+// so that no layer hides behind a zero initialisation.
+func randomWeights(t *testing.T, p *models.Params, rng *rand.Rand, std float64) {
+	t.Helper()
+	for _, name := range p.Names() {
+		v := p.Float32s(name)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64() * std)
+		}
+		if err := p.SetFloat32s(name, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// tinyVideoConfig is a text-to-video and image-to-video model small enough
+// for tests: clips of the given frames of 32x32.
+func tinyVideoConfig(t *testing.T, set *datasets.Set) Config {
+	t.Helper()
+	c := tinyTextConfig(t, set.Captions)
 	if err := c.SetVideo(set.Frames); err != nil {
 		t.Fatal(err)
 	}
