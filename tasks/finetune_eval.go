@@ -247,14 +247,11 @@ func labelTile(name string) image.Image {
 	return m
 }
 
-// fineTuneOnce trains method m on data into Out/m-RECIPE (resuming a run
-// left there; a finished one is reused) and returns its file and training
-// time. The recipe's hash in the folder's name keeps runs of other recipes
-// (another prior, learning rate or batch) apart, and all of them kept.
-func fineTuneOnce(ctx context.Context, o FineTuneEvalOptions, m string, data *datasets.Set) (string, float64, error) {
+// config is method m's recipe in the comparison, on a concept of n images.
+func (o FineTuneEvalOptions) config(m string, n int) (finetune.Config, error) {
 	cfg, err := finetune.NewConfig(m)
 	if err != nil {
-		return "", 0, err
+		return cfg, err
 	}
 	cfg.Data = "shapes-new"
 	switch {
@@ -264,13 +261,25 @@ func fineTuneOnce(ctx context.Context, o FineTuneEvalOptions, m string, data *da
 		cfg.Prior, cfg.PriorPrompts = o.Prior, "shapes"
 	}
 	if o.TrainBatch > 0 {
-		cfg.Batch = min(o.TrainBatch, data.N)
+		cfg.Batch = min(o.TrainBatch, n)
 	}
 	if m == "lora" && o.LoRALR > 0 {
 		cfg.LR = o.LoRALR
 	}
 	if m == "lora" && len(o.LoRATargets) > 0 {
 		cfg.Targets = o.LoRATargets
+	}
+	return cfg, nil
+}
+
+// fineTuneOnce trains method m on data into Out/m-RECIPE (resuming a run
+// left there; a finished one is reused) and returns its file and training
+// time. The recipe's hash in the folder's name keeps runs of other recipes
+// (another prior, learning rate or batch) apart, and all of them kept.
+func fineTuneOnce(ctx context.Context, o FineTuneEvalOptions, m string, data *datasets.Set) (string, float64, error) {
+	cfg, err := o.config(m, data.N)
+	if err != nil {
+		return "", 0, err
 	}
 	dir := filepath.Join(o.Out, m+"-"+cfg.Recipe())
 	file := filepath.Join(dir, m+".safetensors")
@@ -358,13 +367,7 @@ func FineTuneTable(rows []FineTuneRow, o FineTuneEvalOptions) string {
 		prior = fmt.Sprintf(", beside %d images the base drew of its own shapes prompts (prior preservation, about half of each batch)", o.Prior)
 	}
 	if o.LoRALR > 0 || len(o.LoRATargets) > 0 {
-		c, _ := finetune.NewConfig("lora")
-		if o.LoRALR > 0 {
-			c.LR = o.LoRALR
-		}
-		if len(o.LoRATargets) > 0 {
-			c.Targets = o.LoRATargets
-		}
+		c, _ := o.config("lora", datasets.ShapesNewN)
 		prior += fmt.Sprintf("; LoRA at learning rate %g on %s", c.LR, strings.Join(c.Targets, ", "))
 	}
 	fmt.Fprintf(&b, "\n%d prompts per setting, one image each (%s, 50 steps, guidance %g, seed %d); %d fine-tuning steps per method on the %d images of shapes-new%s. "+
